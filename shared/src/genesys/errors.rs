@@ -1,0 +1,327 @@
+//! Reading Genesys Cloud error answers: the API body, the token endpoint's body, and the
+//! permission names inside 403 messages (the actionable part).
+
+use serde::Deserialize;
+
+use crate::error::{BridgeError, ErrorKind, Upstream};
+use crate::http::{Call, ErrorReader, RawResponse};
+
+/// `{message, code, status, messageWithParams, messageParams, contextId, details, errors}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiErrorBody {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message_params: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub context_id: Option<String>,
+    #[serde(default)]
+    pub details: Vec<serde_json::Value>,
+}
+
+/// Token endpoint: `{error, description, error_description}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenErrorBody {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// Pulls `domain:entity:action` names out of a 403 message or its params, in order, once.
+pub fn extract_permissions(body: &ApiErrorBody) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut scan = |text: &str| {
+        for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '"' | '(' | ')' | ';')) {
+            let t = token.trim_end_matches('.');
+            let parts: Vec<&str> = t.split(':').collect();
+            let ok = parts.len() == 3
+                && parts.iter().all(|p| {
+                    p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '*')
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '_' || c == '-')
+                });
+            if ok && !out.iter().any(|x| x == t) {
+                out.push(t.to_string());
+            }
+        }
+    };
+    if let Some(params) = &body.message_params {
+        for v in params.values() {
+            if let Some(s) = v.as_str() {
+                scan(s);
+            }
+        }
+    }
+    let from_params = {
+        let mut found = false;
+        if let Some(params) = &body.message_params {
+            found = params.values().any(|v| v.as_str().is_some_and(|s| s.contains(':')));
+        }
+        found
+    };
+    if !from_params {
+        if let Some(m) = &body.message {
+            scan(m);
+        }
+    }
+    out
+}
+
+/// Reads API (`api.<domain>`) answers.
+pub struct ApiReader<'a> {
+    pub org_id: &'a str,
+    pub client_id: &'a str,
+    pub region: &'a str,
+}
+
+impl ErrorReader for ApiReader<'_> {
+    fn upstream(&self) -> Upstream {
+        Upstream::Genesys
+    }
+    fn correlation_header(&self) -> &'static str {
+        "inin-correlation-id"
+    }
+    fn read_error(&self, call: &Call, resp: &RawResponse) -> BridgeError {
+        let body: ApiErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let code = body.code.clone();
+        let message = body
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("HTTP {} with no error message", resp.status));
+        let permissions = if resp.status == 403 { extract_permissions(&body) } else { Vec::new() };
+        let kind = match (resp.status, code.as_deref()) {
+            (401, _) => ErrorKind::BadCredentials,
+            (403, Some("missing.permissions" | "missing.any.permissions")) => ErrorKind::MissingPermission,
+            (403, _) if !permissions.is_empty() => ErrorKind::MissingPermission,
+            (403, _) => ErrorKind::Forbidden,
+            (404, _) => ErrorKind::NotFound,
+            (409, _) => ErrorKind::Conflict,
+            (429, _) => ErrorKind::RateLimited,
+            (s, _) if s >= 500 => ErrorKind::ServerError,
+            _ => ErrorKind::InvalidRequest,
+        };
+        let hint = match kind {
+            ErrorKind::MissingPermission => {
+                let any = code.as_deref() == Some("missing.any.permissions");
+                let list = if permissions.is_empty() {
+                    "the permission named in the message".to_string()
+                } else if any {
+                    format!("at least one of {}", permissions.join(", "))
+                } else {
+                    permissions.join(", ")
+                };
+                format!(
+                    "assign a role granting {list} to OAuth client {} in org {} (Admin > Integrations > OAuth > the client > Roles, with the right divisions). Client-credentials clients get permissions from roles, not scopes",
+                    self.client_id, self.org_id
+                )
+            }
+            ErrorKind::Forbidden => format!(
+                "OAuth client {} is not authorized for this; check its roles and their divisions in org {}",
+                self.client_id, self.org_id
+            ),
+            ErrorKind::BadCredentials => format!(
+                "the access token was refused even after a fresh one was issued: check that OAuth client {} still exists and has roles in org {} ({})",
+                self.client_id, self.org_id, self.region
+            ),
+            ErrorKind::NotFound => format!(
+                "not found in org {} ({}): the id may be wrong, or belong to another org or region",
+                self.org_id, self.region
+            ),
+            ErrorKind::Conflict => "the resource changed concurrently: read it again and retry".to_string(),
+            ErrorKind::RateLimited => format!(
+                "Genesys is throttling OAuth client {}; retry later (honour Retry-After)",
+                self.client_id
+            ),
+            ErrorKind::ServerError => "Genesys failed on its side; retry later and quote the correlation id to Genesys support".to_string(),
+            _ => "the request was rejected as invalid; see the message".to_string(),
+        };
+        let mut e = BridgeError::upstream(Upstream::Genesys, kind, message)
+            .with_status(resp.status)
+            .with_correlation_id(resp.correlation_id.clone().or(body.context_id))
+            .with_credential(format!("OAuth client {}", self.client_id))
+            .with_hint(hint)
+            .with_retry_after(retry_after(resp));
+        e.code = code;
+        e.missing_permissions = permissions;
+        if let Some(field) = body.details.iter().find_map(|d| d.get("fieldName").and_then(|f| f.as_str())) {
+            e.field = Some(field.to_string());
+        }
+        let _ = call;
+        e
+    }
+}
+
+/// Reads token endpoint (`login.<domain>`) answers.
+pub struct TokenReader<'a> {
+    pub org_id: &'a str,
+    pub client_id: &'a str,
+    pub region: &'a str,
+    pub location: &'a str,
+}
+
+impl TokenReader<'_> {
+    fn text_says_rate_limited(resp: &RawResponse) -> bool {
+        resp.text().to_ascii_lowercase().contains("rate limit")
+    }
+}
+
+impl ErrorReader for TokenReader<'_> {
+    fn upstream(&self) -> Upstream {
+        Upstream::Genesys
+    }
+    fn correlation_header(&self) -> &'static str {
+        "inin-correlation-id"
+    }
+    fn is_throttled(&self, resp: &RawResponse) -> bool {
+        // Seen in the vendor's Terraform provider: throttling as 400 invalid_request.
+        resp.status == 400 && TokenReader::text_says_rate_limited(resp)
+    }
+    fn read_error(&self, _call: &Call, resp: &RawResponse) -> BridgeError {
+        let body: TokenErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let code = body.error.clone();
+        let text = body
+            .error_description
+            .clone()
+            .or(body.description.clone())
+            .unwrap_or_else(|| format!("HTTP {}", resp.status));
+        let (kind, hint) = if resp.status == 429 || self.is_throttled(resp) {
+            (
+                ErrorKind::RateLimited,
+                "the Genesys token endpoint is throttling this client; tokens are cached per org, so this clears by itself — retry later".to_string(),
+            )
+        } else if resp.status == 401 || matches!(code.as_deref(), Some("invalid_client" | "unauthorized_client")) {
+            (
+                ErrorKind::BadCredentials,
+                format!(
+                    "login.{} rejected OAuth client {}: check the client id and secret in {}, that the client uses the Client Credentials grant, and that it was created in this org's region ({}) — a client of another region is unknown here",
+                    self.region, self.client_id, self.location, self.region
+                ),
+            )
+        } else if code.as_deref() == Some("unsupported_grant_type") {
+            (
+                ErrorKind::InvalidRequest,
+                format!("OAuth client {} must use the Client Credentials grant type", self.client_id),
+            )
+        } else if resp.status >= 500 {
+            (ErrorKind::ServerError, "Genesys login failed on its side; retry later".to_string())
+        } else {
+            (ErrorKind::InvalidRequest, "the token request was rejected; see the message".to_string())
+        };
+        let mut e = BridgeError::upstream(Upstream::Genesys, kind, format!("token request failed: {text}"))
+            .with_status(resp.status)
+            .with_org(self.org_id)
+            .with_correlation_id(resp.correlation_id.clone())
+            .with_credential(format!("OAuth client {}", self.client_id))
+            .with_hint(hint)
+            .with_retry_after(retry_after(resp));
+        e.code = code;
+        e
+    }
+}
+
+fn retry_after(resp: &RawResponse) -> Option<std::time::Duration> {
+    resp.headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use serde_json::json;
+
+    fn resp(status: u16, body: serde_json::Value) -> RawResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("3"));
+        RawResponse {
+            status,
+            headers,
+            body: Bytes::from(body.to_string()),
+            correlation_id: Some("corr-1".into()),
+        }
+    }
+
+    fn api() -> ApiReader<'static> {
+        ApiReader { org_id: "org-a", client_id: "client-a", region: "mypurecloud.ie" }
+    }
+    fn call() -> Call {
+        Call::get("https://api.mypurecloud.ie/api/v2/x".into(), "test")
+    }
+
+    #[test]
+    fn permission_extraction_table() {
+        let rows: Vec<(serde_json::Value, Vec<&str>)> = vec![
+            (
+                json!({"message": "Unable to perform the requested action. You are missing the following permission(s): [conversation:communication:view]", "code": "missing.permissions"}),
+                vec!["conversation:communication:view"],
+            ),
+            (
+                json!({"message": "You are missing the following permission(s): externalContacts:contact:edit, externalContacts:contact:view.", "code": "missing.permissions"}),
+                vec!["externalContacts:contact:edit", "externalContacts:contact:view"],
+            ),
+            (
+                json!({"message": "x", "code": "missing.any.permissions", "messageParams": {"permissions": "analytics:conversationDetail:view, analytics:*:*"}}),
+                vec!["analytics:conversationDetail:view", "analytics:*:*"],
+            ),
+            (json!({"message": "Not authorized", "code": "not.authorized"}), vec![]),
+            (json!({"message": "time 10:30:00 is not a permission"}), vec![]),
+        ];
+        for (body, want) in rows {
+            let b: ApiErrorBody = serde_json::from_value(body.clone()).unwrap();
+            let got = extract_permissions(&b);
+            assert_eq!(got, want, "{body}");
+        }
+    }
+
+    #[test]
+    fn api_error_classification() {
+        let rows = [
+            (401, json!({"code": "bad.credentials", "message": "Invalid login credentials."}), ErrorKind::BadCredentials),
+            (403, json!({"code": "missing.permissions", "message": "missing: [a:b:c]"}), ErrorKind::MissingPermission),
+            (403, json!({"code": "not.authorized", "message": "no"}), ErrorKind::Forbidden),
+            (404, json!({"code": "not.found", "message": "gone"}), ErrorKind::NotFound),
+            (409, json!({"code": "invalid.update.wrong.version"}), ErrorKind::Conflict),
+            (429, json!({"code": "too.many.requests"}), ErrorKind::RateLimited),
+            (503, json!({}), ErrorKind::ServerError),
+            (400, json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}), ErrorKind::InvalidRequest),
+        ];
+        for (status, body, kind) in rows {
+            let e = api().read_error(&call(), &resp(status, body));
+            assert_eq!(e.kind, kind, "{status}");
+            assert_eq!(e.upstream, Some(Upstream::Genesys));
+            assert_eq!(e.correlation_id.as_deref(), Some("corr-1"));
+        }
+        let e = api().read_error(&call(), &resp(403, json!({"code": "missing.permissions", "message": "You are missing the following permission(s): [conversation:communication:view]"})));
+        assert_eq!(e.missing_permissions, vec!["conversation:communication:view"]);
+        assert!(e.hint.as_deref().unwrap().contains("client-a"));
+        assert!(e.hint.as_deref().unwrap().contains("conversation:communication:view"));
+        let e = api().read_error(&call(), &resp(400, json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]})));
+        assert_eq!(e.field.as_deref(), Some("attributes"));
+        let e = api().read_error(&call(), &resp(429, json!({})));
+        assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn token_error_classification() {
+        let r = TokenReader { org_id: "org-a", client_id: "client-a", region: "mypurecloud.ie", location: "file x.json" };
+        let rl = resp(400, json!({"error": "invalid_request", "description": "rate limit exceeded", "error_description": "rate limit exceeded"}));
+        assert!(r.is_throttled(&rl));
+        assert_eq!(r.read_error(&call(), &rl).kind, ErrorKind::RateLimited);
+        let bad = resp(401, json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"}));
+        let e = r.read_error(&call(), &bad);
+        assert_eq!(e.kind, ErrorKind::BadCredentials);
+        assert_eq!(e.code.as_deref(), Some("invalid_client"));
+        assert!(e.hint.unwrap().contains("region"));
+        let grant = resp(400, json!({"error": "unsupported_grant_type"}));
+        assert!(!r.is_throttled(&grant));
+        assert_eq!(r.read_error(&call(), &grant).kind, ErrorKind::InvalidRequest);
+    }
+}

@@ -1,0 +1,377 @@
+//! The one HTTP loop both upstream clients use: send, classify, and follow the retry policy.
+//!
+//! Clients describe a request ([`Call`]), say how to authenticate ([`Authorizer`]) and how
+//! to read their upstream's error bodies ([`ErrorReader`]); this module does the rest, the
+//! same way for Genesys and Zendesk: one `reqwest::Client`, one policy, one error type, one
+//! `tracing` event per attempt, nothing waiting past the deadline.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::deadline::Deadline;
+use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::retry::{self, Attempt, Decision, Outcome, RetryPolicy, StopReason};
+
+/// The shared HTTP client and retry policy. Build once per process.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    policy: RetryPolicy,
+    request_timeout: Duration,
+}
+
+impl HttpClient {
+    pub fn new() -> Result<HttpClient> {
+        HttpClient::with_policy(RetryPolicy::default())
+    }
+
+    pub fn with_policy(policy: RetryPolicy) -> Result<HttpClient> {
+        let inner = reqwest::Client::builder()
+            .user_agent(concat!("genesys-bridge/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(3))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .map_err(|e| BridgeError::internal(format!("could not build the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            inner,
+            policy,
+            request_timeout: Duration::from_secs(10),
+        })
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Per-attempt timeout (always further capped by the deadline).
+    pub fn with_request_timeout(mut self, t: Duration) -> HttpClient {
+        self.request_timeout = t;
+        self
+    }
+}
+
+/// A body to send.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(serde_json::Value),
+    Form(&'static str),
+}
+
+/// One logical call (which may take several attempts).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    pub url: String,
+    pub body: Option<Body>,
+    /// Repeating it is harmless: GETs, attribute PATCHes (same merge again), safe updates.
+    pub idempotent: bool,
+    /// What we are doing, in words an admin reads: "patch participant attributes".
+    pub operation: &'static str,
+}
+
+impl Call {
+    pub fn get(url: String, operation: &'static str) -> Call {
+        Call {
+            method: Method::GET,
+            url,
+            body: None,
+            idempotent: true,
+            operation,
+        }
+    }
+    pub fn with_body(mut self, method: Method, body: Body, idempotent: bool) -> Call {
+        self.method = method;
+        self.body = Some(body);
+        self.idempotent = idempotent;
+        self
+    }
+}
+
+/// An HTTP answer, read fully.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub correlation_id: Option<String>,
+}
+
+impl RawResponse {
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        upstream: Upstream,
+        operation: &str,
+    ) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            BridgeError::upstream(
+                upstream,
+                ErrorKind::UnexpectedResponse,
+                format!("could not read the {upstream} answer: {e}"),
+            )
+            .with_status(self.status)
+            .with_operation(operation)
+            .with_correlation_id(self.correlation_id.clone())
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// How a client authenticates a request.
+#[async_trait]
+pub trait Authorizer: Send + Sync {
+    /// The `Authorization` header value, or `None`.
+    async fn authorization(&self, deadline: Deadline) -> Result<Option<SecretString>>;
+    /// Told that the upstream answered 401 to `used`; returns whether a fresh credential can
+    /// be had (a token cache can; a static API token cannot).
+    async fn rejected(&self, used: &SecretString) -> bool;
+}
+
+/// Static credential (Zendesk API token or OAuth token, Genesys Basic client credentials).
+pub struct StaticAuth(pub Option<SecretString>);
+
+#[async_trait]
+impl Authorizer for StaticAuth {
+    async fn authorization(&self, _: Deadline) -> Result<Option<SecretString>> {
+        Ok(self.0.clone())
+    }
+    async fn rejected(&self, _: &SecretString) -> bool {
+        false
+    }
+}
+
+/// How to read one upstream's answers.
+pub trait ErrorReader: Send + Sync {
+    fn upstream(&self) -> Upstream;
+    /// Header carrying the upstream's request id.
+    fn correlation_header(&self) -> &'static str;
+    /// Turns a non-success answer into an error with a hint.
+    fn read_error(&self, call: &Call, resp: &RawResponse) -> BridgeError;
+    /// Throttling that is not a 429 (the Genesys token endpoint's 400).
+    fn is_throttled(&self, _resp: &RawResponse) -> bool {
+        false
+    }
+}
+
+/// Runs `call` until success, a final answer, the attempt budget or the deadline.
+pub async fn execute(
+    http: &HttpClient,
+    call: &Call,
+    auth: &dyn Authorizer,
+    reader: &dyn ErrorReader,
+    org_id: &str,
+    deadline: Deadline,
+) -> Result<RawResponse> {
+    let upstream = reader.upstream();
+    let mut attempt: u32 = 0;
+    let mut auth_refreshed = false;
+    let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
+    loop {
+        attempt += 1;
+        if deadline.is_expired() {
+            return Err(annotate(deadline_error(upstream, attempt)));
+        }
+        let credential = auth.authorization(deadline).await.map_err(annotate)?;
+        let mut req = http
+            .inner
+            .request(call.method.clone(), &call.url)
+            .timeout(deadline.cap(http.request_timeout));
+        if let Some(c) = &credential {
+            let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
+                annotate(BridgeError::config(
+                    "credentials",
+                    "the credential contains characters not allowed in an HTTP header",
+                ))
+            })?;
+            // Keeps the value out of reqwest/hyper debug output.
+            v.set_sensitive(true);
+            req = req.header(AUTHORIZATION, v);
+        }
+        match &call.body {
+            Some(Body::Json(v)) => req = req.json(v),
+            Some(Body::Form(f)) => {
+                req = req
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(*f)
+            }
+            None => {}
+        }
+        let started = Instant::now();
+        let sent = req.send().await;
+        let outcome = match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                match resp.bytes().await {
+                    Ok(body) => {
+                        let correlation_id = headers
+                            .get(reader.correlation_header())
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
+                        let raw = RawResponse {
+                            status,
+                            headers,
+                            body,
+                            correlation_id,
+                        };
+                        log_attempt(upstream, org_id, call, attempt, Some(status), &raw.correlation_id, started);
+                        if (200..300).contains(&status) {
+                            return Ok(raw);
+                        }
+                        Err(raw)
+                    }
+                    Err(e) => {
+                        log_attempt(upstream, org_id, call, attempt, Some(status), &None, started);
+                        Ok(e)
+                    }
+                }
+            }
+            Err(e) => {
+                log_attempt(upstream, org_id, call, attempt, None, &None, started);
+                Ok(e)
+            }
+        };
+        // Err(raw) = an HTTP answer that is not a success; Ok(e) = a transport failure.
+        let (policy_outcome, failure) = match outcome {
+            Err(raw) => (
+                Outcome::Status {
+                    status: raw.status,
+                    retry_after: raw
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now())),
+                    throttled: reader.is_throttled(&raw),
+                },
+                Err(raw),
+            ),
+            Ok(e) => (
+                Outcome::Transport {
+                    may_have_been_sent: !e.is_connect(),
+                },
+                Ok(e),
+            ),
+        };
+        let decision = retry::decide(
+            &http.policy,
+            policy_outcome,
+            Attempt {
+                number: attempt,
+                auth_refreshed,
+                idempotent: call.idempotent,
+                remaining: deadline.remaining(),
+                jitter: rand::random::<f64>(),
+            },
+        );
+        match decision {
+            Decision::RetryAfter(wait) => {
+                tracing::debug!(upstream = %upstream, org_id, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Decision::RefreshAuth => {
+                let can = match &credential {
+                    Some(c) => auth.rejected(c).await,
+                    None => false,
+                };
+                if !can {
+                    return Err(annotate(failure_error(reader, call, failure, None)));
+                }
+                auth_refreshed = true;
+            }
+            Decision::Stop(reason) => {
+                return Err(annotate(failure_error(reader, call, failure, Some(reason))));
+            }
+        }
+    }
+}
+
+fn failure_error(
+    reader: &dyn ErrorReader,
+    call: &Call,
+    failure: std::result::Result<reqwest::Error, RawResponse>,
+    reason: Option<StopReason>,
+) -> BridgeError {
+    let upstream = reader.upstream();
+    let mut e = match failure {
+        Err(raw) => reader.read_error(call, &raw),
+        Ok(t) => {
+            let kind = ErrorKind::Transport;
+            let what = if t.is_timeout() {
+                "the request timed out"
+            } else if t.is_connect() {
+                "could not connect"
+            } else {
+                "the connection failed"
+            };
+            BridgeError::upstream(upstream, kind, format!("{what}: {t}")).with_hint(format!(
+                "{upstream} could not be reached; check the base URL / region and network, then retry"
+            ))
+        }
+    };
+    match reason {
+        Some(StopReason::BeyondDeadline { wait, remaining }) => {
+            e.message = format!(
+                "{} (gave up: waiting {:.1}s would pass the invocation deadline, {:.1}s left)",
+                e.message,
+                wait.as_secs_f64(),
+                remaining.as_secs_f64()
+            );
+            if e.retry_after.is_none() {
+                e.retry_after = Some(wait);
+            }
+        }
+        Some(StopReason::AttemptsExhausted) => {
+            e.message = format!("{} (gave up after the retry budget was used)", e.message);
+        }
+        _ => {}
+    }
+    e
+}
+
+fn deadline_error(upstream: Upstream, attempt: u32) -> BridgeError {
+    BridgeError::upstream(
+        upstream,
+        ErrorKind::DeadlineExceeded,
+        format!("no time left before the invocation deadline (attempt {attempt})"),
+    )
+    .with_hint("raise the function timeout or the data action timeout; the work can be retried")
+}
+
+fn log_attempt(
+    upstream: Upstream,
+    org_id: &str,
+    call: &Call,
+    attempt: u32,
+    status: Option<u16>,
+    correlation_id: &Option<String>,
+    started: Instant,
+) {
+    // Path only: queries can carry phone numbers and emails.
+    let path = url::Url::parse(&call.url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        upstream = upstream.as_str(),
+        org_id,
+        operation = call.operation,
+        method = %call.method,
+        path = %path,
+        status = status.unwrap_or(0),
+        attempt,
+        correlation_id = correlation_id.as_deref().unwrap_or(""),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "upstream call"
+    );
+}
+
+/// Percent-encodes one path segment (ids come from events).
+pub fn seg(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,189 @@
+//! The job messages that flow from webhook-ingest to the workers: versioned JSON.
+//!
+//! Every message is an [`JobEnvelope`]: `{"v": 1, "jobId", "orgId", "eventId", "createdAt",
+//! "correlationId"?, "kind": "...", "payload": {...}}`. A consumer that meets a version it
+//! does not know fails that one message with a clear error (it goes to the DLQ), never
+//! guesses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BridgeError, Result};
+use crate::genesys::ContactChange;
+
+/// The version this build writes and reads.
+pub const JOB_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEnvelope {
+    pub v: u32,
+    /// Unique per job: `<eventId>:<n>` so replays of one event make the same ids.
+    pub job_id: String,
+    pub org_id: String,
+    /// The event that produced the job (EventBridge id, Idempotency-Key, notification id).
+    pub event_id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(flatten)]
+    pub job: Job,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum Job {
+    /// Set the given attributes on a participant (merge).
+    #[serde(rename = "participant.attributes")]
+    ParticipantAttributes(ParticipantAttributes),
+    /// Field-level changes to an external contact.
+    #[serde(rename = "contact.fields")]
+    ContactFields(ContactFields),
+    /// Look the caller up in Zendesk and write the org's enrichment attributes.
+    #[serde(rename = "participant.enrich")]
+    ParticipantEnrich(ParticipantEnrich),
+    /// An agent wrapped up: move the Zendesk ticket to the mapped status.
+    #[serde(rename = "ticket.wrapup")]
+    TicketWrapup(TicketWrapup),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantAttributes {
+    pub conversation_id: String,
+    pub participant_id: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactFields {
+    pub contact_id: String,
+    pub changes: Vec<ContactChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantEnrich {
+    pub conversation_id: String,
+    pub participant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketWrapup {
+    pub conversation_id: String,
+    pub participant_id: String,
+    /// As the event carries it (an id [U]); mapped through the org's rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapup_code: Option<String>,
+    /// The agent's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_user_id: Option<String>,
+    /// Epoch milliseconds of the wrap-up event; orders jobs for the same ticket.
+    pub event_time_ms: i64,
+    /// Set when the event or command already knows the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<u64>,
+}
+
+/// Which worker consumes a job (one queue each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Consumer {
+    AttributeWriter,
+    TicketStatus,
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::ParticipantAttributes(_) => "participant.attributes",
+            Job::ContactFields(_) => "contact.fields",
+            Job::ParticipantEnrich(_) => "participant.enrich",
+            Job::TicketWrapup(_) => "ticket.wrapup",
+        }
+    }
+
+    pub fn consumer(&self) -> Consumer {
+        match self {
+            Job::TicketWrapup(_) => Consumer::TicketStatus,
+            _ => Consumer::AttributeWriter,
+        }
+    }
+}
+
+impl JobEnvelope {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("job envelopes always serialize")
+    }
+
+    /// Parses a queued message; a wrong version or shape names what is wrong.
+    pub fn from_json(text: &str) -> Result<JobEnvelope> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| BridgeError::validation("body", format!("expected a JSON job message: {e}")))?;
+        match v.get("v").and_then(|x| x.as_u64()) {
+            Some(n) if n == JOB_VERSION as u64 => {}
+            Some(n) => {
+                return Err(BridgeError::validation(
+                    "v",
+                    format!("job message version {n} is not supported by this build (expects {JOB_VERSION}); deploy matching versions of ingest and workers, then replay the DLQ"),
+                ))
+            }
+            None => return Err(BridgeError::validation("v", "expected the job message version number")),
+        }
+        serde_json::from_value(v)
+            .map_err(|e| BridgeError::validation("body", format!("not a valid job message: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_format_is_stable() {
+        let job = JobEnvelope {
+            v: 1,
+            job_id: "evt-1:0".into(),
+            org_id: "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11".into(),
+            event_id: "evt-1".into(),
+            created_at: "2026-11-21T10:00:00Z".into(),
+            correlation_id: None,
+            job: Job::TicketWrapup(TicketWrapup {
+                conversation_id: "c".into(),
+                participant_id: "p".into(),
+                wrapup_code: Some("w".into()),
+                agent_user_id: None,
+                event_time_ms: 5,
+                ticket_id: Some(42),
+            }),
+        };
+        let v: serde_json::Value = serde_json::from_str(&job.to_json()).unwrap();
+        assert_eq!(
+            v,
+            json!({"v": 1, "jobId": "evt-1:0", "orgId": "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11", "eventId": "evt-1",
+                   "createdAt": "2026-11-21T10:00:00Z", "kind": "ticket.wrapup",
+                   "payload": {"conversationId": "c", "participantId": "p", "wrapupCode": "w", "eventTimeMs": 5, "ticketId": 42}})
+        );
+        assert_eq!(JobEnvelope::from_json(&job.to_json()).unwrap(), job);
+        assert_eq!(job.job.consumer(), Consumer::TicketStatus);
+    }
+
+    #[test]
+    fn bad_messages_name_the_problem() {
+        let e = JobEnvelope::from_json(r#"{"v": 2, "kind": "x"}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("v"));
+        let e = JobEnvelope::from_json("not json").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("body"));
+        let e = JobEnvelope::from_json(r#"{"v":1,"jobId":"j","orgId":"o","eventId":"e","createdAt":"t","kind":"nope","payload":{}}"#).unwrap_err();
+        assert!(e.message.contains("nope"), "{e}");
+    }
+}

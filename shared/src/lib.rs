@@ -1,0 +1,28 @@
+//! `bridge`: the shared library of genesys-bridge.
+//!
+//! The one place for per-org config and secrets, Genesys and Zendesk auth and API calls,
+//! the retry policy, the error type, the job messages, and the queue and idempotency
+//! seams. The Lambda binaries wire these together; they never build an HTTP request.
+
+pub mod aws;
+pub mod config;
+pub mod deadline;
+pub mod error;
+pub mod region;
+pub mod retry;
+pub mod secrets;
+
+pub use config::OrgConfig;
+pub use deadline::Deadline;
+pub use error::{BridgeError, ErrorKind, Result, Upstream};
+pub mod genesys;
+pub mod http;
+pub mod zendesk;
+pub mod jobs;
+pub mod runtime;
+pub mod settings;
+pub mod telemetry;
+
+pub use runtime::Runtime;
+pub mod testkit;
+pub mod batch;

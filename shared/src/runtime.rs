@@ -1,0 +1,50 @@
+//! What every function builds once at cold start and lends to its handler: the org store,
+//! the Genesys and Zendesk clients (sharing one HTTP client), and the deadline margin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::deadline::Deadline;
+use crate::error::Result;
+use crate::genesys::Genesys;
+use crate::http::HttpClient;
+use crate::secrets::{DirSource, OrgStore, SecretSource, SecretsManagerSource};
+use crate::settings::{SecretSourceSetting, Settings};
+use crate::zendesk::Zendesk;
+
+pub struct Runtime {
+    pub orgs: OrgStore,
+    pub genesys: Genesys,
+    pub zendesk: Zendesk,
+    pub deadline_margin: Duration,
+}
+
+impl Runtime {
+    pub fn new(source: Arc<dyn SecretSource>, secret_ttl: Duration, http: HttpClient) -> Runtime {
+        Runtime {
+            orgs: OrgStore::new(source, secret_ttl),
+            genesys: Genesys::new(http.clone()),
+            zendesk: Zendesk::new(http),
+            deadline_margin: Duration::from_millis(500),
+        }
+    }
+
+    /// Builds the runtime the settings describe (Secrets Manager or a directory).
+    pub async fn from_settings(settings: &Settings) -> Result<Runtime> {
+        let source: Arc<dyn SecretSource> = match &settings.secret_source {
+            SecretSourceSetting::SecretsManager { prefix } => {
+                let conf = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+                Arc::new(SecretsManagerSource::from_conf(&conf, prefix.clone()))
+            }
+            SecretSourceSetting::Dir { path } => Arc::new(DirSource::new(path.clone())),
+        };
+        let mut rt = Runtime::new(source, settings.secret_ttl, HttpClient::new()?);
+        rt.deadline_margin = settings.deadline_margin;
+        Ok(rt)
+    }
+
+    /// The deadline of a Lambda invocation, minus the margin.
+    pub fn deadline(&self, ctx: &lambda_runtime::Context) -> Deadline {
+        Deadline::from_epoch_ms(ctx.deadline, self.deadline_margin)
+    }
+}

@@ -1,0 +1,153 @@
+//! Org configs in AWS Secrets Manager: one secret per org, named prefix + org id.
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::SecretSource;
+use crate::aws::sdk_error;
+use crate::config::validate_uuid;
+use crate::error::{Result, Upstream};
+
+pub struct SecretsManagerSource {
+    client: Client,
+    prefix: String,
+}
+
+/// The default secret name prefix; the IAM policy in infra/template.yaml grants exactly
+/// `secret:<prefix>*`.
+pub const DEFAULT_PREFIX: &str = "genesys-bridge/orgs/";
+
+impl SecretsManagerSource {
+    pub fn new(client: Client, prefix: impl Into<String>) -> SecretsManagerSource {
+        SecretsManagerSource {
+            client,
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn from_conf(conf: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
+        SecretsManagerSource::new(Client::new(conf), prefix)
+    }
+
+    pub fn secret_id(&self, org_id: &str) -> String {
+        format!("{}{org_id}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretsManagerSource {
+    async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
+        let org_id = validate_uuid("orgId", org_id)?;
+        let id = self.secret_id(&org_id);
+        match self.client.get_secret_value().secret_id(&id).send().await {
+            Ok(out) => Ok(out.secret_string.map(SecretString::from)),
+            Err(e) => {
+                let gone = e.as_service_error().is_some_and(|s| {
+                    s.is_resource_not_found_exception()
+                        // Marked for deletion (recovery window): the org was removed.
+                        || (s.is_invalid_request_exception()
+                            && aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(s)
+                                .is_some_and(|m| m.contains("deleted") || m.contains("deletion")))
+                });
+                if gone {
+                    return Ok(None);
+                }
+                Err(sdk_error(Upstream::SecretsManager, "read the org secret", e)
+                    .with_org(org_id)
+                    .with_field(id))
+            }
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_secrets()
+            .filters(
+                aws_sdk_secretsmanager::types::Filter::builder()
+                    .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+                    .values(&self.prefix)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error(Upstream::SecretsManager, "list org secrets", e))?;
+            for s in page.secret_list() {
+                if s.deleted_date().is_some() {
+                    continue;
+                }
+                if let Some(org) = s.name().and_then(|n| n.strip_prefix(&self.prefix)) {
+                    if validate_uuid("orgId", org).is_ok() {
+                        out.push(org.to_string());
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
+        let org_id = validate_uuid("orgId", org_id)?;
+        let id = self.secret_id(&org_id);
+        let created = self
+            .client
+            .create_secret()
+            .name(&id)
+            .secret_string(document.expose_secret())
+            .description(format!("genesys-bridge org config for Genesys org {org_id}"))
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                self.client
+                    .put_secret_value()
+                    .secret_id(&id)
+                    .secret_string(document.expose_secret())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        sdk_error(Upstream::SecretsManager, "update the org secret", e)
+                            .with_org(org_id)
+                    })
+            }
+            Err(e) => Err(sdk_error(Upstream::SecretsManager, "create the org secret", e)
+                .with_org(org_id)),
+        }
+    }
+
+    async fn delete(&self, org_id: &str) -> Result<bool> {
+        let org_id = validate_uuid("orgId", org_id)?;
+        // Keeps Secrets Manager's recovery window (default 30 days): an org removed by
+        // mistake can be restored with `aws secretsmanager restore-secret`.
+        match self
+            .client
+            .delete_secret()
+            .secret_id(self.secret_id(&org_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(Upstream::SecretsManager, "delete the org secret", e)
+                .with_org(org_id)),
+        }
+    }
+
+    fn location(&self, org_id: &str) -> String {
+        format!("Secrets Manager secret {}", self.secret_id(org_id))
+    }
+}

@@ -1,0 +1,131 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::*;
+
+const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
+
+fn doc(org: &str, client: &str) -> String {
+    json!({
+        "orgId": org,
+        "genesys": {"region": "mypurecloud.ie", "clientId": client, "clientSecret": "cs"},
+        "webhook": {"sharedSecret": "0123456789abcdef0123456789abcdef"}
+    })
+    .to_string()
+}
+
+/// A source that is slow, so concurrent callers really overlap.
+struct Slow(MemorySource);
+
+#[async_trait]
+impl SecretSource for Slow {
+    async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.0.fetch(org_id).await
+    }
+    async fn list(&self) -> Result<Vec<String>> {
+        self.0.list().await
+    }
+    async fn put(&self, o: &str, d: &SecretString) -> Result<()> {
+        self.0.put(o, d).await
+    }
+    async fn delete(&self, o: &str) -> Result<bool> {
+        self.0.delete(o).await
+    }
+    fn location(&self, o: &str) -> String {
+        self.0.location(o)
+    }
+}
+
+fn store(ttl: Duration) -> (Arc<CountingSource<Slow>>, OrgStore) {
+    let mem = MemorySource::new();
+    mem.insert(ORG_A, doc(ORG_A, "client-a"));
+    mem.insert(ORG_B, doc(ORG_B, "client-b"));
+    let src = Arc::new(CountingSource::new(Slow(mem)));
+    let store = OrgStore::new(src.clone(), ttl);
+    (src, store)
+}
+
+#[tokio::test]
+async fn ten_concurrent_cold_calls_make_one_fetch() {
+    let (src, store) = store(DEFAULT_TTL);
+    let store = Arc::new(store);
+    let calls = (0..10).map(|_| {
+        let s = store.clone();
+        tokio::spawn(async move { s.get(ORG_A).await.map(|c| c.genesys.client_id.clone()) })
+    });
+    for r in futures::future::join_all(calls).await {
+        assert_eq!(r.unwrap().unwrap(), "client-a");
+    }
+    assert_eq!(src.fetches(), 1);
+    // Warm: still one.
+    store.get(ORG_A).await.unwrap();
+    assert_eq!(src.fetches(), 1);
+    // Org B is its own fetch, and org A's lookups never read it.
+    assert_eq!(src.fetches_for(ORG_B), 0);
+    store.get(ORG_B).await.unwrap();
+    assert_eq!(src.fetches_for(ORG_B), 1);
+}
+
+#[tokio::test]
+async fn ttl_expiry_and_forced_refresh() {
+    let (src, store) = store(Duration::from_millis(100));
+    let first = store.get(ORG_A).await.unwrap();
+    // Rotation: the stored document changes.
+    src.inner().0.insert(ORG_A, doc(ORG_A, "client-a-rotated"));
+    assert_eq!(store.get(ORG_A).await.unwrap().genesys.client_id, "client-a");
+    let refreshed = store.refresh(ORG_A, Some(&first)).await.unwrap();
+    assert_eq!(refreshed.genesys.client_id, "client-a-rotated");
+    assert_eq!(src.fetches(), 2);
+    // A second caller holding the same stale value does not fetch again.
+    let again = store.refresh(ORG_A, Some(&first)).await.unwrap();
+    assert!(Arc::ptr_eq(&again, &refreshed));
+    assert_eq!(src.fetches(), 2);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    store.get(ORG_A).await.unwrap();
+    assert_eq!(src.fetches(), 3, "expired entries are fetched again");
+}
+
+#[tokio::test]
+async fn unknown_org_is_a_clear_error_and_cached() {
+    let (src, store) = store(DEFAULT_TTL);
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let e = store.get(unknown).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnknownOrg);
+    assert_eq!(e.org_id.as_deref(), Some(unknown));
+    assert!(!store.contains(unknown).await.unwrap());
+    assert_eq!(src.fetches(), 1, "a miss is cached too");
+    let bad = store.get("../../etc/passwd").await.unwrap_err();
+    assert_eq!(bad.kind, ErrorKind::Validation);
+    assert_eq!(src.fetches(), 1, "invalid ids never reach the source");
+}
+
+#[tokio::test]
+async fn a_document_stored_under_the_wrong_org_is_refused() {
+    let mem = MemorySource::new();
+    mem.insert(ORG_A, doc(ORG_B, "client-b"));
+    let store = OrgStore::new(Arc::new(mem), DEFAULT_TTL);
+    let e = store.get(ORG_A).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("orgId"));
+    assert!(e.hint.unwrap().contains("in-memory org"));
+}
+
+#[tokio::test]
+async fn dir_source_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = DirSource::new(tmp.path());
+    assert_eq!(src.fetch(ORG_A).await.unwrap().map(|_| ()), None);
+    src.put(ORG_A, &SecretString::from(doc(ORG_A, "c"))).await.unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "ignored").unwrap();
+    assert_eq!(src.list().await.unwrap(), vec![ORG_A.to_string()]);
+    let store = OrgStore::new(Arc::new(src), DEFAULT_TTL);
+    assert_eq!(store.get(ORG_A).await.unwrap().genesys.client_id, "c");
+    let src = DirSource::new(tmp.path());
+    assert!(src.delete(ORG_A).await.unwrap());
+    assert!(!src.delete(ORG_A).await.unwrap());
+    assert!(src.fetch("../x").await.is_err());
+}

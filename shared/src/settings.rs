@@ -1,0 +1,109 @@
+//! Process settings, read once at cold start from the environment by `main` (library code
+//! never reads env vars itself: it is handed a lookup function).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{BridgeError, Result};
+use crate::secrets::{DEFAULT_PREFIX, DEFAULT_TTL};
+
+/// Where org configs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSourceSetting {
+    /// `BRIDGE_SECRET_SOURCE=secretsmanager` (default in AWS), with `BRIDGE_SECRET_PREFIX`.
+    SecretsManager { prefix: String },
+    /// `BRIDGE_SECRET_SOURCE=dir` with `BRIDGE_ORGS_DIR` (default `examples/orgs`).
+    Dir { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub secret_source: SecretSourceSetting,
+    /// `BRIDGE_SECRET_TTL_SECONDS` (default 300).
+    pub secret_ttl: Duration,
+    /// `BRIDGE_DEADLINE_MARGIN_MS` (default 500): stop retrying this long before the
+    /// Lambda deadline, so the failure is reported instead of the function being killed.
+    pub deadline_margin: Duration,
+    /// `BRIDGE_ATTRIBUTE_QUEUE_URL` (webhook-ingest).
+    pub attribute_queue_url: Option<String>,
+    /// `BRIDGE_TICKET_QUEUE_URL` (webhook-ingest).
+    pub ticket_queue_url: Option<String>,
+    /// `BRIDGE_IDEMPOTENCY_TABLE` (webhook-ingest).
+    pub idempotency_table: Option<String>,
+    /// `BRIDGE_MAX_BODY_BYTES` (webhook-ingest, default 262144).
+    pub max_body_bytes: usize,
+    /// `AWS_ENDPOINT_URL`: the local AWS emulator.
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads settings through `get` (pass `|k| std::env::var(k).ok()`). Errors name the
+    /// variable and what was expected.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let num = |k: &str, default: u64| -> Result<u64> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| BridgeError::config(k, format!("expected a whole number; got {v:?}"))),
+            }
+        };
+        let secret_source = match get("BRIDGE_SECRET_SOURCE").as_deref() {
+            None | Some("secretsmanager") => SecretSourceSetting::SecretsManager {
+                prefix: get("BRIDGE_SECRET_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+            },
+            Some("dir") => SecretSourceSetting::Dir {
+                path: PathBuf::from(get("BRIDGE_ORGS_DIR").unwrap_or_else(|| "examples/orgs".into())),
+            },
+            Some(other) => {
+                return Err(BridgeError::config(
+                    "BRIDGE_SECRET_SOURCE",
+                    format!("expected \"secretsmanager\" or \"dir\"; got {other:?}"),
+                ))
+            }
+        };
+        Ok(Settings {
+            secret_source,
+            secret_ttl: Duration::from_secs(num("BRIDGE_SECRET_TTL_SECONDS", DEFAULT_TTL.as_secs())?),
+            deadline_margin: Duration::from_millis(num("BRIDGE_DEADLINE_MARGIN_MS", 500)?),
+            attribute_queue_url: get("BRIDGE_ATTRIBUTE_QUEUE_URL"),
+            ticket_queue_url: get("BRIDGE_TICKET_QUEUE_URL"),
+            idempotency_table: get("BRIDGE_IDEMPOTENCY_TABLE"),
+            max_body_bytes: num("BRIDGE_MAX_BODY_BYTES", 262_144)? as usize,
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+        })
+    }
+
+    /// A required setting, or an error naming the variable.
+    pub fn require<'a>(value: &'a Option<String>, var: &str) -> Result<&'a str> {
+        value
+            .as_deref()
+            .ok_or_else(|| BridgeError::config(var, "expected this environment variable to be set (see infra/template.yaml)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.secret_source, SecretSourceSetting::SecretsManager { prefix: "genesys-bridge/orgs/".into() });
+        assert_eq!(s.secret_ttl, Duration::from_secs(300));
+        let s = from(&[("BRIDGE_SECRET_SOURCE", "dir"), ("BRIDGE_ORGS_DIR", "/x"), ("BRIDGE_SECRET_TTL_SECONDS", "5")]).unwrap();
+        assert_eq!(s.secret_source, SecretSourceSetting::Dir { path: "/x".into() });
+        assert_eq!(s.secret_ttl, Duration::from_secs(5));
+        let e = from(&[("BRIDGE_SECRET_TTL_SECONDS", "five")]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_TTL_SECONDS"));
+        let e = from(&[("BRIDGE_SECRET_SOURCE", "vault")]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_SOURCE"));
+    }
+}
