@@ -282,7 +282,8 @@ impl fmt::Display for BridgeError {
         if let Some(org) = &self.org_id {
             write!(f, " for org {org}")?;
         }
-        write!(f, ": {}", self.message)?;
+        // Upstream messages often end in '.', and the parts below add their own.
+        write!(f, ": {}", self.message.trim_end_matches('.'))?;
         if !self.missing_permissions.is_empty() {
             write!(f, ". Missing permission(s): {}", self.missing_permissions.join(", "))?;
         }

@@ -26,3 +26,5 @@ pub mod telemetry;
 pub use runtime::Runtime;
 pub mod testkit;
 pub mod batch;
+pub mod queue;
+pub mod idempotency;

@@ -1,0 +1,379 @@
+//! Idempotency records, so an event delivered twice acts once (Powertools semantics).
+//!
+//! A record is keyed by `"<orgId>#<eventId>"` ([`key`]). [`IdempotencyStore::begin`] claims
+//! it with a conditional put: status `INPROGRESS`, `in_progress_expiration` = the
+//! invocation's deadline (epoch ms), `expiration` = now + record TTL (epoch seconds; the
+//! table's TTL attribute). The claim succeeds when there is no record, the record has
+//! expired, or it is `INPROGRESS` past its deadline (that invocation died). After the jobs
+//! are queued, [`IdempotencyStore::complete`] marks it `COMPLETED`; if queueing failed,
+//! [`IdempotencyStore::release`] deletes it, so a retry can proceed.
+//!
+//! [`DynamoIdempotency`] is the AWS adapter (table with partition key `id` of type S, TTL
+//! on `expiration`); [`MemoryIdempotency`] the local one, with the same semantics.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+
+/// Genesys retries EventBridge delivery for up to 4 days; a record must outlive that, plus
+/// a margin for clock skew and DynamoDB's lazy TTL deletion (which never matters for
+/// correctness: expired records are treated as absent).
+pub const DEFAULT_RECORD_TTL: Duration = Duration::from_secs(5 * 24 * 3600);
+
+/// The record key of an event of an org.
+pub fn key(org_id: &str, event_id: &str) -> String {
+    format!("{org_id}#{event_id}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStatus {
+    InProgress,
+    Completed,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::InProgress => "INPROGRESS",
+            RecordStatus::Completed => "COMPLETED",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RecordStatus> {
+        match s {
+            "INPROGRESS" => Some(RecordStatus::InProgress),
+            "COMPLETED" => Some(RecordStatus::Completed),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of [`IdempotencyStore::begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation owns the event: do the work, then `complete` or `release`.
+    Acquired,
+    /// Another invocation did (`Completed`) or is doing (`InProgress`) the work.
+    Duplicate(RecordStatus),
+}
+
+/// A stored record, for inspection (tests, operators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub status: RecordStatus,
+    /// Epoch seconds after which the record counts as absent.
+    pub expiration: u64,
+    /// Epoch milliseconds after which an `INPROGRESS` record may be taken over.
+    pub in_progress_expiration: Option<u64>,
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` until `in_progress_until_ms` (the invocation deadline, epoch ms).
+    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim>;
+    /// Marks the work done; duplicates from now on are dropped until the record expires.
+    async fn complete(&self, key: &str, now_ms: u64) -> Result<()>;
+    /// Forgets the claim (the work failed) so that a retry can proceed.
+    async fn release(&self, key: &str) -> Result<()>;
+    /// The record as stored, `None` if there is none (expired ones included).
+    async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>>;
+}
+
+/// Whether an existing record still blocks a new claim at `now_ms`.
+fn blocks(r: &IdempotencyRecord, now_ms: u64) -> bool {
+    if r.expiration < now_ms / 1000 {
+        return false;
+    }
+    match r.status {
+        RecordStatus::Completed => true,
+        RecordStatus::InProgress => r.in_progress_expiration.is_none_or(|d| d >= now_ms),
+    }
+}
+
+fn expiration(now_ms: u64, ttl: Duration) -> u64 {
+    now_ms / 1000 + ttl.as_secs()
+}
+
+/// The local store, same semantics as the DynamoDB one.
+pub struct MemoryIdempotency {
+    records: Mutex<HashMap<String, IdempotencyRecord>>,
+    ttl: Duration,
+}
+
+impl Default for MemoryIdempotency {
+    fn default() -> Self {
+        MemoryIdempotency::new(DEFAULT_RECORD_TTL)
+    }
+}
+
+impl MemoryIdempotency {
+    pub fn new(ttl: Duration) -> MemoryIdempotency {
+        MemoryIdempotency {
+            records: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    /// How many records are stored (expired ones included).
+    pub fn len(&self) -> usize {
+        self.records.lock().expect("poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotency {
+    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
+        let mut map = self.records.lock().expect("poisoned");
+        if let Some(r) = map.get(key) {
+            if blocks(r, now_ms) {
+                return Ok(Claim::Duplicate(r.status));
+            }
+        }
+        map.insert(
+            key.to_string(),
+            IdempotencyRecord {
+                status: RecordStatus::InProgress,
+                expiration: expiration(now_ms, self.ttl),
+                in_progress_expiration: Some(in_progress_until_ms),
+            },
+        );
+        Ok(Claim::Acquired)
+    }
+
+    async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
+        self.records.lock().expect("poisoned").insert(
+            key.to_string(),
+            IdempotencyRecord {
+                status: RecordStatus::Completed,
+                expiration: expiration(now_ms, self.ttl),
+                in_progress_expiration: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        self.records.lock().expect("poisoned").remove(key);
+        Ok(())
+    }
+
+    async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
+        Ok(self.records.lock().expect("poisoned").get(key).cloned())
+    }
+}
+
+/// The AWS adapter.
+#[derive(Clone, Debug)]
+pub struct DynamoIdempotency {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    ttl: Duration,
+}
+
+const OP_BEGIN: &str = "claim an idempotency record in DynamoDB";
+
+impl DynamoIdempotency {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoIdempotency {
+        DynamoIdempotency {
+            client,
+            table: table.into(),
+            ttl: DEFAULT_RECORD_TTL,
+        }
+    }
+
+    pub fn from_conf(conf: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoIdempotency {
+        DynamoIdempotency::new(aws_sdk_dynamodb::Client::new(conf), table)
+    }
+
+    /// Record lifetime (default [`DEFAULT_RECORD_TTL`]).
+    pub fn with_ttl(mut self, ttl: Duration) -> DynamoIdempotency {
+        self.ttl = ttl;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn hint(&self) -> String {
+        format!(
+            "check that table {} exists (partition key `id` of type S, TTL on `expiration`) and the function may read and write it",
+            self.table
+        )
+    }
+
+    async fn try_put(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Option<Claim>> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(key.to_string()))
+            .item("status", AttributeValue::S(RecordStatus::InProgress.as_str().into()))
+            .item("expiration", AttributeValue::N(expiration(now_ms, self.ttl).to_string()))
+            .item("in_progress_expiration", AttributeValue::N(in_progress_until_ms.to_string()))
+            .condition_expression(
+                "attribute_not_exists(id) OR expiration < :now OR (#status = :inprogress AND in_progress_expiration < :now_ms)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", AttributeValue::N((now_ms / 1000).to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":inprogress", AttributeValue::S(RecordStatus::InProgress.as_str().into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Some(Claim::Acquired)),
+            Err(e) => {
+                let existing = match e.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item().map(parse_record),
+                    _ => {
+                        return Err(crate::aws::sdk_error(Upstream::DynamoDb, OP_BEGIN, e)
+                            .with_hint(self.hint()))
+                    }
+                };
+                let existing = match existing {
+                    Some(r) => Some(r?),
+                    // Not every DynamoDB implementation returns the old item: read it.
+                    None => self.record(key).await?,
+                };
+                Ok(existing.map(|r| Claim::Duplicate(r.status)))
+            }
+        }
+    }
+}
+
+fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRecord> {
+    let bad = |what: &str| {
+        BridgeError::upstream(
+            Upstream::DynamoDb,
+            ErrorKind::UnexpectedResponse,
+            format!("idempotency record has no valid `{what}`"),
+        )
+    };
+    let num = |name: &str| -> Option<u64> {
+        match item.get(name) {
+            Some(AttributeValue::N(n)) => n.parse().ok(),
+            _ => None,
+        }
+    };
+    let status = match item.get("status") {
+        Some(AttributeValue::S(s)) => RecordStatus::parse(s).ok_or_else(|| bad("status"))?,
+        _ => return Err(bad("status")),
+    };
+    Ok(IdempotencyRecord {
+        status,
+        expiration: num("expiration").ok_or_else(|| bad("expiration"))?,
+        in_progress_expiration: num("in_progress_expiration"),
+    })
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotency {
+    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
+        // A record that blocked the put may be deleted (released) before we read it back;
+        // then the put can simply be tried again.
+        for _ in 0..3 {
+            if let Some(claim) = self.try_put(key, in_progress_until_ms, now_ms).await? {
+                return Ok(claim);
+            }
+        }
+        Err(BridgeError::upstream(
+            Upstream::DynamoDb,
+            ErrorKind::Conflict,
+            format!("the idempotency record {key} kept changing while it was being claimed"),
+        )
+        .with_operation(OP_BEGIN))
+    }
+
+    async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_string()))
+            .update_expression("SET #status = :completed, expiration = :exp REMOVE in_progress_expiration")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", AttributeValue::S(RecordStatus::Completed.as_str().into()))
+            .expression_attribute_values(":exp", AttributeValue::N(expiration(now_ms, self.ttl).to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                crate::aws::sdk_error(Upstream::DynamoDb, "mark an idempotency record COMPLETED", e)
+                    .with_hint(self.hint())
+            })?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                crate::aws::sdk_error(Upstream::DynamoDb, "release an idempotency record", e)
+                    .with_hint(self.hint())
+            })?;
+        Ok(())
+    }
+
+    async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                crate::aws::sdk_error(Upstream::DynamoDb, "read an idempotency record", e)
+                    .with_hint(self.hint())
+            })?;
+        out.item().map(parse_record).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    #[tokio::test]
+    async fn memory_store_follows_powertools_semantics() {
+        let s = MemoryIdempotency::new(Duration::from_secs(60));
+        let k = key("org", "evt-1");
+        assert_eq!(k, "org#evt-1");
+        assert_eq!(s.begin(&k, NOW + 5_000, NOW).await.unwrap(), Claim::Acquired);
+        assert_eq!(
+            s.begin(&k, NOW + 6_000, NOW + 1).await.unwrap(),
+            Claim::Duplicate(RecordStatus::InProgress)
+        );
+        // The first invocation died: after its deadline the event can be taken over.
+        assert_eq!(s.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(), Claim::Acquired);
+        s.complete(&k, NOW + 6_000).await.unwrap();
+        let r = s.record(&k).await.unwrap().unwrap();
+        assert_eq!(r.status, RecordStatus::Completed);
+        assert_eq!(r.expiration, (NOW + 6_000) / 1000 + 60);
+        assert_eq!(
+            s.begin(&k, NOW + 99_000, NOW + 30_000).await.unwrap(),
+            Claim::Duplicate(RecordStatus::Completed)
+        );
+        // After the record TTL the key is new again.
+        assert_eq!(s.begin(&k, NOW + 200_000, NOW + 68_000).await.unwrap(), Claim::Acquired);
+        s.release(&k).await.unwrap();
+        assert!(s.record(&k).await.unwrap().is_none());
+        assert_eq!(s.begin(&k, NOW + 200_000, NOW + 68_001).await.unwrap(), Claim::Acquired);
+    }
+}

@@ -1,0 +1,372 @@
+//! Where webhook-ingest puts jobs: one queue per consumer function.
+//!
+//! [`JobQueue`] is the seam; [`SqsQueue`] is the AWS adapter (`SendMessageBatch`, at most
+//! 10 entries and 256 KiB per call, failed entries retried a bounded number of times) and
+//! [`MemoryQueue`] the local one (`bridge dev`, handler tests), with fault injection.
+//!
+//! Delivery is at least once: if one batch of a multi-batch send fails, the caller fails
+//! and retries the whole event, so the batches that did go out are sent again. Job ids are
+//! deterministic (`<eventId>:<n>`), which is what lets a consumer recognise the repeat.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::jobs::{Consumer, JobEnvelope};
+
+/// SQS limits per `SendMessageBatch` call.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_BYTES: usize = 262_144;
+
+/// Sends jobs to the queue of their consumer ([`crate::jobs::Job::consumer`]).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Queues every job or fails; on failure some jobs may have been queued already (see
+    /// the module docs).
+    async fn send(&self, jobs: &[JobEnvelope]) -> Result<()>;
+}
+
+/// Splits jobs by consumer, keeping their order within each consumer.
+fn by_consumer(jobs: &[JobEnvelope]) -> Vec<(Consumer, Vec<&JobEnvelope>)> {
+    let mut out: Vec<(Consumer, Vec<&JobEnvelope>)> = Vec::new();
+    for job in jobs {
+        let c = job.job.consumer();
+        match out.iter_mut().find(|(k, _)| *k == c) {
+            Some((_, v)) => v.push(job),
+            None => out.push((c, vec![job])),
+        }
+    }
+    out
+}
+
+/// Chunks serialized messages into batches SQS accepts (count and total size).
+fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String)>> {
+    let mut out: Vec<Vec<(&JobEnvelope, String)>> = Vec::new();
+    let mut size = 0;
+    for (job, body) in bodies {
+        let fits = out.last().is_some_and(|b| {
+            b.len() < MAX_BATCH_ENTRIES && size + body.len() <= MAX_BATCH_BYTES
+        });
+        if !fits {
+            out.push(Vec::new());
+            size = 0;
+        }
+        size += body.len();
+        out.last_mut().expect("just pushed").push((job, body));
+    }
+    out
+}
+
+/// The AWS adapter: one standard or FIFO queue per consumer.
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    attribute_queue_url: String,
+    ticket_queue_url: String,
+    /// Attempts per batch for entries SQS reports as failed (not sender faults).
+    max_attempts: usize,
+    backoff: Duration,
+}
+
+impl SqsQueue {
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        attribute_queue_url: impl Into<String>,
+        ticket_queue_url: impl Into<String>,
+    ) -> SqsQueue {
+        SqsQueue {
+            client,
+            attribute_queue_url: attribute_queue_url.into(),
+            ticket_queue_url: ticket_queue_url.into(),
+            max_attempts: 3,
+            backoff: Duration::from_millis(50),
+        }
+    }
+
+    pub fn from_conf(
+        conf: &aws_config::SdkConfig,
+        attribute_queue_url: impl Into<String>,
+        ticket_queue_url: impl Into<String>,
+    ) -> SqsQueue {
+        SqsQueue::new(aws_sdk_sqs::Client::new(conf), attribute_queue_url, ticket_queue_url)
+    }
+
+    /// How often a failed entry is tried in all (at least 1), and the pause between tries.
+    pub fn with_retries(mut self, max_attempts: usize, backoff: Duration) -> SqsQueue {
+        self.max_attempts = max_attempts.max(1);
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn queue_url(&self, consumer: Consumer) -> &str {
+        match consumer {
+            Consumer::AttributeWriter => &self.attribute_queue_url,
+            Consumer::TicketStatus => &self.ticket_queue_url,
+        }
+    }
+
+    async fn send_batch(&self, url: &str, batch: &[(&JobEnvelope, String)]) -> Result<()> {
+        let fifo = url.ends_with(".fifo");
+        // Entry ids only need to be unique within one call; job ids contain ':' which SQS
+        // does not allow there, so the position is the id.
+        let mut pending: Vec<usize> = (0..batch.len()).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let entries = pending
+                .iter()
+                .map(|&i| {
+                    let (job, body) = &batch[i];
+                    let mut e = SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body.clone());
+                    if fifo {
+                        // Per-org ordering; SQS drops a repeat of the same job id for 5 min.
+                        e = e
+                            .message_group_id(job.org_id.clone())
+                            .message_deduplication_id(dedup_id(&job.job_id));
+                    }
+                    e.build().map_err(|err| {
+                        BridgeError::internal(format!("could not build an SQS batch entry: {err}"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    crate::aws::sdk_error(Upstream::Sqs, "send job messages to SQS", e)
+                        .with_hint(format!("check that queue {url} exists and the function may sqs:SendMessage to it"))
+                })?;
+            let failed = out.failed();
+            if failed.is_empty() {
+                return Ok(());
+            }
+            let sender_fault = failed.iter().any(|f| f.sender_fault());
+            if sender_fault || attempt >= self.max_attempts {
+                let reasons: Vec<String> = failed
+                    .iter()
+                    .map(|f| {
+                        let job = f
+                            .id()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| batch.get(i))
+                            .map(|(j, _)| j.job_id.as_str())
+                            .unwrap_or("?");
+                        format!("job {job}: {} {}", f.code(), f.message().unwrap_or(""))
+                    })
+                    .collect();
+                let kind = if sender_fault {
+                    ErrorKind::InvalidRequest
+                } else {
+                    ErrorKind::ServerError
+                };
+                return Err(BridgeError::upstream(
+                    Upstream::Sqs,
+                    kind,
+                    format!(
+                        "{} of {} job message(s) were not queued to {url} after {attempt} attempt(s): {}",
+                        failed.len(),
+                        batch.len(),
+                        reasons.join("; ")
+                    ),
+                )
+                .with_operation("send job messages to SQS")
+                .with_code(failed[0].code().to_string()));
+            }
+            tracing::warn!(
+                upstream = "SQS",
+                queue_url = url,
+                failed = failed.len(),
+                attempt,
+                "some job messages were not queued; retrying them"
+            );
+            pending = failed
+                .iter()
+                .filter_map(|f| f.id().parse::<usize>().ok())
+                .filter(|i| *i < batch.len())
+                .collect();
+            tokio::time::sleep(self.backoff * attempt as u32).await;
+        }
+    }
+}
+
+/// FIFO deduplication ids allow alphanumerics and punctuation, up to 128 characters.
+fn dedup_id(job_id: &str) -> String {
+    job_id
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(128)
+        .collect()
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
+        for (consumer, group) in by_consumer(jobs) {
+            let url = self.queue_url(consumer).to_string();
+            let bodies = group.into_iter().map(|j| (j, j.to_json())).collect();
+            for batch in batches(bodies) {
+                self.send_batch(&url, &batch).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The local queue: keeps jobs in memory per consumer. `fail_next(n)` makes the next `n`
+/// sends fail (like SQS refusing them) without queueing anything.
+#[derive(Default)]
+pub struct MemoryQueue {
+    jobs: Mutex<HashMap<Consumer, Vec<JobEnvelope>>>,
+    fail_next: AtomicUsize,
+    sends: AtomicUsize,
+}
+
+impl MemoryQueue {
+    pub fn new() -> MemoryQueue {
+        MemoryQueue::default()
+    }
+
+    /// Takes every job queued for `consumer` so far, oldest first.
+    pub fn drain(&self, consumer: Consumer) -> Vec<JobEnvelope> {
+        self.jobs
+            .lock()
+            .expect("poisoned")
+            .remove(&consumer)
+            .unwrap_or_default()
+    }
+
+    /// How many jobs wait for `consumer`.
+    pub fn len(&self, consumer: Consumer) -> usize {
+        self.jobs
+            .lock()
+            .expect("poisoned")
+            .get(&consumer)
+            .map_or(0, Vec::len)
+    }
+
+    /// Whether no job waits for any consumer.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.lock().expect("poisoned").values().all(Vec::is_empty)
+    }
+
+    /// The next `n` calls to `send` fail and queue nothing.
+    pub fn fail_next(&self, n: usize) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// How many `send` calls were made (failed ones included).
+    pub fn sends(&self) -> usize {
+        self.sends.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        let injected = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if injected {
+            return Err(BridgeError::upstream(
+                Upstream::Sqs,
+                ErrorKind::ServerError,
+                format!("{} job message(s) were not queued (injected failure)", jobs.len()),
+            )
+            .with_operation("send job messages to SQS"));
+        }
+        let mut map = self.jobs.lock().expect("poisoned");
+        for job in jobs {
+            map.entry(job.job.consumer()).or_default().push(job.clone());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{Job, ParticipantAttributes, TicketWrapup, JOB_VERSION};
+
+    fn job(n: usize, wrapup: bool, pad: usize) -> JobEnvelope {
+        JobEnvelope {
+            v: JOB_VERSION,
+            job_id: format!("evt:{n}"),
+            org_id: "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11".into(),
+            event_id: "evt".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            correlation_id: None,
+            job: if wrapup {
+                Job::TicketWrapup(TicketWrapup {
+                    conversation_id: "c".into(),
+                    participant_id: "p".into(),
+                    wrapup_code: None,
+                    agent_user_id: None,
+                    event_time_ms: 1,
+                    ticket_id: None,
+                })
+            } else {
+                Job::ParticipantAttributes(ParticipantAttributes {
+                    conversation_id: "c".into(),
+                    participant_id: "p".into(),
+                    attributes: [("k".to_string(), "x".repeat(pad))].into(),
+                })
+            },
+        }
+    }
+
+    #[test]
+    fn batches_respect_count_and_size() {
+        let jobs: Vec<JobEnvelope> = (0..23).map(|n| job(n, false, 1)).collect();
+        let b = batches(jobs.iter().map(|j| (j, j.to_json())).collect());
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![10, 10, 3]);
+
+        let big: Vec<JobEnvelope> = (0..5).map(|n| job(n, false, 100_000)).collect();
+        let b = batches(big.iter().map(|j| (j, j.to_json())).collect());
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+        for batch in &b {
+            assert!(batch.iter().map(|(_, s)| s.len()).sum::<usize>() <= MAX_BATCH_BYTES);
+        }
+    }
+
+    #[test]
+    fn groups_by_consumer_in_order() {
+        let jobs = vec![job(0, false, 1), job(1, true, 1), job(2, false, 1)];
+        let g = by_consumer(&jobs);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].0, Consumer::AttributeWriter);
+        assert_eq!(
+            g[0].1.iter().map(|j| j.job_id.as_str()).collect::<Vec<_>>(),
+            vec!["evt:0", "evt:2"]
+        );
+        assert_eq!(g[1].0, Consumer::TicketStatus);
+    }
+
+    #[tokio::test]
+    async fn memory_queue_routes_and_injects_failures() {
+        let q = MemoryQueue::new();
+        q.fail_next(1);
+        let e = q.send(&[job(0, true, 1)]).await.unwrap_err();
+        assert_eq!(e.upstream, Some(Upstream::Sqs));
+        assert!(e.retryable());
+        assert!(q.is_empty());
+        q.send(&[job(0, true, 1), job(1, false, 1)]).await.unwrap();
+        assert_eq!(q.len(Consumer::TicketStatus), 1);
+        assert_eq!(q.drain(Consumer::AttributeWriter)[0].job_id, "evt:1");
+        assert_eq!(q.len(Consumer::AttributeWriter), 0);
+        assert_eq!(q.sends(), 2);
+    }
+}
