@@ -28,55 +28,105 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/orgs"));
     let sandbox = Sandbox::start(default_seed()).await?;
-    println!("sandbox (Genesys Cloud + Zendesk stand-in) on {}", sandbox.base_url());
-    let source = Arc::new(CountingSource::new(sandbox_orgs_from_dir(&dir, &sandbox.base_url())?));
+    println!(
+        "sandbox (Genesys Cloud + Zendesk stand-in) on {}",
+        sandbox.base_url()
+    );
+    let source = Arc::new(CountingSource::new(sandbox_orgs_from_dir(
+        &dir,
+        &sandbox.base_url(),
+    )?));
     let rt = Runtime::new(source.clone(), DEFAULT_TTL, HttpClient::new()?);
     println!("org configs from {}", dir.display());
 
     let org = rt.orgs.get(ORG).await?;
-    println!("\n1. org {ORG} ({}), region {}", org.name.as_deref().unwrap_or("-"), org.genesys.region.domain);
+    println!(
+        "\n1. org {ORG} ({}), region {}",
+        org.name.as_deref().unwrap_or("-"),
+        org.genesys.region.domain
+    );
 
     let genesys = rt.genesys.org(&org, Deadline::none());
-    let attributes: BTreeMap<String, String> =
-        [("crm_tier", "gold"), ("sync_status", "synced")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let written = genesys.patch_participant_attributes(CONVERSATION, CUSTOMER, &attributes).await?;
+    let attributes: BTreeMap<String, String> = [("crm_tier", "gold"), ("sync_status", "synced")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let written = genesys
+        .patch_participant_attributes(CONVERSATION, CUSTOMER, &attributes)
+        .await?;
     println!(
         "2. PATCH participant attributes {attributes:?} -> HTTP {} (correlation id {})",
         written.status,
         written.correlation_id.as_deref().unwrap_or("-")
     );
     let conversation = genesys.conversation(CONVERSATION).await?;
-    let stored = &conversation.participant(CUSTOMER).ok_or("customer participant missing")?.attributes;
+    let stored = &conversation
+        .participant(CUSTOMER)
+        .ok_or("customer participant missing")?
+        .attributes;
     let verified = attributes.iter().all(|(k, v)| stored.get(k) == Some(v));
     println!("3. read back: {stored:?} -> verified: {verified}");
 
     let zendesk = rt.zendesk.account(&org, Deadline::none())?;
-    let ticket_id: u64 = stored.get(&org.rules.ticket_id_attribute).ok_or("no ticket id attribute")?.parse()?;
+    let ticket_id: u64 = stored
+        .get(&org.rules.ticket_id_attribute)
+        .ok_or("no ticket id attribute")?
+        .parse()?;
     let before = zendesk.ticket(ticket_id).await?;
     let after = zendesk
         .update_ticket(
             ticket_id,
             &TicketUpdate {
                 status: Some("solved".into()),
-                comment: Some(Comment { body: format!("Wrapped up in Genesys conversation {CONVERSATION}"), public: false }),
+                comment: Some(Comment {
+                    body: format!("Wrapped up in Genesys conversation {CONVERSATION}"),
+                    public: false,
+                }),
                 safe_update_stamp: before.updated_at.clone(),
             },
         )
         .await?;
-    println!("4. Zendesk ticket {ticket_id} (from attribute {}): {} -> {} (safe update)", org.rules.ticket_id_attribute, before.status, after.status);
+    println!(
+        "4. Zendesk ticket {ticket_id} (from attribute {}): {} -> {} (safe update)",
+        org.rules.ticket_id_attribute, before.status, after.status
+    );
 
     match genesys.conversation(OTHER_ORGS_CONVERSATION).await {
         Ok(_) => println!("5. unexpected: another org's conversation was readable"),
-        Err(e) => println!("5. reading another org's conversation is refused as it should be:\n   [{}] {e}", e.error_type()),
+        Err(e) => println!(
+            "5. reading another org's conversation is refused as it should be:\n   [{}] {e}",
+            e.error_type()
+        ),
     }
 
     let journal = sandbox.journal();
-    println!("\nupstream calls made ({}), secret fetches: {}", journal.len(), source.fetches());
+    println!(
+        "\nupstream calls made ({}), secret fetches: {}",
+        journal.len(),
+        source.fetches()
+    );
     for j in &journal {
-        println!("   {:>3} {:<6} {:<75} org={}", j.status, j.method, j.path, j.org_id.as_deref().unwrap_or("-"));
+        println!(
+            "   {:>3} {:<6} {:<75} org={}",
+            j.status,
+            j.method,
+            j.path,
+            j.org_id.as_deref().unwrap_or("-")
+        );
     }
     let ok = verified && after.status == "solved";
-    println!("\n{}", if ok { "local run OK" } else { "local run FAILED" });
+    println!(
+        "\n{}",
+        if ok {
+            "local run OK"
+        } else {
+            "local run FAILED"
+        }
+    );
     sandbox.shutdown().await;
-    if ok { Ok(()) } else { Err("local run failed".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("local run failed".into())
+    }
 }

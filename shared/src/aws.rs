@@ -39,13 +39,20 @@ where
             let code = e.code().unwrap_or("Unknown").to_string();
             let msg = e.message().unwrap_or("").to_string();
             let kind = match code.as_str() {
-                "ThrottlingException" | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded" | "RequestThrottled" => ErrorKind::RateLimited,
-                "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException"
+                "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "RequestThrottled" => ErrorKind::RateLimited,
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "UnrecognizedClientException"
                 | "InvalidClientTokenId" => ErrorKind::Forbidden,
-                "ResourceNotFoundException" | "AWS.SimpleQueueService.NonExistentQueue"
+                "ResourceNotFoundException"
+                | "AWS.SimpleQueueService.NonExistentQueue"
                 | "QueueDoesNotExist" => ErrorKind::NotFound,
-                "InternalServiceError" | "InternalServerError" | "InternalFailure"
+                "InternalServiceError"
+                | "InternalServerError"
+                | "InternalFailure"
                 | "ServiceUnavailable" => ErrorKind::ServerError,
                 _ => ErrorKind::InvalidRequest,
             };

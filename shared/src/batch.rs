@@ -23,10 +23,16 @@ pub fn records(event: &SqsEvent) -> Vec<Record> {
         .iter()
         .enumerate()
         .map(|(i, r)| Record {
-            message_id: r.message_id.clone().unwrap_or_else(|| format!("record-{i}")),
+            message_id: r
+                .message_id
+                .clone()
+                .unwrap_or_else(|| format!("record-{i}")),
             job: match &r.body {
                 Some(b) => JobEnvelope::from_json(b),
-                None => Err(BridgeError::validation("body", "expected a job message, got an empty SQS body")),
+                None => Err(BridgeError::validation(
+                    "body",
+                    "expected a job message, got an empty SQS body",
+                )),
             },
         })
         .collect()
@@ -62,7 +68,10 @@ impl BatchReport {
         if self.total > 0 && self.failed.len() == self.total {
             let first = self.errors.into_iter().next();
             let mut e = BridgeError::new(
-                first.as_ref().map(|e| e.kind).unwrap_or(ErrorKind::Internal),
+                first
+                    .as_ref()
+                    .map(|e| e.kind)
+                    .unwrap_or(ErrorKind::Internal),
                 format!(
                     "every job of the batch failed ({} of {}); first error: {}",
                     self.failed.len(),
@@ -70,7 +79,7 @@ impl BatchReport {
                     first.as_ref().map(|e| e.to_string()).unwrap_or_default()
                 ),
             );
-            if let Some(f) = first {
+            if let Some(f) = first.map(BridgeError::into_details) {
                 e.upstream = f.upstream;
                 e.org_id = f.org_id;
                 e.status = f.status;
@@ -110,8 +119,15 @@ mod tests {
         r.fail("m1", BridgeError::validation("orgId", "x"));
         r.fail("m2", BridgeError::validation("orgId", "y"));
         let e = r.into_response().unwrap_err();
-        assert!(e.message.contains("every job of the batch failed (2 of 2)"), "{e}");
+        assert!(
+            e.message.contains("every job of the batch failed (2 of 2)"),
+            "{e}"
+        );
 
-        assert!(BatchReport::new(0).into_response().unwrap().batch_item_failures.is_empty());
+        assert!(BatchReport::new(0)
+            .into_response()
+            .unwrap()
+            .batch_item_failures
+            .is_empty());
     }
 }

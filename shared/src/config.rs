@@ -51,7 +51,10 @@ pub struct ZendeskConfig {
 #[derive(Debug)]
 pub enum ZendeskAuth {
     /// `Authorization: Basic base64("{email}/token:{api_token}")`.
-    ApiToken { email: String, api_token: SecretString },
+    ApiToken {
+        email: String,
+        api_token: SecretString,
+    },
     /// `Authorization: Bearer <access token>`.
     OAuth { access_token: SecretString },
 }
@@ -466,7 +469,9 @@ fn validate_rules(raw: RawRules) -> Result<Rules> {
         None => d.enrichment,
         Some(e) => Enrichment {
             enabled: e.enabled,
-            user_id_attribute: e.user_id_attribute.unwrap_or(d.enrichment.user_id_attribute),
+            user_id_attribute: e
+                .user_id_attribute
+                .unwrap_or(d.enrichment.user_id_attribute),
             user_name_attribute: e
                 .user_name_attribute
                 .unwrap_or(d.enrichment.user_name_attribute),
@@ -496,8 +501,14 @@ fn validate_rules(raw: RawRules) -> Result<Rules> {
     };
     for (field, v) in [
         ("rules.attributeLimits.maxKeys", attribute_limits.max_keys),
-        ("rules.attributeLimits.maxKeyChars", attribute_limits.max_key_chars),
-        ("rules.attributeLimits.maxValueChars", attribute_limits.max_value_chars),
+        (
+            "rules.attributeLimits.maxKeyChars",
+            attribute_limits.max_key_chars,
+        ),
+        (
+            "rules.attributeLimits.maxValueChars",
+            attribute_limits.max_value_chars,
+        ),
     ] {
         if v == 0 {
             return Err(BridgeError::config(field, "expected a positive number"));
@@ -545,7 +556,10 @@ pub fn uuid_expectation(value: &str) -> String {
 
 fn validate_base_url(field: &str, value: &str) -> Result<String> {
     let parsed = url::Url::parse(value.trim()).map_err(|e| {
-        BridgeError::config(field, format!("expected an http(s) base URL; got {value:?} ({e})"))
+        BridgeError::config(
+            field,
+            format!("expected an http(s) base URL; got {value:?} ({e})"),
+        )
     })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(BridgeError::config(
@@ -603,7 +617,10 @@ mod tests {
         let c = parse(&sample()).unwrap();
         assert_eq!(c.genesys.api_base_url, "https://api.mypurecloud.ie");
         assert_eq!(c.genesys.login_base_url, "https://login.mypurecloud.ie");
-        assert_eq!(c.zendesk.as_ref().unwrap().base_url, "https://acme.zendesk.com");
+        assert_eq!(
+            c.zendesk.as_ref().unwrap().base_url,
+            "https://acme.zendesk.com"
+        );
         assert_eq!(c.rules.ticket_id_attribute, "zendesk_ticket_id");
         assert_eq!(c.rules.wrapup_status["resolved-code"], "solved");
         assert_eq!(c.rules.closed_ticket, ClosedTicketPolicy::Report);
@@ -621,7 +638,10 @@ mod tests {
         ] {
             assert!(!dbg.contains(secret), "Debug leaked {secret}: {dbg}");
         }
-        assert!(dbg.contains("acme-bridge-client"), "non-secret fields still print");
+        assert!(
+            dbg.contains("acme-bridge-client"),
+            "non-secret fields still print"
+        );
         let redacted = c.to_json(false).to_string();
         assert!(!redacted.contains("s3cr3t"), "{redacted}");
         let revealed = c.to_json(true).to_string();
@@ -642,15 +662,33 @@ mod tests {
         type Mutation = fn(&mut Value);
         let rows: Vec<(&str, Mutation)> = vec![
             ("orgId", |v| v["orgId"] = json!("acme")),
-            ("genesys.region", |v| v["genesys"]["region"] = json!("mars-1")),
-            ("genesys.apiBaseUrl", |v| v["genesys"]["apiBaseUrl"] = json!("ftp://x")),
-            ("genesys.clientId", |v| v["genesys"]["clientId"] = json!(" ")),
-            ("genesys.clientSecret", |v| v["genesys"]["clientSecret"] = json!("")),
-            ("zendesk.subdomain", |v| v["zendesk"]["subdomain"] = json!("acme.zendesk.com")),
-            ("zendesk.auth.email", |v| v["zendesk"]["auth"]["email"] = json!("bridge")),
-            ("webhook.sharedSecret", |v| v["webhook"]["sharedSecret"] = json!("short")),
-            ("rules.wrapupStatus", |v| v["rules"]["wrapupStatus"]["x"] = json!("done")),
-            ("rules.closedTicket", |v| v["rules"]["closedTicket"] = json!("reopen")),
+            ("genesys.region", |v| {
+                v["genesys"]["region"] = json!("mars-1")
+            }),
+            ("genesys.apiBaseUrl", |v| {
+                v["genesys"]["apiBaseUrl"] = json!("ftp://x")
+            }),
+            ("genesys.clientId", |v| {
+                v["genesys"]["clientId"] = json!(" ")
+            }),
+            ("genesys.clientSecret", |v| {
+                v["genesys"]["clientSecret"] = json!("")
+            }),
+            ("zendesk.subdomain", |v| {
+                v["zendesk"]["subdomain"] = json!("acme.zendesk.com")
+            }),
+            ("zendesk.auth.email", |v| {
+                v["zendesk"]["auth"]["email"] = json!("bridge")
+            }),
+            ("webhook.sharedSecret", |v| {
+                v["webhook"]["sharedSecret"] = json!("short")
+            }),
+            ("rules.wrapupStatus", |v| {
+                v["rules"]["wrapupStatus"]["x"] = json!("done")
+            }),
+            ("rules.closedTicket", |v| {
+                v["rules"]["closedTicket"] = json!("reopen")
+            }),
             ("clientSecrt", |v| {
                 v["genesys"]["clientSecrt"] = json!("typo");
             }),
@@ -677,15 +715,22 @@ mod tests {
         v["zendesk"]["baseUrl"] = json!("http://127.0.0.1:9999/zendesk/acme/");
         v["genesys"]["apiBaseUrl"] = json!("http://127.0.0.1:9999");
         let c = parse(&v).unwrap();
-        assert!(matches!(c.zendesk.as_ref().unwrap().auth, ZendeskAuth::OAuth { .. }));
-        assert_eq!(c.zendesk.unwrap().base_url, "http://127.0.0.1:9999/zendesk/acme");
+        assert!(matches!(
+            c.zendesk.as_ref().unwrap().auth,
+            ZendeskAuth::OAuth { .. }
+        ));
+        assert_eq!(
+            c.zendesk.unwrap().base_url,
+            "http://127.0.0.1:9999/zendesk/acme"
+        );
         assert_eq!(c.genesys.api_base_url, "http://127.0.0.1:9999");
     }
 
     #[test]
     fn document_must_match_its_org() {
         let text = sample().to_string();
-        let err = OrgConfig::from_json_for(&text, "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22").unwrap_err();
+        let err =
+            OrgConfig::from_json_for(&text, "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22").unwrap_err();
         assert!(err.to_string().contains("orgId"), "{err}");
     }
 }

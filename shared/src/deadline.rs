@@ -71,10 +71,16 @@ mod tests {
         assert_eq!(Deadline::from_epoch_ms(0, Duration::ZERO), Deadline::none());
         let past = Deadline::from_epoch_ms(1, Duration::ZERO);
         assert!(past.is_expired());
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let d = Deadline::from_epoch_ms(now_ms + 10_000, Duration::from_secs(1));
         let left = d.remaining().unwrap();
-        assert!(left <= Duration::from_secs(9) && left > Duration::from_secs(8), "{left:?}");
+        assert!(
+            left <= Duration::from_secs(9) && left > Duration::from_secs(8),
+            "{left:?}"
+        );
         assert!(d.cap(Duration::from_secs(30)) <= Duration::from_secs(9));
         assert_eq!(d.cap(Duration::from_millis(5)), Duration::from_millis(5));
     }

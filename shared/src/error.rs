@@ -108,9 +108,16 @@ impl ErrorKind {
 }
 
 /// The one error type. Build with the constructors; add context with the `with_*` methods.
+/// The details live in a box so that `Result<T, BridgeError>` stays one pointer wide; field
+/// access (`e.kind`, `e.hint = …`) goes through `Deref`.
+#[derive(Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct BridgeError(Box<ErrorDetails>);
+
+/// What a [`BridgeError`] knows. Every field is safe to log: none is ever a secret.
 #[derive(Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BridgeError {
+pub struct ErrorDetails {
     pub kind: ErrorKind,
     pub upstream: Option<Upstream>,
     /// HTTP status from the upstream, when there was an answer.
@@ -137,9 +144,22 @@ pub struct BridgeError {
 
 pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
 
+impl std::ops::Deref for BridgeError {
+    type Target = ErrorDetails;
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for BridgeError {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
+    }
+}
+
 impl BridgeError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        BridgeError {
+        BridgeError(Box::new(ErrorDetails {
             kind,
             upstream: None,
             status: None,
@@ -153,7 +173,7 @@ impl BridgeError {
             credential: None,
             retry_after: None,
             hint: None,
-        }
+        }))
     }
 
     /// Invalid input: names the field and what was expected.
@@ -172,6 +192,11 @@ impl BridgeError {
         let mut e = BridgeError::new(ErrorKind::Config, format!("`{field}`: {expected}"));
         e.field = Some(field);
         e
+    }
+
+    /// Takes the details out, to move fields (field access otherwise goes through `Deref`).
+    pub fn into_details(self) -> ErrorDetails {
+        *self.0
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -285,7 +310,11 @@ impl fmt::Display for BridgeError {
         // Upstream messages often end in '.', and the parts below add their own.
         write!(f, ": {}", self.message.trim_end_matches('.'))?;
         if !self.missing_permissions.is_empty() {
-            write!(f, ". Missing permission(s): {}", self.missing_permissions.join(", "))?;
+            write!(
+                f,
+                ". Missing permission(s): {}",
+                self.missing_permissions.join(", ")
+            )?;
         }
         if let Some(c) = &self.credential {
             write!(f, ". Credential used: {c}")?;
@@ -348,9 +377,18 @@ mod tests {
                 BridgeError::upstream(Upstream::Zendesk, ErrorKind::ClosedTicket, "x"),
                 "Zendesk.ClosedTicket",
             ),
-            (BridgeError::validation("ticketId", "a number"), "Input.InvalidInput"),
-            (BridgeError::config("genesys.region", "a region"), "Config.InvalidConfig"),
-            (BridgeError::new(ErrorKind::UnknownOrg, "x"), "Config.UnknownOrg"),
+            (
+                BridgeError::validation("ticketId", "a number"),
+                "Input.InvalidInput",
+            ),
+            (
+                BridgeError::config("genesys.region", "a region"),
+                "Config.InvalidConfig",
+            ),
+            (
+                BridgeError::new(ErrorKind::UnknownOrg, "x"),
+                "Config.UnknownOrg",
+            ),
             (BridgeError::internal("x"), "Bridge.Internal"),
         ];
         for (e, want) in cases {
@@ -360,13 +398,14 @@ mod tests {
 
     #[test]
     fn display_has_every_actionable_part() {
-        let mut e = BridgeError::upstream(Upstream::Genesys, ErrorKind::MissingPermission, "denied")
-            .with_status(403)
-            .with_code("missing.permissions")
-            .with_org("org-1")
-            .with_operation("read the conversation")
-            .with_correlation_id(Some("corr-9".into()))
-            .with_hint("assign a role");
+        let mut e =
+            BridgeError::upstream(Upstream::Genesys, ErrorKind::MissingPermission, "denied")
+                .with_status(403)
+                .with_code("missing.permissions")
+                .with_org("org-1")
+                .with_operation("read the conversation")
+                .with_correlation_id(Some("corr-9".into()))
+                .with_hint("assign a role");
         e.missing_permissions = vec!["conversation:communication:view".into()];
         let s = e.to_string();
         for part in [

@@ -221,14 +221,30 @@ pub async fn execute(
                             body,
                             correlation_id,
                         };
-                        log_attempt(upstream, org_id, call, attempt, Some(status), &raw.correlation_id, started);
+                        log_attempt(
+                            upstream,
+                            org_id,
+                            call,
+                            attempt,
+                            Some(status),
+                            &raw.correlation_id,
+                            started,
+                        );
                         if (200..300).contains(&status) {
                             return Ok(raw);
                         }
                         Err(raw)
                     }
                     Err(e) => {
-                        log_attempt(upstream, org_id, call, attempt, Some(status), &None, started);
+                        log_attempt(
+                            upstream,
+                            org_id,
+                            call,
+                            attempt,
+                            Some(status),
+                            &None,
+                            started,
+                        );
                         Ok(e)
                     }
                 }

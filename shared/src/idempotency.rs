@@ -212,7 +212,12 @@ impl DynamoIdempotency {
         )
     }
 
-    async fn try_put(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Option<Claim>> {
+    async fn try_put(
+        &self,
+        key: &str,
+        in_progress_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<Option<Claim>> {
         let res = self
             .client
             .put_item()
@@ -235,7 +240,9 @@ impl DynamoIdempotency {
             Ok(_) => Ok(Some(Claim::Acquired)),
             Err(e) => {
                 let existing = match e.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item().map(parse_record),
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                        c.item().map(parse_record)
+                    }
                     _ => {
                         return Err(crate::aws::sdk_error(Upstream::DynamoDb, OP_BEGIN, e)
                             .with_hint(self.hint()))
@@ -300,15 +307,27 @@ impl IdempotencyStore for DynamoIdempotency {
             .update_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.to_string()))
-            .update_expression("SET #status = :completed, expiration = :exp REMOVE in_progress_expiration")
+            .update_expression(
+                "SET #status = :completed, expiration = :exp REMOVE in_progress_expiration",
+            )
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":completed", AttributeValue::S(RecordStatus::Completed.as_str().into()))
-            .expression_attribute_values(":exp", AttributeValue::N(expiration(now_ms, self.ttl).to_string()))
+            .expression_attribute_values(
+                ":completed",
+                AttributeValue::S(RecordStatus::Completed.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N(expiration(now_ms, self.ttl).to_string()),
+            )
             .send()
             .await
             .map_err(|e| {
-                crate::aws::sdk_error(Upstream::DynamoDb, "mark an idempotency record COMPLETED", e)
-                    .with_hint(self.hint())
+                crate::aws::sdk_error(
+                    Upstream::DynamoDb,
+                    "mark an idempotency record COMPLETED",
+                    e,
+                )
+                .with_hint(self.hint())
             })?;
         Ok(())
     }
@@ -355,13 +374,19 @@ mod tests {
         let s = MemoryIdempotency::new(Duration::from_secs(60));
         let k = key("org", "evt-1");
         assert_eq!(k, "org#evt-1");
-        assert_eq!(s.begin(&k, NOW + 5_000, NOW).await.unwrap(), Claim::Acquired);
+        assert_eq!(
+            s.begin(&k, NOW + 5_000, NOW).await.unwrap(),
+            Claim::Acquired
+        );
         assert_eq!(
             s.begin(&k, NOW + 6_000, NOW + 1).await.unwrap(),
             Claim::Duplicate(RecordStatus::InProgress)
         );
         // The first invocation died: after its deadline the event can be taken over.
-        assert_eq!(s.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(), Claim::Acquired);
+        assert_eq!(
+            s.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(),
+            Claim::Acquired
+        );
         s.complete(&k, NOW + 6_000).await.unwrap();
         let r = s.record(&k).await.unwrap().unwrap();
         assert_eq!(r.status, RecordStatus::Completed);
@@ -371,9 +396,15 @@ mod tests {
             Claim::Duplicate(RecordStatus::Completed)
         );
         // After the record TTL the key is new again.
-        assert_eq!(s.begin(&k, NOW + 200_000, NOW + 68_000).await.unwrap(), Claim::Acquired);
+        assert_eq!(
+            s.begin(&k, NOW + 200_000, NOW + 68_000).await.unwrap(),
+            Claim::Acquired
+        );
         s.release(&k).await.unwrap();
         assert!(s.record(&k).await.unwrap().is_none());
-        assert_eq!(s.begin(&k, NOW + 200_000, NOW + 68_001).await.unwrap(), Claim::Acquired);
+        assert_eq!(
+            s.begin(&k, NOW + 200_000, NOW + 68_001).await.unwrap(),
+            Claim::Acquired
+        );
     }
 }

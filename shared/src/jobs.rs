@@ -126,8 +126,9 @@ impl JobEnvelope {
 
     /// Parses a queued message; a wrong version or shape names what is wrong.
     pub fn from_json(text: &str) -> Result<JobEnvelope> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| BridgeError::validation("body", format!("expected a JSON job message: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            BridgeError::validation("body", format!("expected a JSON job message: {e}"))
+        })?;
         match v.get("v").and_then(|x| x.as_u64()) {
             Some(n) if n == JOB_VERSION as u64 => {}
             Some(n) => {

@@ -14,17 +14,17 @@ pub mod secrets;
 
 pub use config::OrgConfig;
 pub use deadline::Deadline;
-pub use error::{BridgeError, ErrorKind, Result, Upstream};
+pub use error::{BridgeError, ErrorDetails, ErrorKind, Result, Upstream};
 pub mod genesys;
 pub mod http;
-pub mod zendesk;
 pub mod jobs;
 pub mod runtime;
 pub mod settings;
 pub mod telemetry;
+pub mod zendesk;
 
 pub use runtime::Runtime;
-pub mod testkit;
 pub mod batch;
-pub mod queue;
 pub mod idempotency;
+pub mod queue;
+pub mod testkit;

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchRequestEntry};
 
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
 use crate::jobs::{Consumer, JobEnvelope};
@@ -49,9 +49,9 @@ fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String
     let mut out: Vec<Vec<(&JobEnvelope, String)>> = Vec::new();
     let mut size = 0;
     for (job, body) in bodies {
-        let fits = out.last().is_some_and(|b| {
-            b.len() < MAX_BATCH_ENTRIES && size + body.len() <= MAX_BATCH_BYTES
-        });
+        let fits = out
+            .last()
+            .is_some_and(|b| b.len() < MAX_BATCH_ENTRIES && size + body.len() <= MAX_BATCH_BYTES);
         if !fits {
             out.push(Vec::new());
             size = 0;
@@ -93,7 +93,11 @@ impl SqsQueue {
         attribute_queue_url: impl Into<String>,
         ticket_queue_url: impl Into<String>,
     ) -> SqsQueue {
-        SqsQueue::new(aws_sdk_sqs::Client::new(conf), attribute_queue_url, ticket_queue_url)
+        SqsQueue::new(
+            aws_sdk_sqs::Client::new(conf),
+            attribute_queue_url,
+            ticket_queue_url,
+        )
     }
 
     /// How often a failed entry is tried in all (at least 1), and the pause between tries.
@@ -136,53 +140,26 @@ impl SqsQueue {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    crate::aws::sdk_error(Upstream::Sqs, "send job messages to SQS", e)
-                        .with_hint(format!("check that queue {url} exists and the function may sqs:SendMessage to it"))
-                })?;
+            let out =
+                self.client
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        crate::aws::sdk_error(Upstream::Sqs, "send job messages to SQS", e)
+                            .with_hint(format!(
+                        "check that queue {url} exists and the function may sqs:SendMessage to it"
+                    ))
+                    })?;
             let failed = out.failed();
             if failed.is_empty() {
                 return Ok(());
             }
             let sender_fault = failed.iter().any(|f| f.sender_fault());
             if sender_fault || attempt >= self.max_attempts {
-                let reasons: Vec<String> = failed
-                    .iter()
-                    .map(|f| {
-                        let job = f
-                            .id()
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|i| batch.get(i))
-                            .map(|(j, _)| j.job_id.as_str())
-                            .unwrap_or("?");
-                        format!("job {job}: {} {}", f.code(), f.message().unwrap_or(""))
-                    })
-                    .collect();
-                let kind = if sender_fault {
-                    ErrorKind::InvalidRequest
-                } else {
-                    ErrorKind::ServerError
-                };
-                return Err(BridgeError::upstream(
-                    Upstream::Sqs,
-                    kind,
-                    format!(
-                        "{} of {} job message(s) were not queued to {url} after {attempt} attempt(s): {}",
-                        failed.len(),
-                        batch.len(),
-                        reasons.join("; ")
-                    ),
-                )
-                .with_operation("send job messages to SQS")
-                .with_code(failed[0].code().to_string()));
+                return Err(failed_entries_error(url, batch, failed, attempt));
             }
             tracing::warn!(
                 upstream = "SQS",
@@ -199,6 +176,49 @@ impl SqsQueue {
             tokio::time::sleep(self.backoff * attempt as u32).await;
         }
     }
+}
+
+/// The error for entries SQS still refused: how many, which jobs, and SQS's reasons. A
+/// sender fault (the message itself is invalid) is not retryable; anything else is.
+fn failed_entries_error(
+    url: &str,
+    batch: &[(&JobEnvelope, String)],
+    failed: &[BatchResultErrorEntry],
+    attempts: usize,
+) -> BridgeError {
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|f| {
+            let job = f
+                .id()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| batch.get(i))
+                .map(|(j, _)| j.job_id.as_str())
+                .unwrap_or("?");
+            format!("job {job}: {} {}", f.code(), f.message().unwrap_or(""))
+        })
+        .collect();
+    let kind = if failed.iter().any(|f| f.sender_fault()) {
+        ErrorKind::InvalidRequest
+    } else {
+        ErrorKind::ServerError
+    };
+    let mut e = BridgeError::upstream(
+        Upstream::Sqs,
+        kind,
+        format!(
+            "{} of {} job message(s) were not queued to {url} after {attempts} attempt(s): {}",
+            failed.len(),
+            batch.len(),
+            reasons.join("; ")
+        ),
+    )
+    .with_operation("send job messages to SQS");
+    if let Some(f) = failed.first() {
+        e = e.with_code(f.code().to_string());
+    }
+    e
 }
 
 /// FIFO deduplication ids allow alphanumerics and punctuation, up to 128 characters.
@@ -258,7 +278,11 @@ impl MemoryQueue {
 
     /// Whether no job waits for any consumer.
     pub fn is_empty(&self) -> bool {
-        self.jobs.lock().expect("poisoned").values().all(Vec::is_empty)
+        self.jobs
+            .lock()
+            .expect("poisoned")
+            .values()
+            .all(Vec::is_empty)
     }
 
     /// The next `n` calls to `send` fail and queue nothing.
@@ -284,7 +308,10 @@ impl JobQueue for MemoryQueue {
             return Err(BridgeError::upstream(
                 Upstream::Sqs,
                 ErrorKind::ServerError,
-                format!("{} job message(s) were not queued (injected failure)", jobs.len()),
+                format!(
+                    "{} job message(s) were not queued (injected failure)",
+                    jobs.len()
+                ),
             )
             .with_operation("send job messages to SQS"));
         }
@@ -353,6 +380,48 @@ mod tests {
             vec!["evt:0", "evt:2"]
         );
         assert_eq!(g[1].0, Consumer::TicketStatus);
+    }
+
+    #[test]
+    fn refused_entries_name_the_jobs_and_reasons() {
+        let jobs = [job(0, false), job(1, false), job(2, false)];
+        let batch: Vec<_> = jobs.iter().map(|j| (j, j.to_json())).collect();
+        let entry = |id: &str, sender: bool, code: &str| {
+            BatchResultErrorEntry::builder()
+                .id(id)
+                .sender_fault(sender)
+                .code(code)
+                .message("why")
+                .build()
+                .unwrap()
+        };
+        let e = failed_entries_error(
+            "https://q",
+            &batch,
+            &[entry("1", false, "InternalError")],
+            3,
+        );
+        let s = e.to_string();
+        assert!(
+            s.contains("1 of 3 job message(s)") && s.contains("after 3 attempt(s)"),
+            "{s}"
+        );
+        assert!(s.contains("job evt:1: InternalError why"), "{s}");
+        assert!(e.retryable(), "a server-side refusal can succeed later");
+        let e = failed_entries_error(
+            "https://q",
+            &batch,
+            &[
+                entry("0", false, "InternalError"),
+                entry("2", true, "InvalidMessageContents"),
+            ],
+            1,
+        );
+        assert!(
+            e.to_string().contains("job evt:2: InvalidMessageContents"),
+            "{e}"
+        );
+        assert!(!e.retryable(), "an invalid message stays invalid");
     }
 
     #[tokio::test]

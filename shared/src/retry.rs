@@ -187,61 +187,154 @@ mod tests {
         let ms = Duration::from_millis;
         let s = Duration::from_secs;
         let rows: Vec<(&str, Outcome, Attempt, Decision)> = vec![
-            ("429 honours Retry-After", st(429, Some(2)), at(1, Some(10_000)), RetryAfter(s(2))),
-            ("429 without header uses default", st(429, None), at(1, None), RetryAfter(s(1))),
+            (
+                "429 honours Retry-After",
+                st(429, Some(2)),
+                at(1, Some(10_000)),
+                RetryAfter(s(2)),
+            ),
+            (
+                "429 without header uses default",
+                st(429, None),
+                at(1, None),
+                RetryAfter(s(1)),
+            ),
             (
                 "429 beyond deadline fails fast",
                 st(429, Some(30)),
                 at(1, Some(5_000)),
-                Stop(BeyondDeadline { wait: s(30), remaining: ms(5_000) }),
+                Stop(BeyondDeadline {
+                    wait: s(30),
+                    remaining: ms(5_000),
+                }),
             ),
             (
                 "token endpoint 400 rate limit is throttling",
-                Outcome::Status { status: 400, retry_after: None, throttled: true },
+                Outcome::Status {
+                    status: 400,
+                    retry_after: None,
+                    throttled: true,
+                },
                 at(1, None),
                 RetryAfter(s(1)),
             ),
-            ("500 backs off", st(500, None), at(1, None), RetryAfter(ms(100))),
-            ("503 second attempt doubles", st(503, None), at(2, None), RetryAfter(ms(200))),
-            ("backoff is capped", st(502, None), at(3, None), RetryAfter(ms(400))),
-            ("501 never retries", st(501, None), at(1, None), Stop(NotRetryable)),
-            ("400 never retries", st(400, None), at(1, None), Stop(NotRetryable)),
-            ("403 never retries", st(403, None), at(1, None), Stop(NotRetryable)),
-            ("404 never retries", st(404, None), at(1, None), Stop(NotRetryable)),
-            ("409 is the caller's business", st(409, None), at(1, None), Stop(NotRetryable)),
-            ("422 never retries", st(422, None), at(1, None), Stop(NotRetryable)),
-            ("401 refreshes once", st(401, None), at(1, None), RefreshAuth),
+            (
+                "500 backs off",
+                st(500, None),
+                at(1, None),
+                RetryAfter(ms(100)),
+            ),
+            (
+                "503 second attempt doubles",
+                st(503, None),
+                at(2, None),
+                RetryAfter(ms(200)),
+            ),
+            (
+                "backoff is capped",
+                st(502, None),
+                at(3, None),
+                RetryAfter(ms(400)),
+            ),
+            (
+                "501 never retries",
+                st(501, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "400 never retries",
+                st(400, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "403 never retries",
+                st(403, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "404 never retries",
+                st(404, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "409 is the caller's business",
+                st(409, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "422 never retries",
+                st(422, None),
+                at(1, None),
+                Stop(NotRetryable),
+            ),
+            (
+                "401 refreshes once",
+                st(401, None),
+                at(1, None),
+                RefreshAuth,
+            ),
             (
                 "401 after refresh stops",
                 st(401, None),
-                Attempt { auth_refreshed: true, ..at(2, None) },
+                Attempt {
+                    auth_refreshed: true,
+                    ..at(2, None)
+                },
                 Stop(AuthRejectedAfterRefresh),
             ),
-            ("attempts run out", st(503, None), at(4, None), Stop(AttemptsExhausted)),
-            ("429 attempts run out", st(429, Some(1)), at(4, None), Stop(AttemptsExhausted)),
+            (
+                "attempts run out",
+                st(503, None),
+                at(4, None),
+                Stop(AttemptsExhausted),
+            ),
+            (
+                "429 attempts run out",
+                st(429, Some(1)),
+                at(4, None),
+                Stop(AttemptsExhausted),
+            ),
             (
                 "connect error retries",
-                Outcome::Transport { may_have_been_sent: false },
+                Outcome::Transport {
+                    may_have_been_sent: false,
+                },
                 at(1, None),
                 RetryAfter(ms(100)),
             ),
             (
                 "sent non-idempotent request is not repeated",
-                Outcome::Transport { may_have_been_sent: true },
-                Attempt { idempotent: false, ..at(1, None) },
+                Outcome::Transport {
+                    may_have_been_sent: true,
+                },
+                Attempt {
+                    idempotent: false,
+                    ..at(1, None)
+                },
                 Stop(NotRetryable),
             ),
             (
                 "5xx of a non-idempotent request is not repeated",
                 st(503, None),
-                Attempt { idempotent: false, ..at(1, None) },
+                Attempt {
+                    idempotent: false,
+                    ..at(1, None)
+                },
                 Stop(NotRetryable),
             ),
             (
                 "backoff beyond deadline stops",
                 st(503, None),
                 at(1, Some(50)),
-                Stop(BeyondDeadline { wait: ms(100), remaining: ms(50) }),
+                Stop(BeyondDeadline {
+                    wait: ms(100),
+                    remaining: ms(50),
+                }),
             ),
         ];
         for (name, outcome, attempt, want) in rows {
@@ -268,7 +361,10 @@ mod tests {
             ("7", Some(Duration::from_secs(7))),
             (" 0 ", Some(Duration::ZERO)),
             ("1.5", Some(Duration::from_millis(1500))),
-            ("Sun, 22 Nov 2026 10:00:30 GMT", Some(Duration::from_secs(30))),
+            (
+                "Sun, 22 Nov 2026 10:00:30 GMT",
+                Some(Duration::from_secs(30)),
+            ),
             ("Sun, 22 Nov 2026 09:59:00 GMT", Some(Duration::ZERO)),
             ("-3", None),
             ("soon", None),

@@ -40,13 +40,17 @@ impl Settings {
     /// Reads settings through `get` (pass `|k| std::env::var(k).ok()`). Errors name the
     /// variable and what was expected.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
-        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let num = |k: &str, default: u64| -> Result<u64> {
             match get(k) {
                 None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .map_err(|_| BridgeError::config(k, format!("expected a whole number; got {v:?}"))),
+                Some(v) => v.parse::<u64>().map_err(|_| {
+                    BridgeError::config(k, format!("expected a whole number; got {v:?}"))
+                }),
             }
         };
         let secret_source = match get("BRIDGE_SECRET_SOURCE").as_deref() {
@@ -54,7 +58,9 @@ impl Settings {
                 prefix: get("BRIDGE_SECRET_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
             },
             Some("dir") => SecretSourceSetting::Dir {
-                path: PathBuf::from(get("BRIDGE_ORGS_DIR").unwrap_or_else(|| "examples/orgs".into())),
+                path: PathBuf::from(
+                    get("BRIDGE_ORGS_DIR").unwrap_or_else(|| "examples/orgs".into()),
+                ),
             },
             Some(other) => {
                 return Err(BridgeError::config(
@@ -65,7 +71,10 @@ impl Settings {
         };
         Ok(Settings {
             secret_source,
-            secret_ttl: Duration::from_secs(num("BRIDGE_SECRET_TTL_SECONDS", DEFAULT_TTL.as_secs())?),
+            secret_ttl: Duration::from_secs(num(
+                "BRIDGE_SECRET_TTL_SECONDS",
+                DEFAULT_TTL.as_secs(),
+            )?),
             deadline_margin: Duration::from_millis(num("BRIDGE_DEADLINE_MARGIN_MS", 500)?),
             attribute_queue_url: get("BRIDGE_ATTRIBUTE_QUEUE_URL"),
             ticket_queue_url: get("BRIDGE_TICKET_QUEUE_URL"),
@@ -77,9 +86,12 @@ impl Settings {
 
     /// A required setting, or an error naming the variable.
     pub fn require<'a>(value: &'a Option<String>, var: &str) -> Result<&'a str> {
-        value
-            .as_deref()
-            .ok_or_else(|| BridgeError::config(var, "expected this environment variable to be set (see infra/template.yaml)"))
+        value.as_deref().ok_or_else(|| {
+            BridgeError::config(
+                var,
+                "expected this environment variable to be set (see infra/template.yaml)",
+            )
+        })
     }
 }
 
@@ -89,17 +101,33 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| m.get(k).cloned())
     }
 
     #[test]
     fn defaults_and_overrides() {
         let s = from(&[]).unwrap();
-        assert_eq!(s.secret_source, SecretSourceSetting::SecretsManager { prefix: "genesys-bridge/orgs/".into() });
+        assert_eq!(
+            s.secret_source,
+            SecretSourceSetting::SecretsManager {
+                prefix: "genesys-bridge/orgs/".into()
+            }
+        );
         assert_eq!(s.secret_ttl, Duration::from_secs(300));
-        let s = from(&[("BRIDGE_SECRET_SOURCE", "dir"), ("BRIDGE_ORGS_DIR", "/x"), ("BRIDGE_SECRET_TTL_SECONDS", "5")]).unwrap();
-        assert_eq!(s.secret_source, SecretSourceSetting::Dir { path: "/x".into() });
+        let s = from(&[
+            ("BRIDGE_SECRET_SOURCE", "dir"),
+            ("BRIDGE_ORGS_DIR", "/x"),
+            ("BRIDGE_SECRET_TTL_SECONDS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.secret_source,
+            SecretSourceSetting::Dir { path: "/x".into() }
+        );
         assert_eq!(s.secret_ttl, Duration::from_secs(5));
         let e = from(&[("BRIDGE_SECRET_TTL_SECONDS", "five")]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_TTL_SECONDS"));

@@ -17,7 +17,8 @@ pub fn aws_test_endpoint() -> String {
 /// SDK config for the emulator, with fixed fake credentials and region.
 pub async fn aws_test_config() -> aws_config::SdkConfig {
     let endpoint = aws_test_endpoint();
-    let creds = aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "bridge-tests");
+    let creds =
+        aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "bridge-tests");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(creds)
@@ -46,7 +47,10 @@ pub fn point_at_sandbox(doc: &mut Value, base_url: &str) {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        z.insert("baseUrl".into(), Value::String(format!("{base}/zendesk/{sub}")));
+        z.insert(
+            "baseUrl".into(),
+            Value::String(format!("{base}/zendesk/{sub}")),
+        );
     }
 }
 
@@ -59,15 +63,21 @@ pub fn sandbox_orgs_from_dir(
     let src = crate::secrets::MemorySource::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
         if path.extension().and_then(|e| e.to_str()) != Some("json")
             || crate::config::validate_uuid("orgId", stem).is_err()
         {
             continue;
         }
         let text = std::fs::read_to_string(&path)?;
-        let mut doc: Value = serde_json::from_str(&text)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+        let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
         point_at_sandbox(&mut doc, base_url);
         src.insert(stem, doc.to_string());
     }

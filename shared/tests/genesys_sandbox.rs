@@ -13,7 +13,10 @@ use common::*;
 use serde_json::json;
 
 fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -26,10 +29,18 @@ async fn hundred_calls_one_token_and_exact_patch() {
             .await
             .unwrap();
     }
-    assert_eq!(token_requests(&e.sandbox), 1, "100 calls for one org -> 1 token request");
+    assert_eq!(
+        token_requests(&e.sandbox),
+        1,
+        "100 calls for one org -> 1 token request"
+    );
     assert_eq!(e.rt.genesys.tokens_issued(), 1);
     let journal = e.sandbox.journal();
-    let patches = bridge_sandbox::matching(&journal, "PATCH", "/api/v2/conversations/*/participants/*/attributes");
+    let patches = bridge_sandbox::matching(
+        &journal,
+        "PATCH",
+        "/api/v2/conversations/*/participants/*/attributes",
+    );
     assert_eq!(patches.len(), 100);
     assert_eq!(
         patches[0].path,
@@ -42,7 +53,11 @@ async fn hundred_calls_one_token_and_exact_patch() {
         1,
         "the org check runs once, on the first token"
     );
-    let stored = e.sandbox.state().participant_attributes(CONV_A1, CUST_A1).unwrap();
+    let stored = e
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CUST_A1)
+        .unwrap();
     assert_eq!(stored["n"], "99");
     assert_eq!(stored["zendesk_ticket_id"], "1001", "merge, not replace");
 }
@@ -54,7 +69,10 @@ async fn ten_concurrent_first_calls_one_token_one_secret_fetch() {
         let e = e.clone();
         tokio::spawn(async move {
             let cfg = e.rt.orgs.get(ORG_A).await?;
-            e.rt.genesys.org(&cfg, Deadline::none()).conversation(CONV_A1).await
+            e.rt.genesys
+                .org(&cfg, Deadline::none())
+                .conversation(CONV_A1)
+                .await
         })
     });
     for r in futures::future::join_all(calls).await {
@@ -70,8 +88,17 @@ async fn two_orgs_never_share_a_token() {
     let e = env().await;
     let a = e.rt.orgs.get(ORG_A).await.unwrap();
     let b = e.rt.orgs.get(ORG_B).await.unwrap();
-    e.rt.genesys.org(&a, Deadline::none()).organization().await.unwrap();
-    let ob = e.rt.genesys.org(&b, Deadline::none()).organization().await.unwrap();
+    e.rt.genesys
+        .org(&a, Deadline::none())
+        .organization()
+        .await
+        .unwrap();
+    let ob =
+        e.rt.genesys
+            .org(&b, Deadline::none())
+            .organization()
+            .await
+            .unwrap();
     assert_eq!(ob.id, ORG_B);
     assert_eq!(token_requests(&e.sandbox), 2);
     let journal = e.sandbox.journal();
@@ -79,9 +106,18 @@ async fn two_orgs_never_share_a_token() {
         .iter()
         .map(|j| j.org_id.clone().unwrap())
         .collect();
-    assert_eq!(orgs, vec![ORG_A.to_string(), ORG_B.to_string()], "each call used its own org's token");
+    assert_eq!(
+        orgs,
+        vec![ORG_A.to_string(), ORG_B.to_string()],
+        "each call used its own org's token"
+    );
     // Org A's conversation is invisible with org B's token: 404 with the other-org hint.
-    let err = e.rt.genesys.org(&b, Deadline::none()).conversation(CONV_A1).await.unwrap_err();
+    let err =
+        e.rt.genesys
+            .org(&b, Deadline::none())
+            .conversation(CONV_A1)
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
     assert_eq!(err.org_id.as_deref(), Some(ORG_B));
     let text = err.to_string();
@@ -117,7 +153,8 @@ async fn persistent_401_stops_after_one_refresh() {
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let g = e.rt.genesys.org(&cfg, Deadline::none());
     g.organization().await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/api/v2/conversations/*").statuses([401, 401, 401]));
+    e.sandbox
+        .inject(Fault::new("GET", "/api/v2/conversations/*").statuses([401, 401, 401]));
     let err = g.conversation(CONV_A1).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::BadCredentials);
     assert_eq!(err.error_type(), "Genesys.BadCredentials");
@@ -128,34 +165,51 @@ async fn persistent_401_stops_after_one_refresh() {
 async fn rate_limit_inside_deadline_is_honoured() {
     let e = env().await;
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/api/v2/conversations/*").statuses([429]).retry_after(1));
+    e.sandbox.inject(
+        Fault::new("GET", "/api/v2/conversations/*")
+            .statuses([429])
+            .retry_after(1),
+    );
     let started = std::time::Instant::now();
-    let c = e
-        .rt
-        .genesys
-        .org(&cfg, Deadline::after(Duration::from_secs(10)))
-        .conversation(CONV_A1)
-        .await
-        .unwrap();
+    let c =
+        e.rt.genesys
+            .org(&cfg, Deadline::after(Duration::from_secs(10)))
+            .conversation(CONV_A1)
+            .await
+            .unwrap();
     assert_eq!(c.id, CONV_A1);
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
 }
 
 #[tokio::test]
 async fn rate_limit_beyond_deadline_fails_fast_and_retryable() {
     let e = env().await;
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
-    e.rt.genesys.org(&cfg, Deadline::none()).ensure_token().await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/api/v2/conversations/*").statuses([429]).retry_after(30));
-    let started = std::time::Instant::now();
-    let err = e
-        .rt
-        .genesys
-        .org(&cfg, Deadline::after(Duration::from_secs(3)))
-        .conversation(CONV_A1)
+    e.rt.genesys
+        .org(&cfg, Deadline::none())
+        .ensure_token()
         .await
-        .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2), "did not wait: {:?}", started.elapsed());
+        .unwrap();
+    e.sandbox.inject(
+        Fault::new("GET", "/api/v2/conversations/*")
+            .statuses([429])
+            .retry_after(30),
+    );
+    let started = std::time::Instant::now();
+    let err =
+        e.rt.genesys
+            .org(&cfg, Deadline::after(Duration::from_secs(3)))
+            .conversation(CONV_A1)
+            .await
+            .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait: {:?}",
+        started.elapsed()
+    );
     assert_eq!(err.kind, ErrorKind::RateLimited);
     assert!(err.retryable());
     assert_eq!(err.retry_after, Some(Duration::from_secs(30)));
@@ -168,9 +222,18 @@ async fn token_endpoint_rate_limit_400_is_throttling() {
     let e = env().await;
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     e.sandbox.inject(Fault::token_rate_limited());
-    let o = e.rt.genesys.org(&cfg, Deadline::after(Duration::from_secs(10))).organization().await.unwrap();
+    let o =
+        e.rt.genesys
+            .org(&cfg, Deadline::after(Duration::from_secs(10)))
+            .organization()
+            .await
+            .unwrap();
     assert_eq!(o.id, ORG_A);
-    assert_eq!(token_requests(&e.sandbox), 2, "the throttled token request was retried");
+    assert_eq!(
+        token_requests(&e.sandbox),
+        2,
+        "the throttled token request was retried"
+    );
 }
 
 #[tokio::test]
@@ -179,9 +242,11 @@ async fn server_errors_retry_but_501_does_not() {
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let g = e.rt.genesys.org(&cfg, Deadline::none());
     g.ensure_token().await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/api/v2/conversations/*").statuses([503, 502]));
+    e.sandbox
+        .inject(Fault::new("GET", "/api/v2/conversations/*").statuses([503, 502]));
     g.conversation(CONV_A1).await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/api/v2/conversations/*").statuses([501, 200]));
+    e.sandbox
+        .inject(Fault::new("GET", "/api/v2/conversations/*").statuses([501, 200]));
     let err = g.conversation(CONV_A1).await.unwrap_err();
     assert_eq!(err.status, Some(501));
     assert!(!err.retryable());
@@ -194,17 +259,31 @@ async fn missing_permission_is_named_with_correlation_id() {
     doc["genesys"]["clientId"] = json!("acme-limited-client");
     doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e.rt.genesys.org(&cfg, Deadline::none()).conversation(CONV_A1).await.unwrap_err();
+    let err =
+        e.rt.genesys
+            .org(&cfg, Deadline::none())
+            .conversation(CONV_A1)
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::MissingPermission);
     assert_eq!(err.error_type(), "Genesys.MissingPermission");
     assert_eq!(err.status, Some(403));
-    assert_eq!(err.missing_permissions, vec!["conversation:communication:view"]);
+    assert_eq!(
+        err.missing_permissions,
+        vec!["conversation:communication:view"]
+    );
     let journal = e.sandbox.journal();
     let denied = bridge_sandbox::matching(&journal, "GET", "/api/v2/conversations/*");
     assert_eq!(denied.len(), 1, "403 is never retried");
     let corr = err.correlation_id.clone().expect("correlation id kept");
     let text = err.to_string();
-    for part in ["conversation:communication:view", "acme-limited-client", ORG_A, corr.as_str(), "role"] {
+    for part in [
+        "conversation:communication:view",
+        "acme-limited-client",
+        ORG_A,
+        corr.as_str(),
+        "role",
+    ] {
         assert!(text.contains(part), "{text} lacks {part}");
     }
 }
@@ -217,17 +296,19 @@ async fn credentials_of_another_org_are_refused_before_use() {
     doc["genesys"]["clientId"] = json!("globex-bridge-client");
     doc["genesys"]["clientSecret"] = json!("globex-client-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e
-        .rt
-        .genesys
-        .org(&cfg, Deadline::none())
-        .patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("k", "v")]))
-        .await
-        .unwrap_err();
+    let err =
+        e.rt.genesys
+            .org(&cfg, Deadline::none())
+            .patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("k", "v")]))
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::WrongOrg);
     assert_eq!(err.error_type(), "Genesys.WrongOrg");
     let text = err.to_string();
-    assert!(text.contains(ORG_B) && text.contains("Globex"), "says whose credentials: {text}");
+    assert!(
+        text.contains(ORG_B) && text.contains("Globex"),
+        "says whose credentials: {text}"
+    );
     assert_eq!(
         bridge_sandbox::count(&e.sandbox.journal(), "PATCH", "/api/v2/conversations/**"),
         0,
@@ -241,14 +322,26 @@ async fn bad_client_secret_names_client_and_region() {
     let mut doc = example_doc(ORG_A, &e.sandbox);
     doc["genesys"]["clientSecret"] = json!("wrong-secret-value");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e.rt.genesys.org(&cfg, Deadline::none()).organization().await.unwrap_err();
+    let err =
+        e.rt.genesys
+            .org(&cfg, Deadline::none())
+            .organization()
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::BadCredentials);
     assert_eq!(err.upstream, Some(Upstream::Genesys));
     assert_eq!(err.code.as_deref(), Some("invalid_client"));
     let text = err.to_string();
-    assert!(text.contains("acme-bridge-client") && text.contains("mypurecloud.ie"), "{text}");
+    assert!(
+        text.contains("acme-bridge-client") && text.contains("mypurecloud.ie"),
+        "{text}"
+    );
     assert!(!text.contains("wrong-secret-value"), "{text}");
-    assert_eq!(token_requests(&e.sandbox), 1, "bad credentials are not retried");
+    assert_eq!(
+        token_requests(&e.sandbox),
+        1,
+        "bad credentials are not retried"
+    );
 }
 
 #[tokio::test]
@@ -274,11 +367,18 @@ async fn external_contact_field_level_patch() {
     let p = bridge_sandbox::matching(&journal, "PATCH", "/api/v2/externalcontacts/contacts/*");
     assert_eq!(
         p[0].body,
-        Some(json!({"changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}))
+        Some(
+            json!({"changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]})
+        )
     );
     // Another org's contact is a 404 with the other-org hint.
     let b = e.rt.orgs.get(ORG_B).await.unwrap();
-    let err = e.rt.genesys.org(&b, Deadline::none()).external_contact(CONTACT_A1).await.unwrap_err();
+    let err =
+        e.rt.genesys
+            .org(&b, Deadline::none())
+            .external_contact(CONTACT_A1)
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
 }
 

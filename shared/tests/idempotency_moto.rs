@@ -62,7 +62,10 @@ async fn claim_complete_release_and_expiry() {
     let store = DynamoIdempotency::new(ddb.clone(), &name).with_ttl(Duration::from_secs(600));
     let k = key(ORG_A, "evt-1");
 
-    assert_eq!(store.begin(&k, NOW + 5_000, NOW).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.begin(&k, NOW + 5_000, NOW).await.unwrap(),
+        Claim::Acquired
+    );
     let r = store.record(&k).await.unwrap().unwrap();
     assert_eq!(r.status, RecordStatus::InProgress);
     assert_eq!(r.in_progress_expiration, Some(NOW + 5_000));
@@ -74,7 +77,10 @@ async fn claim_complete_release_and_expiry() {
         Claim::Duplicate(RecordStatus::InProgress)
     );
     // The first invocation died: after its deadline the event can be taken over.
-    assert_eq!(store.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(),
+        Claim::Acquired
+    );
 
     store.complete(&k, NOW + 6_000).await.unwrap();
     let r = store.record(&k).await.unwrap().unwrap();
@@ -95,11 +101,17 @@ async fn claim_complete_release_and_expiry() {
     // A release (queueing failed) lets the retry proceed at once.
     store.release(&k).await.unwrap();
     assert!(store.record(&k).await.unwrap().is_none());
-    assert_eq!(store.begin(&k, NOW + 700_000, NOW + 607_001).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.begin(&k, NOW + 700_000, NOW + 607_001).await.unwrap(),
+        Claim::Acquired
+    );
 
     // Keys are per org and event.
     assert_eq!(
-        store.begin(&key(ORG_A, "evt-2"), NOW + 5_000, NOW).await.unwrap(),
+        store
+            .begin(&key(ORG_A, "evt-2"), NOW + 5_000, NOW)
+            .await
+            .unwrap(),
         Claim::Acquired
     );
 }
@@ -119,9 +131,16 @@ async fn concurrent_claims_have_one_winner() {
         .into_iter()
         .map(|r| r.unwrap().unwrap())
         .collect();
-    assert_eq!(claims.iter().filter(|c| **c == Claim::Acquired).count(), 1, "{claims:?}");
     assert_eq!(
-        claims.iter().filter(|c| **c == Claim::Duplicate(RecordStatus::InProgress)).count(),
+        claims.iter().filter(|c| **c == Claim::Acquired).count(),
+        1,
+        "{claims:?}"
+    );
+    assert_eq!(
+        claims
+            .iter()
+            .filter(|c| **c == Claim::Duplicate(RecordStatus::InProgress))
+            .count(),
         7
     );
 }

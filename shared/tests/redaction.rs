@@ -54,29 +54,40 @@ async fn no_secret_in_logs_debug_or_errors() {
     // A fresh client: the shared one still holds a valid token for this org and client
     // (tokens stay valid after a secret rotation, by design).
     let fresh = bridge::genesys::Genesys::new(bridge::http::HttpClient::new().unwrap());
-    let e1 = fresh.org(&bad, Deadline::none()).organization().await.unwrap_err();
-    let e2 = e
-        .rt
-        .zendesk
-        .account(&bad, Deadline::none())
-        .unwrap()
-        .update_ticket(1001, &TicketUpdate { status: Some("solved".into()), ..Default::default() })
+    let e1 = fresh
+        .org(&bad, Deadline::none())
+        .organization()
         .await
         .unwrap_err();
+    let e2 =
+        e.rt.zendesk
+            .account(&bad, Deadline::none())
+            .unwrap()
+            .update_ticket(
+                1001,
+                &TicketUpdate {
+                    status: Some("solved".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
     tracing::error!(error = %e1, debug = ?e1, "logged like a handler would");
     tracing::error!(error = %e2, debug = ?e2, "logged like a handler would");
     seen.push(format!("{e1} {e1:?} {e2} {e2:?}"));
     seen.push(format!("{cfg:?} {bad:?}"));
 
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("upstream call"), "logging was captured: {logs}");
+    assert!(
+        logs.contains("upstream call"),
+        "logging was captured: {logs}"
+    );
     assert!(logs.contains("org_id"), "structured fields present");
     let all = format!("{logs}\n{}", seen.join("\n"));
-    for s in secrets
-        .iter()
-        .copied()
-        .chain(["zendesk-token-that-is-wrong", "genesys-secret-that-is-wrong"])
-    {
+    for s in secrets.iter().copied().chain([
+        "zendesk-token-that-is-wrong",
+        "genesys-secret-that-is-wrong",
+    ]) {
         assert!(!all.contains(s), "secret {s:?} leaked");
     }
     // Basic credentials would show up base64-encoded: check those forms too.
@@ -88,7 +99,10 @@ async fn no_secret_in_logs_debug_or_errors() {
         let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
         assert!(!all.contains(&b64), "encoded credential leaked");
     }
-    assert!(!all.to_ascii_lowercase().contains("bearer "), "no bearer token printed");
+    assert!(
+        !all.to_ascii_lowercase().contains("bearer "),
+        "no bearer token printed"
+    );
     // The sandbox issues access tokens as 64 hex characters; no such run may be logged.
     let mut run = 0;
     for c in all.chars() {

@@ -87,7 +87,10 @@ async fn put_fetch_list_rotate_delete() {
     // Deleting keeps the recovery window; a secret marked for deletion reads as "no org".
     assert!(counting.inner().delete(ORG_B).await.unwrap());
     assert!(counting.inner().fetch(ORG_B).await.unwrap().is_none());
-    assert_eq!(counting.inner().list().await.unwrap(), vec![ORG_A.to_string()]);
+    assert_eq!(
+        counting.inner().list().await.unwrap(),
+        vec![ORG_A.to_string()]
+    );
 }
 
 #[tokio::test]

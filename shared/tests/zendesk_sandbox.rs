@@ -22,7 +22,10 @@ async fn safe_update_and_conflict() {
     e.sandbox.state().touch_ticket("acme", 1001);
     let update = TicketUpdate {
         status: Some("solved".into()),
-        comment: Some(Comment { body: "wrapped up".into(), public: false }),
+        comment: Some(Comment {
+            body: "wrapped up".into(),
+            public: false,
+        }),
         safe_update_stamp: Some(stamp),
     };
     let err = z.update_ticket(1001, &update).await.unwrap_err();
@@ -31,7 +34,13 @@ async fn safe_update_and_conflict() {
     assert!(err.retryable());
     let fresh = z.ticket(1001).await.unwrap();
     let done = z
-        .update_ticket(1001, &TicketUpdate { safe_update_stamp: fresh.updated_at.clone(), ..update })
+        .update_ticket(
+            1001,
+            &TicketUpdate {
+                safe_update_stamp: fresh.updated_at.clone(),
+                ..update
+            },
+        )
         .await
         .unwrap();
     assert_eq!(done.status, "solved");
@@ -39,11 +48,16 @@ async fn safe_update_and_conflict() {
     let puts = bridge_sandbox::matching(&journal, "PUT", "/zendesk/acme/api/v2/tickets/1001.json");
     assert_eq!(
         puts.last().unwrap().body,
-        Some(json!({"ticket": {"status": "solved", "comment": {"body": "wrapped up", "public": false},
-                               "safe_update": true, "updated_stamp": fresh.updated_at.unwrap()}}))
+        Some(
+            json!({"ticket": {"status": "solved", "comment": {"body": "wrapped up", "public": false},
+                               "safe_update": true, "updated_stamp": fresh.updated_at.unwrap()}})
+        )
     );
     assert_eq!(puts.last().unwrap().auth, "basic");
-    assert_eq!(e.sandbox.state().ticket_comments("acme", 1001), vec![("wrapped up".to_string(), false)]);
+    assert_eq!(
+        e.sandbox.state().ticket_comments("acme", 1001),
+        vec![("wrapped up".to_string(), false)]
+    );
 }
 
 #[tokio::test]
@@ -52,7 +66,13 @@ async fn closed_ticket_is_permanent_with_followup_hint() {
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let z = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap();
     let err = z
-        .update_ticket(1004, &TicketUpdate { status: Some("open".into()), ..Default::default() })
+        .update_ticket(
+            1004,
+            &TicketUpdate {
+                status: Some("open".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::ClosedTicket);
@@ -60,7 +80,14 @@ async fn closed_ticket_is_permanent_with_followup_hint() {
     assert!(!err.retryable());
     assert!(err.to_string().contains("follow-up"), "{err}");
     let f = z
-        .create_followup(1004, "Follow-up", &Comment { body: "note".into(), public: false })
+        .create_followup(
+            1004,
+            "Follow-up",
+            &Comment {
+                body: "note".into(),
+                public: false,
+            },
+        )
         .await
         .unwrap();
     assert_ne!(f.id, 1004);
@@ -70,19 +97,36 @@ async fn closed_ticket_is_permanent_with_followup_hint() {
 async fn rate_limit_text_plain_within_and_beyond_deadline() {
     let e = env().await;
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
-    e.sandbox.inject(Fault::new("GET", "/zendesk/acme/api/v2/tickets/*").statuses([429]).retry_after(1));
-    let z = e.rt.zendesk.account(&cfg, Deadline::after(Duration::from_secs(10))).unwrap();
+    e.sandbox.inject(
+        Fault::new("GET", "/zendesk/acme/api/v2/tickets/*")
+            .statuses([429])
+            .retry_after(1),
+    );
+    let z =
+        e.rt.zendesk
+            .account(&cfg, Deadline::after(Duration::from_secs(10)))
+            .unwrap();
     assert_eq!(z.ticket(1002).await.unwrap().status, "pending");
 
-    e.sandbox.inject(Fault::new("GET", "/zendesk/acme/api/v2/tickets/*").statuses([429]).retry_after(60));
-    let z = e.rt.zendesk.account(&cfg, Deadline::after(Duration::from_secs(2))).unwrap();
+    e.sandbox.inject(
+        Fault::new("GET", "/zendesk/acme/api/v2/tickets/*")
+            .statuses([429])
+            .retry_after(60),
+    );
+    let z =
+        e.rt.zendesk
+            .account(&cfg, Deadline::after(Duration::from_secs(2)))
+            .unwrap();
     let started = std::time::Instant::now();
     let err = z.ticket(1002).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(err.kind, ErrorKind::RateLimited);
     assert!(err.retryable());
     assert_eq!(err.retry_after, Some(Duration::from_secs(60)));
-    assert!(err.message.contains("Rate limit"), "text/plain body kept: {err}");
+    assert!(
+        err.message.contains("Rate limit"),
+        "text/plain body kept: {err}"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +135,13 @@ async fn bad_token_says_zendesk_refused_and_how_the_credential_was_formed() {
     let mut doc = example_doc(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"]["apiToken"] = json!("revoked-token-value-xyz");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap().ticket(1001).await.unwrap_err();
+    let err =
+        e.rt.zendesk
+            .account(&cfg, Deadline::none())
+            .unwrap()
+            .ticket(1001)
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::BadCredentials);
     assert_eq!(err.upstream, Some(Upstream::Zendesk));
     let text = err.to_string();
@@ -112,14 +162,19 @@ async fn end_user_credential_is_forbidden_not_unauthenticated() {
     let mut doc = example_doc(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"] = json!({"type": "apiToken", "email": "jane.doe@example.com", "apiToken": "acme-enduser-token-local"});
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e
-        .rt
-        .zendesk
-        .account(&cfg, Deadline::none())
-        .unwrap()
-        .update_ticket(1001, &TicketUpdate { status: Some("pending".into()), ..Default::default() })
-        .await
-        .unwrap_err();
+    let err =
+        e.rt.zendesk
+            .account(&cfg, Deadline::none())
+            .unwrap()
+            .update_ticket(
+                1001,
+                &TicketUpdate {
+                    status: Some("pending".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Forbidden);
     assert!(err.to_string().contains("agent or admin role"), "{err}");
 }
@@ -135,14 +190,19 @@ async fn oauth_bearer_and_read_only_scope() {
     assert_eq!(e.sandbox.journal().last().unwrap().auth, "bearer");
     doc["zendesk"]["auth"]["accessToken"] = json!("acme-zendesk-oauth-readonly-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
-    let err = e
-        .rt
-        .zendesk
-        .account(&cfg, Deadline::none())
-        .unwrap()
-        .update_ticket(1005, &TicketUpdate { status: Some("open".into()), ..Default::default() })
-        .await
-        .unwrap_err();
+    let err =
+        e.rt.zendesk
+            .account(&cfg, Deadline::none())
+            .unwrap()
+            .update_ticket(
+                1005,
+                &TicketUpdate {
+                    status: Some("open".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Forbidden);
     assert!(err.to_string().contains("OAuth access token"), "{err}");
 }
@@ -152,11 +212,24 @@ async fn find_user_by_phone_or_email_and_newest_open_ticket() {
     let e = env().await;
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let z = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap();
-    let by_phone = z.find_users(&UserLookup::Phone("+1 (555) 123-0001".into())).await.unwrap();
-    assert_eq!(by_phone.iter().map(|u| u.id).collect::<Vec<_>>(), vec![361101]);
-    let by_mail = z.find_users(&UserLookup::Email("JANE.DOE@example.com".into())).await.unwrap();
+    let by_phone = z
+        .find_users(&UserLookup::Phone("+1 (555) 123-0001".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_phone.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![361101]
+    );
+    let by_mail = z
+        .find_users(&UserLookup::Email("JANE.DOE@example.com".into()))
+        .await
+        .unwrap();
     assert_eq!(by_mail[0].id, 361101);
-    assert!(z.find_users(&UserLookup::Phone("+15550000000".into())).await.unwrap().is_empty());
+    assert!(z
+        .find_users(&UserLookup::Phone("+15550000000".into()))
+        .await
+        .unwrap()
+        .is_empty());
     let t = z.newest_open_ticket(361101).await.unwrap().unwrap();
     assert!(t.is_open());
     assert_ne!(t.id, 1004, "closed tickets are never 'open'");

@@ -37,13 +37,16 @@ pub struct TokenErrorBody {
 pub fn extract_permissions(body: &ApiErrorBody) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut scan = |text: &str| {
-        for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '"' | '(' | ')' | ';')) {
+        for token in text.split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '[' | ']' | '"' | '(' | ')' | ';')
+        }) {
             let t = token.trim_end_matches('.');
             let parts: Vec<&str> = t.split(':').collect();
             let ok = parts.len() == 3
                 && parts.iter().all(|p| {
                     p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '*')
-                        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '_' || c == '-')
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '_' || c == '-')
                 });
             if ok && !out.iter().any(|x| x == t) {
                 out.push(t.to_string());
@@ -60,7 +63,9 @@ pub fn extract_permissions(body: &ApiErrorBody) -> Vec<String> {
     let from_params = {
         let mut found = false;
         if let Some(params) = &body.message_params {
-            found = params.values().any(|v| v.as_str().is_some_and(|s| s.contains(':')));
+            found = params
+                .values()
+                .any(|v| v.as_str().is_some_and(|s| s.contains(':')));
         }
         found
     };
@@ -93,10 +98,16 @@ impl ErrorReader for ApiReader<'_> {
             .message
             .clone()
             .unwrap_or_else(|| format!("HTTP {} with no error message", resp.status));
-        let permissions = if resp.status == 403 { extract_permissions(&body) } else { Vec::new() };
+        let permissions = if resp.status == 403 {
+            extract_permissions(&body)
+        } else {
+            Vec::new()
+        };
         let kind = match (resp.status, code.as_deref()) {
             (401, _) => ErrorKind::BadCredentials,
-            (403, Some("missing.permissions" | "missing.any.permissions")) => ErrorKind::MissingPermission,
+            (403, Some("missing.permissions" | "missing.any.permissions")) => {
+                ErrorKind::MissingPermission
+            }
             (403, _) if !permissions.is_empty() => ErrorKind::MissingPermission,
             (403, _) => ErrorKind::Forbidden,
             (404, _) => ErrorKind::NotFound,
@@ -148,7 +159,11 @@ impl ErrorReader for ApiReader<'_> {
             .with_retry_after(retry_after(resp));
         e.code = code;
         e.missing_permissions = permissions;
-        if let Some(field) = body.details.iter().find_map(|d| d.get("fieldName").and_then(|f| f.as_str())) {
+        if let Some(field) = body
+            .details
+            .iter()
+            .find_map(|d| d.get("fieldName").and_then(|f| f.as_str()))
+        {
             e.field = Some(field.to_string());
         }
         let _ = call;
@@ -194,7 +209,12 @@ impl ErrorReader for TokenReader<'_> {
                 ErrorKind::RateLimited,
                 "the Genesys token endpoint is throttling this client; tokens are cached per org, so this clears by itself — retry later".to_string(),
             )
-        } else if resp.status == 401 || matches!(code.as_deref(), Some("invalid_client" | "unauthorized_client")) {
+        } else if resp.status == 401
+            || matches!(
+                code.as_deref(),
+                Some("invalid_client" | "unauthorized_client")
+            )
+        {
             (
                 ErrorKind::BadCredentials,
                 format!(
@@ -205,20 +225,33 @@ impl ErrorReader for TokenReader<'_> {
         } else if code.as_deref() == Some("unsupported_grant_type") {
             (
                 ErrorKind::InvalidRequest,
-                format!("OAuth client {} must use the Client Credentials grant type", self.client_id),
+                format!(
+                    "OAuth client {} must use the Client Credentials grant type",
+                    self.client_id
+                ),
             )
         } else if resp.status >= 500 {
-            (ErrorKind::ServerError, "Genesys login failed on its side; retry later".to_string())
+            (
+                ErrorKind::ServerError,
+                "Genesys login failed on its side; retry later".to_string(),
+            )
         } else {
-            (ErrorKind::InvalidRequest, "the token request was rejected; see the message".to_string())
+            (
+                ErrorKind::InvalidRequest,
+                "the token request was rejected; see the message".to_string(),
+            )
         };
-        let mut e = BridgeError::upstream(Upstream::Genesys, kind, format!("token request failed: {text}"))
-            .with_status(resp.status)
-            .with_org(self.org_id)
-            .with_correlation_id(resp.correlation_id.clone())
-            .with_credential(format!("OAuth client {}", self.client_id))
-            .with_hint(hint)
-            .with_retry_after(retry_after(resp));
+        let mut e = BridgeError::upstream(
+            Upstream::Genesys,
+            kind,
+            format!("token request failed: {text}"),
+        )
+        .with_status(resp.status)
+        .with_org(self.org_id)
+        .with_correlation_id(resp.correlation_id.clone())
+        .with_credential(format!("OAuth client {}", self.client_id))
+        .with_hint(hint)
+        .with_retry_after(retry_after(resp));
         e.code = code;
         e
     }
@@ -250,7 +283,11 @@ mod tests {
     }
 
     fn api() -> ApiReader<'static> {
-        ApiReader { org_id: "org-a", client_id: "client-a", region: "mypurecloud.ie" }
+        ApiReader {
+            org_id: "org-a",
+            client_id: "client-a",
+            region: "mypurecloud.ie",
+        }
     }
     fn call() -> Call {
         Call::get("https://api.mypurecloud.ie/api/v2/x".into(), "test")
@@ -265,14 +302,23 @@ mod tests {
             ),
             (
                 json!({"message": "You are missing the following permission(s): externalContacts:contact:edit, externalContacts:contact:view.", "code": "missing.permissions"}),
-                vec!["externalContacts:contact:edit", "externalContacts:contact:view"],
+                vec![
+                    "externalContacts:contact:edit",
+                    "externalContacts:contact:view",
+                ],
             ),
             (
                 json!({"message": "x", "code": "missing.any.permissions", "messageParams": {"permissions": "analytics:conversationDetail:view, analytics:*:*"}}),
                 vec!["analytics:conversationDetail:view", "analytics:*:*"],
             ),
-            (json!({"message": "Not authorized", "code": "not.authorized"}), vec![]),
-            (json!({"message": "time 10:30:00 is not a permission"}), vec![]),
+            (
+                json!({"message": "Not authorized", "code": "not.authorized"}),
+                vec![],
+            ),
+            (
+                json!({"message": "time 10:30:00 is not a permission"}),
+                vec![],
+            ),
         ];
         for (body, want) in rows {
             let b: ApiErrorBody = serde_json::from_value(body.clone()).unwrap();
@@ -284,14 +330,42 @@ mod tests {
     #[test]
     fn api_error_classification() {
         let rows = [
-            (401, json!({"code": "bad.credentials", "message": "Invalid login credentials."}), ErrorKind::BadCredentials),
-            (403, json!({"code": "missing.permissions", "message": "missing: [a:b:c]"}), ErrorKind::MissingPermission),
-            (403, json!({"code": "not.authorized", "message": "no"}), ErrorKind::Forbidden),
-            (404, json!({"code": "not.found", "message": "gone"}), ErrorKind::NotFound),
-            (409, json!({"code": "invalid.update.wrong.version"}), ErrorKind::Conflict),
-            (429, json!({"code": "too.many.requests"}), ErrorKind::RateLimited),
+            (
+                401,
+                json!({"code": "bad.credentials", "message": "Invalid login credentials."}),
+                ErrorKind::BadCredentials,
+            ),
+            (
+                403,
+                json!({"code": "missing.permissions", "message": "missing: [a:b:c]"}),
+                ErrorKind::MissingPermission,
+            ),
+            (
+                403,
+                json!({"code": "not.authorized", "message": "no"}),
+                ErrorKind::Forbidden,
+            ),
+            (
+                404,
+                json!({"code": "not.found", "message": "gone"}),
+                ErrorKind::NotFound,
+            ),
+            (
+                409,
+                json!({"code": "invalid.update.wrong.version"}),
+                ErrorKind::Conflict,
+            ),
+            (
+                429,
+                json!({"code": "too.many.requests"}),
+                ErrorKind::RateLimited,
+            ),
             (503, json!({}), ErrorKind::ServerError),
-            (400, json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}), ErrorKind::InvalidRequest),
+            (
+                400,
+                json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}),
+                ErrorKind::InvalidRequest,
+            ),
         ];
         for (status, body, kind) in rows {
             let e = api().read_error(&call(), &resp(status, body));
@@ -300,10 +374,23 @@ mod tests {
             assert_eq!(e.correlation_id.as_deref(), Some("corr-1"));
         }
         let e = api().read_error(&call(), &resp(403, json!({"code": "missing.permissions", "message": "You are missing the following permission(s): [conversation:communication:view]"})));
-        assert_eq!(e.missing_permissions, vec!["conversation:communication:view"]);
+        assert_eq!(
+            e.missing_permissions,
+            vec!["conversation:communication:view"]
+        );
         assert!(e.hint.as_deref().unwrap().contains("client-a"));
-        assert!(e.hint.as_deref().unwrap().contains("conversation:communication:view"));
-        let e = api().read_error(&call(), &resp(400, json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]})));
+        assert!(e
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("conversation:communication:view"));
+        let e = api().read_error(
+            &call(),
+            &resp(
+                400,
+                json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}),
+            ),
+        );
         assert_eq!(e.field.as_deref(), Some("attributes"));
         let e = api().read_error(&call(), &resp(429, json!({})));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
@@ -311,17 +398,31 @@ mod tests {
 
     #[test]
     fn token_error_classification() {
-        let r = TokenReader { org_id: "org-a", client_id: "client-a", region: "mypurecloud.ie", location: "file x.json" };
-        let rl = resp(400, json!({"error": "invalid_request", "description": "rate limit exceeded", "error_description": "rate limit exceeded"}));
+        let r = TokenReader {
+            org_id: "org-a",
+            client_id: "client-a",
+            region: "mypurecloud.ie",
+            location: "file x.json",
+        };
+        let rl = resp(
+            400,
+            json!({"error": "invalid_request", "description": "rate limit exceeded", "error_description": "rate limit exceeded"}),
+        );
         assert!(r.is_throttled(&rl));
         assert_eq!(r.read_error(&call(), &rl).kind, ErrorKind::RateLimited);
-        let bad = resp(401, json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"}));
+        let bad = resp(
+            401,
+            json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"}),
+        );
         let e = r.read_error(&call(), &bad);
         assert_eq!(e.kind, ErrorKind::BadCredentials);
         assert_eq!(e.code.as_deref(), Some("invalid_client"));
-        assert!(e.hint.unwrap().contains("region"));
+        assert!(e.hint.as_deref().unwrap().contains("region"));
         let grant = resp(400, json!({"error": "unsupported_grant_type"}));
         assert!(!r.is_throttled(&grant));
-        assert_eq!(r.read_error(&call(), &grant).kind, ErrorKind::InvalidRequest);
+        assert_eq!(
+            r.read_error(&call(), &grant).kind,
+            ErrorKind::InvalidRequest
+        );
     }
 }

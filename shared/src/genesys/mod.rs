@@ -314,7 +314,10 @@ impl GenesysOrg<'_> {
     /// `GET /api/v2/tokens/me` (no permission needed).
     pub async fn tokens_me(&self) -> Result<TokenInfo> {
         let resp = self
-            .call(Call::get(self.url("/api/v2/tokens/me"), "read the token's org (tokens/me)"))
+            .call(Call::get(
+                self.url("/api/v2/tokens/me"),
+                "read the token's org (tokens/me)",
+            ))
             .await?;
         resp.json(Upstream::Genesys, "read tokens/me")
     }
@@ -322,7 +325,10 @@ impl GenesysOrg<'_> {
     /// `GET /api/v2/organizations/me` (no permission needed).
     pub async fn organization(&self) -> Result<Organization> {
         let resp = self
-            .call(Call::get(self.url("/api/v2/organizations/me"), "read the organization"))
+            .call(Call::get(
+                self.url("/api/v2/organizations/me"),
+                "read the organization",
+            ))
             .await?;
         resp.json(Upstream::Genesys, "read organizations/me")
     }
@@ -376,7 +382,11 @@ impl GenesysOrg<'_> {
             )),
             "patch participant attributes",
         )
-        .with_body(Method::PATCH, Body::Json(json!({ "attributes": attributes })), true);
+        .with_body(
+            Method::PATCH,
+            Body::Json(json!({ "attributes": attributes })),
+            true,
+        );
         let resp = self
             .call(call)
             .await
@@ -409,13 +419,20 @@ impl GenesysOrg<'_> {
     ) -> Result<ExternalContact> {
         let id = uuid_field("contactId", contact_id)?;
         if changes.is_empty() {
-            return Err(BridgeError::validation("changes", "expected at least one change"));
+            return Err(BridgeError::validation(
+                "changes",
+                "expected at least one change",
+            ));
         }
         let call = Call::get(
             self.url(&format!("/api/v2/externalcontacts/contacts/{}", seg(&id))),
             "patch external contact fields",
         )
-        .with_body(Method::PATCH, Body::Json(json!({ "changes": changes })), true);
+        .with_body(
+            Method::PATCH,
+            Body::Json(json!({ "changes": changes })),
+            true,
+        );
         let resp = self
             .call(call)
             .await

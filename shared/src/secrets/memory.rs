@@ -39,7 +39,13 @@ impl SecretSource for MemorySource {
             .map(|d| SecretString::from(d.clone())))
     }
     async fn list(&self) -> Result<Vec<String>> {
-        Ok(self.docs.lock().expect("poisoned").keys().cloned().collect())
+        Ok(self
+            .docs
+            .lock()
+            .expect("poisoned")
+            .keys()
+            .cloned()
+            .collect())
     }
     async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
         self.insert(org_id, document.expose_secret().to_string());

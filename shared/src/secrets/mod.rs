@@ -186,8 +186,9 @@ impl OrgStore {
         org_id: &str,
         force: Option<Option<&Arc<OrgConfig>>>,
     ) -> Result<Arc<OrgConfig>> {
-        let org_id = validate_uuid("orgId", org_id)
-            .map_err(|_| BridgeError::validation("orgId", crate::config::uuid_expectation(org_id)))?;
+        let org_id = validate_uuid("orgId", org_id).map_err(|_| {
+            BridgeError::validation("orgId", crate::config::uuid_expectation(org_id))
+        })?;
         let slot = self.slot(&org_id);
         let mut guard = slot.lock().await;
         if let Some((value, at)) = &guard.cached {
@@ -205,20 +206,22 @@ impl OrgStore {
                 return self.answer(&org_id, value.clone());
             }
         }
-        let fetched = self.source.fetch(&org_id).await.map_err(|e| e.or_org(&org_id))?;
+        let fetched = self
+            .source
+            .fetch(&org_id)
+            .await
+            .map_err(|e| e.or_org(&org_id))?;
         let value = match fetched {
             None => None,
-            Some(doc) => Some(Arc::new(OrgConfig::from_json_for(
-                doc.expose_secret(),
-                &org_id,
-            )
-            .map_err(|mut e| {
-                e.hint = Some(format!(
-                    "fix the org config stored in {}",
-                    self.source.location(&org_id)
-                ));
-                e
-            })?)),
+            Some(doc) => Some(Arc::new(
+                OrgConfig::from_json_for(doc.expose_secret(), &org_id).map_err(|mut e| {
+                    e.hint = Some(format!(
+                        "fix the org config stored in {}",
+                        self.source.location(&org_id)
+                    ));
+                    e
+                })?,
+            )),
         };
         guard.cached = Some((value.clone(), Instant::now()));
         self.answer(&org_id, value)
@@ -228,7 +231,10 @@ impl OrgStore {
         value.ok_or_else(|| {
             BridgeError::new(
                 ErrorKind::UnknownOrg,
-                format!("no configuration for this org ({} not found)", self.source.location(org_id)),
+                format!(
+                    "no configuration for this org ({} not found)",
+                    self.source.location(org_id)
+                ),
             )
             .with_org(org_id)
             .with_hint("onboard the org with `bridge orgs put`, or check the org id")

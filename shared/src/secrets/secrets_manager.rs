@@ -53,9 +53,11 @@ impl SecretSource for SecretsManagerSource {
                 if gone {
                     return Ok(None);
                 }
-                Err(sdk_error(Upstream::SecretsManager, "read the org secret", e)
-                    .with_org(org_id)
-                    .with_field(id))
+                Err(
+                    sdk_error(Upstream::SecretsManager, "read the org secret", e)
+                        .with_org(org_id)
+                        .with_field(id),
+                )
             }
         }
     }
@@ -74,7 +76,8 @@ impl SecretSource for SecretsManagerSource {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error(Upstream::SecretsManager, "list org secrets", e))?;
+            let page =
+                page.map_err(|e| sdk_error(Upstream::SecretsManager, "list org secrets", e))?;
             for s in page.secret_list() {
                 if s.deleted_date().is_some() {
                     continue;
@@ -98,7 +101,9 @@ impl SecretSource for SecretsManagerSource {
             .create_secret()
             .name(&id)
             .secret_string(document.expose_secret())
-            .description(format!("genesys-bridge org config for Genesys org {org_id}"))
+            .description(format!(
+                "genesys-bridge org config for Genesys org {org_id}"
+            ))
             .send()
             .await;
         match created {
@@ -119,8 +124,9 @@ impl SecretSource for SecretsManagerSource {
                             .with_org(org_id)
                     })
             }
-            Err(e) => Err(sdk_error(Upstream::SecretsManager, "create the org secret", e)
-                .with_org(org_id)),
+            Err(e) => Err(
+                sdk_error(Upstream::SecretsManager, "create the org secret", e).with_org(org_id),
+            ),
         }
     }
 
@@ -142,8 +148,9 @@ impl SecretSource for SecretsManagerSource {
             {
                 Ok(false)
             }
-            Err(e) => Err(sdk_error(Upstream::SecretsManager, "delete the org secret", e)
-                .with_org(org_id)),
+            Err(e) => Err(
+                sdk_error(Upstream::SecretsManager, "delete the org secret", e).with_org(org_id),
+            ),
         }
     }
 

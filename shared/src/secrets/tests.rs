@@ -77,7 +77,10 @@ async fn ttl_expiry_and_forced_refresh() {
     let first = store.get(ORG_A).await.unwrap();
     // Rotation: the stored document changes.
     src.inner().0.insert(ORG_A, doc(ORG_A, "client-a-rotated"));
-    assert_eq!(store.get(ORG_A).await.unwrap().genesys.client_id, "client-a");
+    assert_eq!(
+        store.get(ORG_A).await.unwrap().genesys.client_id,
+        "client-a"
+    );
     let refreshed = store.refresh(ORG_A, Some(&first)).await.unwrap();
     assert_eq!(refreshed.genesys.client_id, "client-a-rotated");
     assert_eq!(src.fetches(), 2);
@@ -111,7 +114,7 @@ async fn a_document_stored_under_the_wrong_org_is_refused() {
     let store = OrgStore::new(Arc::new(mem), DEFAULT_TTL);
     let e = store.get(ORG_A).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("orgId"));
-    assert!(e.hint.unwrap().contains("in-memory org"));
+    assert!(e.hint.as_deref().unwrap().contains("in-memory org"));
 }
 
 #[tokio::test]
@@ -119,7 +122,9 @@ async fn dir_source_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let src = DirSource::new(tmp.path());
     assert_eq!(src.fetch(ORG_A).await.unwrap().map(|_| ()), None);
-    src.put(ORG_A, &SecretString::from(doc(ORG_A, "c"))).await.unwrap();
+    src.put(ORG_A, &SecretString::from(doc(ORG_A, "c")))
+        .await
+        .unwrap();
     std::fs::write(tmp.path().join("notes.txt"), "ignored").unwrap();
     assert_eq!(src.list().await.unwrap(), vec![ORG_A.to_string()]);
     let store = OrgStore::new(Arc::new(src), DEFAULT_TTL);

@@ -26,7 +26,11 @@ impl Zendesk {
     }
 
     /// Operations on `org`'s Zendesk account; an error if the org has none configured.
-    pub fn account<'a>(&'a self, org: &'a OrgConfig, deadline: Deadline) -> Result<ZendeskAccount<'a>> {
+    pub fn account<'a>(
+        &'a self,
+        org: &'a OrgConfig,
+        deadline: Deadline,
+    ) -> Result<ZendeskAccount<'a>> {
         Ok(ZendeskAccount {
             z: self,
             org_id: &org.org_id,
@@ -88,16 +92,29 @@ impl ZendeskAccount<'_> {
     async fn call(&self, call: Call) -> Result<RawResponse> {
         let auth = StaticAuth(Some(authorization(&self.cfg.auth)));
         let reader = Reader { cfg: self.cfg };
-        execute(&self.z.http, &call, &auth, &reader, self.org_id, self.deadline).await
+        execute(
+            &self.z.http,
+            &call,
+            &auth,
+            &reader,
+            self.org_id,
+            self.deadline,
+        )
+        .await
     }
 
     /// `GET /api/v2/tickets/{id}.json`.
     pub async fn ticket(&self, id: u64) -> Result<Ticket> {
         let resp = self
-            .call(Call::get(self.url(&format!("/api/v2/tickets/{id}.json")), "read the Zendesk ticket"))
+            .call(Call::get(
+                self.url(&format!("/api/v2/tickets/{id}.json")),
+                "read the Zendesk ticket",
+            ))
             .await
             .map_err(ticket_hint(id, &self.cfg.subdomain))?;
-        Ok(resp.json::<TicketEnvelope>(Upstream::Zendesk, "read the ticket")?.ticket)
+        Ok(resp
+            .json::<TicketEnvelope>(Upstream::Zendesk, "read the ticket")?
+            .ticket)
     }
 
     /// `PUT /api/v2/tickets/{id}.json`. With a stamp it is a safe update (409 if stale).
@@ -107,28 +124,48 @@ impl ZendeskAccount<'_> {
             ticket.insert("status".into(), json!(s));
         }
         if let Some(c) = &update.comment {
-            ticket.insert("comment".into(), json!({"body": c.body, "public": c.public}));
+            ticket.insert(
+                "comment".into(),
+                json!({"body": c.body, "public": c.public}),
+            );
         }
         // `safe_update: false` would still be "safe": omit it for an unsafe update.
         if let Some(stamp) = &update.safe_update_stamp {
             ticket.insert("safe_update".into(), json!(true));
             ticket.insert("updated_stamp".into(), json!(stamp));
         }
-        let call = Call::get(self.url(&format!("/api/v2/tickets/{id}.json")), "update the Zendesk ticket")
-            .with_body(
-                Method::PUT,
-                Body::Json(json!({ "ticket": Value::Object(ticket) })),
-                // A safe update cannot apply twice; an unsafe one with a comment could.
-                update.safe_update_stamp.is_some(),
-            );
-        let resp = self.call(call).await.map_err(ticket_hint(id, &self.cfg.subdomain))?;
-        Ok(resp.json::<TicketEnvelope>(Upstream::Zendesk, "update the ticket")?.ticket)
+        let call = Call::get(
+            self.url(&format!("/api/v2/tickets/{id}.json")),
+            "update the Zendesk ticket",
+        )
+        .with_body(
+            Method::PUT,
+            Body::Json(json!({ "ticket": Value::Object(ticket) })),
+            // A safe update cannot apply twice; an unsafe one with a comment could.
+            update.safe_update_stamp.is_some(),
+        );
+        let resp = self
+            .call(call)
+            .await
+            .map_err(ticket_hint(id, &self.cfg.subdomain))?;
+        Ok(resp
+            .json::<TicketEnvelope>(Upstream::Zendesk, "update the ticket")?
+            .ticket)
     }
 
     /// `POST /api/v2/tickets.json` with `via_followup_source_id`: the documented path when
     /// a closed ticket needs a change.
-    pub async fn create_followup(&self, source_id: u64, subject: &str, comment: &Comment) -> Result<Ticket> {
-        let call = Call::get(self.url("/api/v2/tickets.json"), "create a follow-up ticket").with_body(
+    pub async fn create_followup(
+        &self,
+        source_id: u64,
+        subject: &str,
+        comment: &Comment,
+    ) -> Result<Ticket> {
+        let call = Call::get(
+            self.url("/api/v2/tickets.json"),
+            "create a follow-up ticket",
+        )
+        .with_body(
             Method::POST,
             Body::Json(json!({"ticket": {
                 "via_followup_source_id": source_id,
@@ -138,7 +175,9 @@ impl ZendeskAccount<'_> {
             false,
         );
         let resp = self.call(call).await?;
-        Ok(resp.json::<TicketEnvelope>(Upstream::Zendesk, "create a follow-up")?.ticket)
+        Ok(resp
+            .json::<TicketEnvelope>(Upstream::Zendesk, "create a follow-up")?
+            .ticket)
     }
 
     /// Users whose email (case-insensitive) or phone (digits only) equals the lookup
@@ -151,17 +190,28 @@ impl ZendeskAccount<'_> {
             UserLookup::Phone(p) => p.trim().to_string(),
         };
         if value.is_empty() {
-            return Err(BridgeError::validation("lookup", "expected a phone number or an email"));
+            return Err(BridgeError::validation(
+                "lookup",
+                "expected a phone number or an email",
+            ));
         }
         let q: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         let resp = self
-            .call(Call::get(self.url(&format!("/api/v2/users/search.json?query={q}")), "search Zendesk users"))
+            .call(Call::get(
+                self.url(&format!("/api/v2/users/search.json?query={q}")),
+                "search Zendesk users",
+            ))
             .await?;
-        let users = resp.json::<UsersEnvelope>(Upstream::Zendesk, "search users")?.users;
+        let users = resp
+            .json::<UsersEnvelope>(Upstream::Zendesk, "search users")?
+            .users;
         Ok(users
             .into_iter()
             .filter(|u| match lookup {
-                UserLookup::Email(e) => u.email.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(e.trim())),
+                UserLookup::Email(e) => u
+                    .email
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(e.trim())),
                 UserLookup::Phone(p) => {
                     let want = phone_digits(p);
                     !want.is_empty() && u.phone.as_deref().is_some_and(|x| phone_digits(x) == want)
@@ -174,11 +224,16 @@ impl ZendeskAccount<'_> {
     pub async fn newest_open_ticket(&self, user_id: u64) -> Result<Option<Ticket>> {
         let resp = self
             .call(Call::get(
-                self.url(&format!("/api/v2/users/{}/tickets/requested.json", seg(&user_id.to_string()))),
+                self.url(&format!(
+                    "/api/v2/users/{}/tickets/requested.json",
+                    seg(&user_id.to_string())
+                )),
                 "list the user's tickets",
             ))
             .await?;
-        let tickets = resp.json::<TicketsEnvelope>(Upstream::Zendesk, "list tickets")?.tickets;
+        let tickets = resp
+            .json::<TicketsEnvelope>(Upstream::Zendesk, "list tickets")?
+            .tickets;
         // RFC 3339 stamps of one format sort as strings; the id breaks ties.
         Ok(tickets
             .into_iter()
@@ -189,18 +244,27 @@ impl ZendeskAccount<'_> {
     /// `GET /api/v2/users/me.json`: who the credential is.
     pub async fn me(&self) -> Result<User> {
         let resp = self
-            .call(Call::get(self.url("/api/v2/users/me.json"), "read the Zendesk user of the credential"))
+            .call(Call::get(
+                self.url("/api/v2/users/me.json"),
+                "read the Zendesk user of the credential",
+            ))
             .await?;
-        Ok(resp.json::<UserEnvelope>(Upstream::Zendesk, "read users/me")?.user)
+        Ok(resp
+            .json::<UserEnvelope>(Upstream::Zendesk, "read users/me")?
+            .user)
     }
 }
 
 fn ticket_hint(id: u64, subdomain: &str) -> impl FnOnce(BridgeError) -> BridgeError + '_ {
     move |mut e| {
         if e.kind == ErrorKind::NotFound {
-            e.hint = Some(format!("ticket {id} does not exist in {subdomain}.zendesk.com (or was deleted)"));
+            e.hint = Some(format!(
+                "ticket {id} does not exist in {subdomain}.zendesk.com (or was deleted)"
+            ));
         }
-        e.field = e.field.or_else(|| Some("ticketId".into()));
+        if e.field.is_none() {
+            e.field = Some("ticketId".into());
+        }
         e
     }
 }
@@ -218,22 +282,39 @@ pub fn read_zendesk_body(resp: &RawResponse) -> (Option<String>, String, Option<
                 Some(Value::String(s)) => (Some(s.clone()), String::new()),
                 Some(Value::Object(o)) => (
                     o.get("title").and_then(|t| t.as_str()).map(str::to_string),
-                    o.get("message").and_then(|t| t.as_str()).unwrap_or("").to_string(),
+                    o.get("message")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("")
+                        .to_string(),
                 ),
                 _ => (None, String::new()),
             };
             if let Some(d) = v.get("description").and_then(|d| d.as_str()) {
-                msg = if msg.is_empty() { d.to_string() } else { format!("{msg}: {d}") };
+                msg = if msg.is_empty() {
+                    d.to_string()
+                } else {
+                    format!("{msg}: {d}")
+                };
             }
             if msg.is_empty() {
-                msg = code.clone().unwrap_or_else(|| format!("HTTP {}", resp.status));
+                msg = code
+                    .clone()
+                    .unwrap_or_else(|| format!("HTTP {}", resp.status));
             }
             (code, msg, v.get("details").cloned())
         }
         _ => {
             let t = resp.text();
             let t = t.trim();
-            (None, if t.is_empty() { format!("HTTP {}", resp.status) } else { t.chars().take(300).collect() }, None)
+            (
+                None,
+                if t.is_empty() {
+                    format!("HTTP {}", resp.status)
+                } else {
+                    t.chars().take(300).collect()
+                },
+                None,
+            )
         }
     }
 }
@@ -331,7 +412,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static(ctype));
         headers.insert("retry-after", HeaderValue::from_static("9"));
-        RawResponse { status, headers, body: Bytes::from(body.to_string()), correlation_id: Some("req-1".into()) }
+        RawResponse {
+            status,
+            headers,
+            body: Bytes::from(body.to_string()),
+            correlation_id: Some("req-1".into()),
+        }
     }
 
     #[test]
@@ -360,12 +446,25 @@ mod tests {
             assert!(!text.contains("tok-secret-123"), "{text}");
             assert!(text.contains("Zendesk answered"), "{text}");
         }
-        let e = r.read_error(&call, &resp(429, "Rate limit for ticket updates exceeded", "text/plain"));
+        let e = r.read_error(
+            &call,
+            &resp(429, "Rate limit for ticket updates exceeded", "text/plain"),
+        );
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(9)));
         assert!(e.message.contains("Rate limit for ticket updates exceeded"));
-        let e = r.read_error(&call, &resp(401, r#"{"error":"Couldn't authenticate you"}"#, "application/json"));
+        let e = r.read_error(
+            &call,
+            &resp(
+                401,
+                r#"{"error":"Couldn't authenticate you"}"#,
+                "application/json",
+            ),
+        );
         let text = e.to_string();
-        assert!(text.contains("bridge@acme.example") && text.contains("not Genesys"), "{text}");
+        assert!(
+            text.contains("bridge@acme.example") && text.contains("not Genesys"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -373,9 +472,16 @@ mod tests {
         use base64::Engine;
         let h = authorization(&cfg().auth);
         let b64 = h.expose_secret().strip_prefix("Basic ").unwrap();
-        let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
-        assert_eq!(String::from_utf8(raw).unwrap(), "bridge@acme.example/token:tok-secret-123");
-        let o = authorization(&ZendeskAuth::OAuth { access_token: SecretString::from("oat") });
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "bridge@acme.example/token:tok-secret-123"
+        );
+        let o = authorization(&ZendeskAuth::OAuth {
+            access_token: SecretString::from("oat"),
+        });
         assert_eq!(o.expose_secret(), "Bearer oat");
     }
 

@@ -57,7 +57,11 @@ pub async fn env() -> Env {
         DEFAULT_TTL,
         HttpClient::with_policy(fast_policy()).unwrap(),
     );
-    Env { sandbox, source, rt }
+    Env {
+        sandbox,
+        source,
+        rt,
+    }
 }
 
 pub fn token_requests(sandbox: &Sandbox) -> usize {
