@@ -161,6 +161,7 @@ def test_ticket_status_contract():
     out = action["contract"]["output"]["successSchema"]["properties"]
     assert {k: v["type"] for k, v in out.items()} == {
         "ok": "boolean", "ticketId": "string", "status": "string", "previousStatus": "string", "changed": "boolean",
+        "followUpTicketId": "string",
     }
 
 

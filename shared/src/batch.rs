@@ -76,7 +76,12 @@ impl BatchReport {
                     "every job of the batch failed ({} of {}); first error: {}",
                     self.failed.len(),
                     self.total,
-                    first.as_ref().map(|e| e.to_string()).unwrap_or_default()
+                    // Only the message: upstream, status, correlation id and hint are copied
+                    // into this error below, and Display prints them once.
+                    first
+                        .as_ref()
+                        .map(|e| e.message.clone())
+                        .unwrap_or_default()
                 ),
             );
             if let Some(f) = first.map(BridgeError::into_details) {
@@ -85,6 +90,9 @@ impl BatchReport {
                 e.status = f.status;
                 e.code = f.code;
                 e.correlation_id = f.correlation_id;
+                e.missing_permissions = f.missing_permissions;
+                e.operation = f.operation;
+                e.field = f.field;
                 e.hint = f.hint;
             }
             return Err(e);

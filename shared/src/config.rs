@@ -524,6 +524,30 @@ fn validate_rules(raw: RawRules) -> Result<Rules> {
     })
 }
 
+/// A digest of every credential in `cfg` (SHA-256, never the values): tells whether a
+/// re-read config carries new credentials without keeping or comparing secrets in clear.
+pub fn credentials_fingerprint(cfg: &OrgConfig) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(cfg.genesys.client_id.as_bytes());
+    h.update([0]);
+    h.update(cfg.genesys.client_secret.expose_secret().as_bytes());
+    h.update([0]);
+    if let Some(z) = &cfg.zendesk {
+        match &z.auth {
+            ZendeskAuth::ApiToken { email, api_token } => {
+                h.update(email.as_bytes());
+                h.update([0]);
+                h.update(api_token.expose_secret().as_bytes());
+            }
+            ZendeskAuth::OAuth { access_token } => {
+                h.update(access_token.expose_secret().as_bytes())
+            }
+        }
+    }
+    h.finalize().into()
+}
+
 /// Checks a Zendesk status value; the error names the field.
 pub fn validate_status(field: &str, status: &str) -> Result<()> {
     if TICKET_STATUSES.contains(&status) {

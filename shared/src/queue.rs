@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn refused_entries_name_the_jobs_and_reasons() {
-        let jobs = [job(0, false), job(1, false), job(2, false)];
+        let jobs = [job(0, false, 1), job(1, false, 1), job(2, false, 1)];
         let batch: Vec<_> = jobs.iter().map(|j| (j, j.to_json())).collect();
         let entry = |id: &str, sender: bool, code: &str| {
             BatchResultErrorEntry::builder()

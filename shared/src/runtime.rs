@@ -43,6 +43,31 @@ impl Runtime {
         Ok(rt)
     }
 
+    /// After `err`, re-reads `org`'s config if the error may come from credentials that were
+    /// rotated since it was cached (a 401 from Genesys or Zendesk, or the token endpoint's
+    /// `invalid_client`). Returns the new config when it differs, so the caller can retry
+    /// once; `None` when a retry cannot help. Concurrent callers share one re-read.
+    pub async fn refresh_after(
+        &self,
+        org: &Arc<crate::OrgConfig>,
+        err: &crate::BridgeError,
+    ) -> Option<Arc<crate::OrgConfig>> {
+        if err.kind != crate::ErrorKind::BadCredentials {
+            return None;
+        }
+        let fresh = self.orgs.refresh(&org.org_id, Some(org)).await.ok()?;
+        let changed = crate::config::credentials_fingerprint(&fresh)
+            != crate::config::credentials_fingerprint(org);
+        if changed {
+            // Tokens minted with the old client must not outlive it.
+            self.genesys.forget_org(&org.org_id);
+            tracing::info!(org_id = %org.org_id, "org credentials changed; retrying with the new ones");
+            Some(fresh)
+        } else {
+            None
+        }
+    }
+
     /// The deadline of a Lambda invocation, minus the margin.
     pub fn deadline(&self, ctx: &lambda_runtime::Context) -> Deadline {
         Deadline::from_epoch_ms(ctx.deadline, self.deadline_margin)

@@ -410,3 +410,43 @@ async fn tokens_me_and_roles() {
     let role = g.role(&client.role_divisions[0].role_id).await.unwrap();
     assert!(role.grants("conversation:communication:view"));
 }
+
+#[tokio::test]
+async fn rotated_credentials_are_picked_up_after_a_401() {
+    // The cached config holds a secret that was rotated away; the secret store has the new one.
+    let e = env().await;
+    let stale_doc = {
+        let mut d = example_doc(ORG_A, &e.sandbox);
+        d["genesys"]["clientSecret"] = json!("old-rotated-away-secret");
+        d
+    };
+    e.source.inner().insert(ORG_A, stale_doc.to_string());
+    let stale = e.rt.orgs.get(ORG_A).await.unwrap();
+    let err =
+        e.rt.genesys
+            .org(&stale, Deadline::none())
+            .organization()
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadCredentials);
+    // Rotation lands in the store.
+    e.source
+        .inner()
+        .insert(ORG_A, example_doc(ORG_A, &e.sandbox).to_string());
+    let fresh =
+        e.rt.refresh_after(&stale, &err)
+            .await
+            .expect("new credentials found");
+    e.rt.genesys
+        .org(&fresh, Deadline::none())
+        .organization()
+        .await
+        .unwrap();
+    // Nothing changed this time: no pointless retry.
+    assert!(e.rt.refresh_after(&fresh, &err).await.is_none());
+    // Errors that are not about credentials never trigger a re-read.
+    let before = e.source.fetches();
+    let nf = bridge::BridgeError::upstream(Upstream::Genesys, ErrorKind::NotFound, "x");
+    assert!(e.rt.refresh_after(&fresh, &nf).await.is_none());
+    assert_eq!(e.source.fetches(), before);
+}

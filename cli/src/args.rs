@@ -1,0 +1,166 @@
+//! The command line, as clap derive types. Every command has `--help`; the exit codes are
+//! part of the contract with scripts and are printed by `bridge --help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes (stable, for scripts):
+  0  everything passed / was done
+  1  a check, a replayed message or an expected outcome failed (the output says which)
+  2  usage or configuration error: bad flag, invalid org file, unreadable directory,
+     missing AWS setting (nothing was changed)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridge",
+    version,
+    about = "Operator tool of genesys-bridge: run the pipeline locally, check an org, onboard orgs, replay dead letters",
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on this machine: sandbox, org files, in-memory queue, the real
+    /// handlers; or replay the fixtures with --replay.
+    Dev(DevArgs),
+    /// Check an org end to end (config, token, org, roles and permissions, Zendesk) and say
+    /// what to fix.
+    Doctor(DoctorArgs),
+    /// Onboard and manage org configs (a directory of files or AWS Secrets Manager).
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// Dead-letter queues.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+/// Where org configs live. Default: the directory `examples/orgs`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SourceArgs {
+    /// Directory of `<orgId>.json` org files [default: examples/orgs]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["secrets_manager", "secret_prefix"])]
+    pub orgs_dir: Option<PathBuf>,
+    /// Use AWS Secrets Manager (one secret per org). Honours AWS_ENDPOINT_URL, AWS_REGION and
+    /// the usual AWS credential chain.
+    #[arg(long)]
+    pub secrets_manager: bool,
+    /// Secret name prefix; implies --secrets-manager [default: genesys-bridge/orgs/]
+    #[arg(long, value_name = "PREFIX")]
+    pub secret_prefix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES_HELP)]
+pub struct DoctorArgs {
+    /// The Genesys org id (a UUID) to check
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print the checks as JSON (one object) instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Time budget per upstream check, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub timeout: u64,
+    /// Check against the embedded local sandbox instead of the real Genesys and Zendesk:
+    /// the org file is read from --orgs-dir and pointed at the sandbox (not changed)
+    #[arg(long, conflicts_with_all = ["secrets_manager", "secret_prefix"])]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// Validate FILE as the config of ORG_ID and store it (create or replace)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Put {
+        /// The Genesys org id (must equal the file's `orgId`)
+        org_id: String,
+        /// The org config JSON file (see examples/orgs/)
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Print one org config, secrets redacted unless --reveal
+    #[command(after_help = EXIT_CODES_HELP)]
+    Get {
+        org_id: String,
+        /// Print secret values in clear
+        #[arg(long)]
+        reveal: bool,
+        /// Compact one-line JSON (the default is pretty-printed JSON)
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// List the orgs that have a config, with name, region and Zendesk account
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// Print a JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Remove an org's config (Secrets Manager keeps its recovery window)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Rm {
+        org_id: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Move dead-lettered jobs back to a queue: each message is sent to the target first and
+    /// deleted from the DLQ only after the send succeeded.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// URL of the dead-letter queue
+    #[arg(long, value_name = "DLQ_URL")]
+    pub queue: String,
+    /// URL of the queue to move the messages to [default: the DLQ's only source queue,
+    /// from ListDeadLetterSourceQueues]
+    #[arg(long, value_name = "TARGET_URL")]
+    pub to: Option<String>,
+    /// Show what would be moved; move and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Move at most N messages
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES_HELP)]
+pub struct DevArgs {
+    /// Directory of org files to load (pointed at the sandbox; the files are not changed)
+    #[arg(long, value_name = "DIR", default_value = "examples/orgs")]
+    pub orgs_dir: PathBuf,
+    /// Port for the local endpoints on 127.0.0.1 (0 = a free port)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Replay the fixtures under DIR through the pipeline, print a report and exit
+    /// (0 only if every outcome was as expected)
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+    /// With --replay: print the report as JSON
+    #[arg(long, requires = "replay")]
+    pub json: bool,
+}

@@ -1,0 +1,319 @@
+//! `bridge dlq replay`: moves dead-lettered jobs back to a queue.
+//!
+//! Order per message: send to the target, and only when that succeeded delete it from the
+//! DLQ. A message whose send fails stays in the DLQ (it becomes visible again after the
+//! visibility timeout), so nothing is ever lost; a delete that fails after a successful send
+//! leaves the message in both queues, which is reported (job ids are deterministic, so the
+//! copy is recognisable). A dry run keeps the messages invisible while it lists them and
+//! releases them at the end, so it sees each message once and changes nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::Client;
+use bridge::aws::sdk_error;
+use bridge::jobs::JobEnvelope;
+use bridge::{BridgeError, ErrorKind, Upstream};
+use serde::Serialize;
+
+use crate::exit::CliError;
+
+/// Long enough to send and delete a batch of 10; short enough that a message whose send
+/// failed is back in the DLQ soon.
+const VISIBILITY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub queue_url: String,
+    pub to: Option<String>,
+    pub dry_run: bool,
+    pub max: Option<usize>,
+}
+
+/// One message seen in the DLQ.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageLine {
+    pub message_id: String,
+    /// Job kind, org and job id when the body is a job envelope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// How often SQS delivered it before it was dead-lettered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive_count: Option<u32>,
+    /// "moved", "would move", "send failed", "sent, delete failed".
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplaySummary {
+    pub dlq: String,
+    pub target: String,
+    pub dry_run: bool,
+    pub moved: usize,
+    pub failed: usize,
+    pub would_move: usize,
+    pub messages: Vec<MessageLine>,
+}
+
+impl ReplaySummary {
+    pub fn passed(&self) -> bool {
+        self.failed == 0
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (i, m) in self.messages.iter().enumerate() {
+            out.push_str(&format!(
+                "  {:>3}  {}  {}  org {}  job {}{}  -> {}{}\n",
+                i + 1,
+                m.message_id,
+                m.kind.as_deref().unwrap_or("(not a job envelope)"),
+                m.org_id.as_deref().unwrap_or("-"),
+                m.job_id.as_deref().unwrap_or("-"),
+                m.receive_count
+                    .map(|n| format!("  received {n}x"))
+                    .unwrap_or_default(),
+                m.outcome,
+                m.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default(),
+            ));
+        }
+        if self.dry_run {
+            out.push_str(&format!(
+                "dry run: {} message(s) would be moved from {} to {}; nothing was sent or deleted\n",
+                self.would_move, self.dlq, self.target
+            ));
+        } else {
+            out.push_str(&format!(
+                "moved {} message(s) from {} to {}, {} failed{}\n",
+                self.moved,
+                self.dlq,
+                self.target,
+                self.failed,
+                if self.failed > 0 {
+                    " (failed sends stay in the DLQ; run again to retry them)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        out
+    }
+}
+
+/// Progress after each message: (done, expected total if known).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, Option<usize>);
+
+fn sqs_err<E>(
+    op: &str,
+) -> impl Fn(aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>) -> BridgeError + '_
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |e| sdk_error(Upstream::Sqs, op, e)
+}
+
+/// A queue the operator named must exist; anything else about it is an AWS outcome.
+fn queue_error(flag: &str, url: &str, e: BridgeError) -> CliError {
+    if e.kind == ErrorKind::NotFound {
+        CliError::usage(format!("{flag} {url}: no such queue ({})", e.message))
+    } else {
+        CliError::failed(format!("{flag} {url}: {e}"))
+    }
+}
+
+async fn approximate_count(client: &Client, url: &str) -> Result<usize, BridgeError> {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(sqs_err("read the queue's attributes"))?;
+    Ok(out
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// The queue whose redrive policy names this DLQ, when there is exactly one.
+async fn source_queue(client: &Client, dlq: &str) -> Result<String, CliError> {
+    let out = client
+        .list_dead_letter_source_queues()
+        .queue_url(dlq)
+        .send()
+        .await
+        .map_err(|e| queue_error("--queue", dlq, sqs_err("list the DLQ's source queues")(e)))?;
+    match out.queue_urls() {
+        [one] => Ok(one.clone()),
+        [] => Err(CliError::usage(format!(
+            "no queue names {dlq} as its dead-letter queue; pass --to TARGET_URL"
+        ))),
+        many => Err(CliError::usage(format!(
+            "several queues use {dlq} as their dead-letter queue ({}); pass --to TARGET_URL",
+            many.join(", ")
+        ))),
+    }
+}
+
+pub async fn replay(
+    client: &Client,
+    opts: &ReplayOptions,
+    progress: Progress<'_>,
+) -> Result<ReplaySummary, CliError> {
+    if opts.max == Some(0) {
+        return Err(CliError::usage("--max must be at least 1"));
+    }
+    let dlq = opts.queue_url.clone();
+    let expected = approximate_count(client, &dlq)
+        .await
+        .map_err(|e| queue_error("--queue", &dlq, e))?;
+    let target = match &opts.to {
+        Some(t) => t.clone(),
+        None => source_queue(client, &dlq).await?,
+    };
+    if target == dlq {
+        return Err(CliError::usage(
+            "--to is the DLQ itself; name the queue the jobs came from",
+        ));
+    }
+    approximate_count(client, &target)
+        .await
+        .map_err(|e| queue_error("--to", &target, e))?;
+    let fifo = target.ends_with(".fifo");
+    let total = Some(opts.max.map_or(expected, |m| m.min(expected)));
+
+    let mut summary = ReplaySummary {
+        dlq: dlq.clone(),
+        target: target.clone(),
+        dry_run: opts.dry_run,
+        moved: 0,
+        failed: 0,
+        would_move: 0,
+        messages: Vec::new(),
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut held: Vec<String> = Vec::new();
+    let mut done = 0usize;
+    'outer: loop {
+        let want = opts.max.map_or(10, |m| (m - done).min(10));
+        if want == 0 {
+            break;
+        }
+        let received = client
+            .receive_message()
+            .queue_url(&dlq)
+            .max_number_of_messages(want as i32)
+            // Long polling asks every SQS server, so an empty answer means "empty".
+            .wait_time_seconds(1)
+            .visibility_timeout(VISIBILITY.as_secs() as i32)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| CliError::failed(sqs_err("receive from the DLQ")(e).to_string()))?;
+        let messages = received.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            let id = m.message_id().unwrap_or_default().to_string();
+            let Some(receipt) = m.receipt_handle() else {
+                continue;
+            };
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let body = m.body().unwrap_or_default();
+            let attrs = m.attributes();
+            let sys = |k: MessageSystemAttributeName| attrs.and_then(|a| a.get(&k)).cloned();
+            let job = JobEnvelope::from_json(body).ok();
+            let mut line = MessageLine {
+                message_id: id.clone(),
+                kind: job.as_ref().map(|j| j.job.kind().to_string()),
+                org_id: job.as_ref().map(|j| j.org_id.clone()),
+                job_id: job.as_ref().map(|j| j.job_id.clone()),
+                receive_count: sys(MessageSystemAttributeName::ApproximateReceiveCount)
+                    .and_then(|v| v.parse().ok()),
+                outcome: String::new(),
+                error: None,
+            };
+            if opts.dry_run {
+                line.outcome = "would move".into();
+                summary.would_move += 1;
+                held.push(receipt.to_string());
+            } else {
+                let mut send = client
+                    .send_message()
+                    .queue_url(&target)
+                    .message_body(body)
+                    .set_message_attributes(m.message_attributes().cloned());
+                if fifo {
+                    send = send
+                        .message_group_id(
+                            sys(MessageSystemAttributeName::MessageGroupId)
+                                .unwrap_or_else(|| "bridge-dlq-replay".into()),
+                        )
+                        .message_deduplication_id(
+                            sys(MessageSystemAttributeName::MessageDeduplicationId)
+                                .unwrap_or_else(|| id.clone()),
+                        );
+                }
+                match send.send().await {
+                    Err(e) => {
+                        line.outcome = "send failed, left in the DLQ".into();
+                        line.error = Some(sqs_err("send to the target queue")(e).to_string());
+                        summary.failed += 1;
+                    }
+                    Ok(_) => match client
+                        .delete_message()
+                        .queue_url(&dlq)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => {
+                            line.outcome = "moved".into();
+                            summary.moved += 1;
+                        }
+                        Err(e) => {
+                            line.outcome =
+                                "sent, but delete from the DLQ failed: now in both queues".into();
+                            line.error = Some(sqs_err("delete from the DLQ")(e).to_string());
+                            summary.failed += 1;
+                        }
+                    },
+                }
+            }
+            summary.messages.push(line);
+            done += 1;
+            progress(done, total);
+            if opts.max.is_some_and(|m| done >= m) {
+                break 'outer;
+            }
+        }
+    }
+    // A dry run gives the messages back at once instead of after the visibility timeout.
+    for receipt in held {
+        let _ = client
+            .change_message_visibility()
+            .queue_url(&dlq)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await;
+    }
+    Ok(summary)
+}

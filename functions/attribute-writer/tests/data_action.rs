@@ -1,0 +1,543 @@
+//! The Architect data action path, run through the public handler against the sandbox over
+//! HTTP, with fixtures from `events/attribute-writer/`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bridge_sandbox::{count, matching, Fault, Upstream};
+use common::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
+    let h = Harness::start().await;
+    let out = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect("write succeeds");
+
+    let j = h.journal();
+    let patches = matching(&j, "PATCH", ATTR_PATCH);
+    assert_eq!(patches.len(), 1, "{}", show(&j));
+    let p = patches[0];
+    assert_eq!(
+        p.path,
+        format!("/api/v2/conversations/{A_CONV1}/participants/{A_CONV1_CUSTOMER}/attributes")
+    );
+    assert_eq!(
+        p.body,
+        Some(json!({"attributes": {"crm_tier": "gold", "crm_id": "A-1001"}}))
+    );
+    assert_eq!(
+        (p.status, p.auth.as_str(), p.org_id.as_deref()),
+        (202, "bearer", Some(ACME))
+    );
+    // Cold: one token, the tokens/me org check, the write. Nothing else.
+    assert_eq!(j.len(), 3, "{}", show(&j));
+    assert_eq!(count(&j, "POST", "/oauth/token"), 1);
+    assert_eq!(count(&j, "GET", "/api/v2/tokens/me"), 1);
+
+    // The output matches the action's output contract exactly (flat, these keys only).
+    let correlation = out["correlationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!correlation.is_empty(), "{out}");
+    assert_eq!(
+        out,
+        json!({"ok": true, "written": 2, "verified": false, "verifyReason": "",
+               "conversationId": A_CONV1, "participantId": A_CONV1_CUSTOMER, "correlationId": correlation})
+    );
+    // Merge, not replace: the attribute set by the flow before is still there.
+    let stored =
+        h.sb.state()
+            .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
+            .unwrap();
+    assert_eq!(
+        stored.get("zendesk_ticket_id").map(String::as_str),
+        Some("1001")
+    );
+    assert_eq!(stored.get("crm_tier").map(String::as_str), Some("gold"));
+
+    // Warm: exactly one upstream call, no secret fetch, no token request.
+    let (fetches, tokens, sb_tokens) = (
+        h.secrets.fetches(),
+        h.rt.genesys.tokens_issued(),
+        h.sb.state().tokens_issued(),
+    );
+    assert_eq!((fetches, tokens, sb_tokens), (1, 1, 1));
+    h.sb.clear_journal();
+    let out = h
+        .invoke(fixture("data-action-attributes-object.json"))
+        .await
+        .expect("warm write succeeds");
+    let j = h.journal();
+    assert_eq!(j.len(), 1, "{}", show(&j));
+    assert!(j[0].matches("PATCH", ATTR_PATCH));
+    // Numbers and booleans arrive as their string form.
+    assert_eq!(
+        j[0].body,
+        Some(
+            json!({"attributes": {"crm_tier": "gold", "crm_score": "42", "vip": "true", "sync_status": "synced"}})
+        )
+    );
+    assert_eq!(out["written"], 4);
+    assert_eq!(h.secrets.fetches(), fetches);
+    assert_eq!(h.rt.genesys.tokens_issued(), tokens);
+    assert_eq!(h.sb.state().tokens_issued(), sb_tokens);
+    assert_eq!(count_upstream_calls(&j, Upstream::GenesysLogin), 0);
+}
+
+fn count_upstream_calls(j: &[bridge_sandbox::JournalEntry], u: Upstream) -> usize {
+    bridge_sandbox::count_upstream(j, u)
+}
+
+#[tokio::test]
+async fn each_validation_error_is_refused_before_any_upstream_call_naming_the_key() {
+    let h = Harness::start().await;
+    let base = fixture("data-action-attributes-object.json");
+    let long_key = "k".repeat(129);
+    let many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("key{i}"), json!("v"))).collect();
+    // (event, message part, needs the org config for the check)
+    let rows: Vec<(Value, &str, bool)> = vec![
+        (
+            with(base.clone(), "attributes", json!({"crm": {"tier": "gold"}})),
+            "`attributes.crm`",
+            false,
+        ),
+        (
+            with(base.clone(), "attributes", json!({"tags": ["a", "b"]})),
+            "`attributes.tags`",
+            false,
+        ),
+        (
+            with(
+                base.clone(),
+                "attributes",
+                json!({"tier": "gold", "gone": null}),
+            ),
+            "`attributes.gone`",
+            false,
+        ),
+        (
+            with(base.clone(), "attributes", json!({})),
+            "set is empty",
+            false,
+        ),
+        (
+            with(
+                fixture("data-action-attributes-json.json"),
+                "attributesJson",
+                json!("{\"crm_tier\":\"gold\""),
+            ),
+            "`attributesJson`",
+            false,
+        ),
+        (
+            with(
+                fixture("data-action-attributes-json.json"),
+                "attributesJson",
+                json!("{}"),
+            ),
+            "set is empty",
+            false,
+        ),
+        (
+            with(base.clone(), "conversationId", json!("12345")),
+            "`conversationId`: expected a UUID",
+            false,
+        ),
+        (
+            with(base.clone(), "participantId", json!("customer")),
+            "`participantId`: expected a UUID",
+            false,
+        ),
+        (
+            with(base.clone(), "orgId", json!("acme")),
+            "`orgId`: expected a UUID",
+            false,
+        ),
+        (
+            with(base.clone(), "verify", json!("yes")),
+            "`verify`",
+            false,
+        ),
+        (
+            with(base.clone(), "attributes", json!({long_key.clone(): "v"})),
+            "maxKeyChars",
+            true,
+        ),
+        (
+            with(
+                base.clone(),
+                "attributes",
+                json!({"note": "x".repeat(2001)}),
+            ),
+            "`attributes.note`",
+            true,
+        ),
+        (
+            with(base.clone(), "attributes", Value::Object(many)),
+            "maxKeys",
+            true,
+        ),
+    ];
+    for (event, part, needs_org) in rows {
+        let before = h.secrets.fetches();
+        let e = h
+            .invoke(event.clone())
+            .await
+            .expect_err("invalid input must fail");
+        assert_eq!(e.error_type, "Input.InvalidInput", "{e:?}");
+        assert!(
+            e.error_message.contains(part),
+            "{:?} lacks {part:?}",
+            e.error_message
+        );
+        assert!(
+            h.journal().is_empty(),
+            "no upstream call for invalid input:\n{}",
+            show(&h.journal())
+        );
+        if !needs_org {
+            assert_eq!(
+                h.secrets.fetches(),
+                before,
+                "shape errors need no secret: {part}"
+            );
+        }
+    }
+    assert!(!h
+        .sb
+        .state()
+        .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
+        .unwrap()
+        .contains_key("crm"));
+}
+
+#[tokio::test]
+async fn verify_true_reads_the_conversation_back_once() {
+    let h = Harness::start().await;
+    let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
+    assert_eq!(
+        (out["verified"].clone(), out["verifyReason"].clone()),
+        (json!(true), json!("")),
+        "{out}"
+    );
+    let j = h.journal();
+    assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
+    assert_eq!(
+        count(&j, "GET", &format!("/api/v2/conversations/{A_CONV1}")),
+        1,
+        "{}",
+        show(&j)
+    );
+}
+
+#[tokio::test]
+async fn verify_false_when_the_conversation_has_ended() {
+    let h = Harness::start().await;
+    // A conversation that ends before the write: Genesys answers 202 and keeps nothing.
+    h.sb.state().end_conversation(A_CONV1);
+    let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
+    assert_eq!(out["ok"], true);
+    assert_eq!(out["verified"], false, "{out}");
+    assert_eq!(out["verifyReason"], "conversation ended");
+    let j = h.journal();
+    assert_eq!(matching(&j, "PATCH", ATTR_PATCH)[0].status, 202);
+    // Ended is final: no second read.
+    assert_eq!(
+        count(&j, "GET", "/api/v2/conversations/*"),
+        1,
+        "{}",
+        show(&j)
+    );
+    let stored =
+        h.sb.state()
+            .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
+            .unwrap();
+    assert!(
+        !stored.contains_key("crm_tier"),
+        "the sandbox drops writes after the end"
+    );
+
+    // The seeded ended conversation says the same.
+    let ev = json!({"orgId": ACME, "conversationId": A_CONV3_ENDED, "participantId": A_CONV3_CUSTOMER,
+                    "attributes": {"sync_status": "synced"}, "verify": true});
+    let out = h.invoke(ev).await.unwrap();
+    assert_eq!(
+        (out["verified"].clone(), out["verifyReason"].clone()),
+        (json!(false), json!("conversation ended"))
+    );
+}
+
+/// The conversation as Genesys returned it before the write: what a lagging read shows.
+fn stale_read(h: &Harness) -> Value {
+    h.sb.state()
+        .conversation(A_CONV1)
+        .expect("seeded conversation")
+}
+
+#[tokio::test]
+async fn verify_reads_again_once_after_a_stale_read() {
+    let h = Harness::start().await;
+    let stale = stale_read(&h);
+    h.sb.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+            .statuses([200])
+            .body(stale),
+    );
+    let started = Instant::now();
+    let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
+    assert_eq!(
+        (out["verified"].clone(), out["verifyReason"].clone()),
+        (json!(true), json!("")),
+        "{out}"
+    );
+    assert_eq!(count(&h.journal(), "GET", "/api/v2/conversations/*"), 2);
+    assert!(
+        started.elapsed() >= h.opts.verify_retry_delay,
+        "waited before the re-read"
+    );
+}
+
+#[tokio::test]
+async fn verify_false_when_a_value_differs_after_the_re_read() {
+    let h = Harness::start().await;
+    let mut stale = stale_read(&h);
+    // Another writer's value for one key, twice in a row.
+    for p in stale["participants"].as_array_mut().unwrap() {
+        if p["id"] == A_CONV1_CUSTOMER {
+            p["attributes"]["crm_tier"] = json!("bronze");
+            p["attributes"]["sync_status"] = json!("synced");
+        }
+    }
+    h.sb.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+            .statuses([200, 200])
+            .body(stale),
+    );
+    let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
+    assert_eq!(out["verified"], false);
+    assert_eq!(out["verifyReason"], "value differs for key crm_tier");
+    assert_eq!(count(&h.journal(), "GET", "/api/v2/conversations/*"), 2);
+}
+
+#[tokio::test]
+async fn verify_false_when_the_participant_is_not_in_the_conversation() {
+    let h = Harness::start().await;
+    let mut stale = stale_read(&h);
+    stale["participants"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["id"] != A_CONV1_CUSTOMER);
+    h.sb.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+            .statuses([200, 200])
+            .body(stale),
+    );
+    let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
+    assert_eq!(out["verified"], false);
+    assert_eq!(out["verifyReason"], "participant not in conversation");
+}
+
+#[tokio::test]
+async fn conversation_of_another_org_is_a_clear_404_and_nothing_of_that_org_is_touched() {
+    let h = Harness::start().await;
+    let before =
+        h.sb.state()
+            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
+            .unwrap();
+    let event = json!({"orgId": ACME, "conversationId": B_CONV1, "participantId": B_CONV1_CUSTOMER,
+                       "attributesJson": "{\"crm_tier\":\"gold\"}", "verify": true});
+    let e = h
+        .invoke(event)
+        .await
+        .expect_err("another org's conversation must not be written");
+    assert_eq!(e.error_type, "Genesys.NotFound", "{e:?}");
+    for part in [
+        "404",
+        ACME,
+        "another org or region",
+        B_CONV1,
+        "mypurecloud.ie",
+    ] {
+        assert!(
+            e.error_message.contains(part),
+            "{:?} lacks {part:?}",
+            e.error_message
+        );
+    }
+    let j = h.journal();
+    assert!(
+        j.iter().all(|e| e.org_id.as_deref() == Some(ACME)),
+        "only org A's credentials were used:\n{}",
+        show(&j)
+    );
+    assert!(j.iter().all(|e| e.zendesk_subdomain.is_none()));
+    assert_eq!(
+        h.secrets.fetches_for(GLOBEX),
+        0,
+        "org B's secret is never read"
+    );
+    assert_eq!(h.secrets.fetches_for(ACME), 1);
+    assert_eq!(
+        h.sb.state()
+            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
+            .unwrap(),
+        before
+    );
+}
+
+/// Org A's config with the sandbox's limited OAuth client (no conversation:communication:view).
+async fn limited_harness() -> Harness {
+    Harness::start_with(|mem, base| {
+        let mut doc = org_doc(ACME, base);
+        doc["genesys"]["clientId"] = json!("acme-limited-client");
+        doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
+        mem.insert(ACME, doc.to_string());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn missing_permission_is_named() {
+    let h = limited_harness().await;
+    // The write is allowed, the read-back is not: the error says which permission, and that
+    // the write itself went through.
+    let e = h
+        .invoke(fixture("data-action-verify.json"))
+        .await
+        .expect_err("read-back needs a permission");
+    assert_eq!(e.error_type, "Genesys.MissingPermission", "{e:?}");
+    for part in [
+        "403",
+        "conversation:communication:view",
+        "write itself was accepted",
+        "acme-limited-client",
+        ACME,
+    ] {
+        assert!(
+            e.error_message.contains(part),
+            "{:?} lacks {part:?}",
+            e.error_message
+        );
+    }
+    assert_eq!(matching(&h.journal(), "PATCH", ATTR_PATCH)[0].status, 202);
+
+    // Without the attribute permission, the write itself is refused, naming it.
+    h.sb.state().set_client_permissions(
+        ACME,
+        "acme-limited-client",
+        vec!["externalContacts:contact:view".into()],
+    );
+    let e = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect_err("write needs a permission");
+    assert_eq!(e.error_type, "Genesys.MissingPermission");
+    assert!(
+        e.error_message
+            .contains(bridge_sandbox::ATTRIBUTES_PERMISSION),
+        "{:?}",
+        e.error_message
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_inside_the_deadline_succeeds() {
+    let h = Harness::start().await;
+    h.sb.inject(
+        Fault::new("PATCH", ATTR_PATCH)
+            .statuses([429])
+            .retry_after(1),
+    );
+    let started = Instant::now();
+    let out = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect("succeeds after the wait");
+    assert_eq!(out["ok"], true);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let statuses: Vec<u16> = matching(&h.journal(), "PATCH", ATTR_PATCH)
+        .iter()
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 202]);
+}
+
+#[tokio::test]
+async fn rate_limit_beyond_the_deadline_fails_fast_and_says_so() {
+    let h = Harness::start().await;
+    h.sb.inject(
+        Fault::new("PATCH", ATTR_PATCH)
+            .statuses([429])
+            .retry_after(30),
+    );
+    let started = Instant::now();
+    let e = attribute_writer::handle_with(
+        &h.rt,
+        &h.opts,
+        fixture("data-action-attributes-json.json"),
+        ctx_with_deadline(Duration::from_secs(5)),
+    )
+    .await
+    .expect_err("a 30 s wait does not fit a 5 s invocation");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(e.error_type, "Genesys.RateLimited");
+    assert!(
+        e.error_message.contains("deadline"),
+        "{:?}",
+        e.error_message
+    );
+}
+
+#[tokio::test]
+async fn unknown_org_and_foreign_alias_are_refused_before_any_call() {
+    let h = Harness::start().await;
+    let e = h
+        .invoke(with(
+            fixture("data-action-attributes-json.json"),
+            "orgId",
+            json!("0e0e0e0e-0000-4000-8000-000000000000"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Config.UnknownOrg");
+    assert!(h.journal().is_empty());
+
+    let mut ctx = ctx_with_deadline(Duration::from_secs(10));
+    ctx.invoked_function_arn = format!(
+        "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer:org-{GLOBEX}"
+    );
+    let before = h.secrets.fetches();
+    let e = attribute_writer::handle_with(
+        &h.rt,
+        &h.opts,
+        fixture("data-action-attributes-json.json"),
+        ctx,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.error_type, "Bridge.WrongOrg");
+    assert_eq!(h.secrets.fetches(), before);
+    assert!(h.journal().is_empty());
+}
+
+#[tokio::test]
+async fn default_handler_entry_point_works() {
+    let h = Harness::start().await;
+    let out = attribute_writer::handle(
+        &h.rt,
+        fixture("data-action-attributes-json.json"),
+        lambda_runtime::Context::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["written"], 2);
+}

@@ -1,0 +1,474 @@
+//! The Architect data action shape, against the sandbox over real HTTP.
+
+mod common;
+
+use base64::Engine as _;
+use bridge_sandbox::{count, Fault};
+use common::*;
+use lambda_runtime::Context;
+use serde_json::{json, Value};
+use ticket_status::handle;
+
+async fn invoke(env: &Env, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
+    handle(&env.rt, event, Context::default()).await
+}
+
+#[tokio::test]
+async fn data_action_updates_the_ticket_safely() {
+    let env = env().await;
+    let event = fixture("data-action-solve.json");
+    let out = invoke(&env, event.clone()).await.unwrap();
+    assert_eq!(
+        out,
+        json!({"ok": true, "ticketId": "1001", "status": "solved", "previousStatus": "open",
+               "changed": true, "followUpTicketId": ""})
+    );
+    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
+    let comments = env.sb.state().ticket_comments("acme", 1001);
+    assert_eq!(
+        comments.last().unwrap(),
+        &(event["comment"].as_str().unwrap().to_string(), false)
+    );
+
+    let j = env.sb.journal();
+    assert_eq!(
+        calls(&j),
+        vec![
+            ("GET".into(), ticket_path("acme", 1001)),
+            ("PUT".into(), ticket_path("acme", 1001))
+        ]
+    );
+    let put = &j[1];
+    let t = &put.body.as_ref().unwrap()["ticket"];
+    assert_eq!(t["status"], "solved");
+    assert_eq!(t["safe_update"], true);
+    assert_eq!(
+        t["updated_stamp"], "2025-03-03T09:16:40Z",
+        "stamp = updated_at as read"
+    );
+    assert_eq!(put.auth, "basic");
+    assert_eq!(
+        env.sb.state().tokens_issued(),
+        0,
+        "a data action needs no Genesys call"
+    );
+}
+
+#[tokio::test]
+async fn numeric_ticket_id_already_at_status_is_a_no_op() {
+    let env = env().await;
+    let out = invoke(&env, fixture("data-action-numeric-id.json"))
+        .await
+        .unwrap();
+    assert_eq!(out["changed"], false);
+    assert_eq!(out["previousStatus"], "pending");
+    assert_eq!(out["ticketId"], "1002");
+    assert_eq!(
+        calls(&env.sb.journal()),
+        vec![("GET".into(), ticket_path("acme", 1002))]
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_before_any_call() {
+    let env = env().await;
+    let e = invoke(&env, fixture("data-action-invalid-status.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Input.InvalidInput");
+    assert!(
+        e.error_message.contains("`status`")
+            && e.error_message
+                .contains("new, open, pending, hold, solved, closed"),
+        "{}",
+        e.error_message
+    );
+    for (event, field) in [
+        (
+            json!({"orgId": ACME, "ticketId": "12a", "status": "open"}),
+            "ticketId",
+        ),
+        (json!({"ticketId": "1001", "status": "open"}), "orgId"),
+        (
+            json!({"orgId": ACME, "ticketId": 1001, "status": "open", "public": "no"}),
+            "public",
+        ),
+        (json!("just a string"), "<event>"),
+        (
+            json!({"Records": [{"eventSource": "aws:sns"}]}),
+            "eventSource",
+        ),
+    ] {
+        let e = invoke(&env, event.clone()).await.unwrap_err();
+        assert_eq!(e.error_type, "Input.InvalidInput", "{event}");
+        assert!(
+            e.error_message.contains(field),
+            "{event}: {}",
+            e.error_message
+        );
+    }
+    assert!(env.sb.journal().is_empty());
+    assert_eq!(env.source.fetches(), 0, "no secret read for rejected input");
+}
+
+#[tokio::test]
+async fn unknown_org_missing_ticket_and_wrong_alias() {
+    let env = env().await;
+    let e = invoke(
+        &env,
+        json!({"orgId": "00000000-0000-4000-8000-000000000000", "ticketId": "1", "status": "open"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.error_type, "Config.UnknownOrg");
+
+    let e = invoke(
+        &env,
+        json!({"orgId": ACME, "ticketId": "999999", "status": "open"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.NotFound");
+    assert!(
+        e.error_message.contains("Zendesk answered 404") && e.error_message.contains("999999"),
+        "{}",
+        e.error_message
+    );
+
+    env.sb.clear_journal();
+    let mut ctx = Context::default();
+    ctx.invoked_function_arn =
+        format!("arn:aws:lambda:eu-west-1:123456789012:function:ticket-status:org-{GLOBEX}");
+    let e = handle(&env.rt, fixture("data-action-solve.json"), ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Bridge.WrongOrg");
+    assert!(env.sb.journal().is_empty());
+}
+
+#[tokio::test]
+async fn conflict_then_success() {
+    let env = env().await;
+    env.sb
+        .inject(Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json").statuses([409]));
+    let out = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap();
+    assert_eq!(out["changed"], true);
+    assert_eq!(out["previousStatus"], "open");
+    let j = env.sb.journal();
+    assert_eq!(
+        count(&j, "GET", &ticket_path("acme", 1001)),
+        2,
+        "re-read after the 409"
+    );
+    assert_eq!(count(&j, "PUT", &ticket_path("acme", 1001)), 2);
+    assert_eq!(
+        j.iter().map(|e| e.status).collect::<Vec<_>>(),
+        vec![200, 409, 200, 200]
+    );
+    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
+}
+
+#[tokio::test]
+async fn conflict_retries_are_bounded() {
+    let env = env().await;
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json").statuses([409, 409, 409, 409]),
+    );
+    let e = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.Conflict");
+    assert!(
+        e.error_message
+            .contains("gave up after 3 safe-update tries"),
+        "{}",
+        e.error_message
+    );
+    assert_eq!(
+        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        ticket_status::MAX_SAFE_UPDATE_TRIES as usize
+    );
+}
+
+#[tokio::test]
+async fn conflict_where_the_reread_shows_the_target_stops_without_a_second_put() {
+    let env = env().await;
+    // The PUT stalls; meanwhile an agent solves the ticket. The stalled PUT then gets 409.
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
+            .statuses([409])
+            .latency(std::time::Duration::from_millis(800)),
+    );
+    let sb_state = env.sb.state();
+    let journal_probe = &env.sb;
+    let agent = async {
+        while count(&journal_probe.journal(), "GET", &ticket_path("acme", 1001)) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        sb_state.set_ticket_status("acme", 1001, "solved");
+    };
+    let (out, ()) = tokio::join!(invoke(&env, fixture("data-action-solve.json")), agent);
+    let out = out.unwrap();
+    assert_eq!(out["changed"], false);
+    let j = env.sb.journal();
+    assert_eq!(count(&j, "PUT", "/zendesk/**"), 1);
+    assert_eq!(count(&j, "GET", &ticket_path("acme", 1001)), 2);
+}
+
+#[tokio::test]
+async fn closed_ticket_is_a_clear_permanent_error() {
+    let env = env().await;
+    let e = invoke(&env, fixture("data-action-closed-ticket.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.ClosedTicket");
+    assert!(
+        e.error_message
+            .contains("closed tickets cannot change; create a follow-up"),
+        "{}",
+        e.error_message
+    );
+    assert!(e.error_message.contains("1004"), "{}", e.error_message);
+    assert_eq!(
+        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        0,
+        "seen closed on read: nothing sent"
+    );
+
+    // Closed between our read and our write: Zendesk's own 422.
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
+            .statuses([422])
+            .body(json!({
+        "error": "RecordInvalid", "description": "Record validation errors",
+        "details": {"status": [{"description": "Status: closed prevents ticket update"}]}})),
+    );
+    let e = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.ClosedTicket");
+    assert!(
+        e.error_message.contains("Zendesk answered 422")
+            && e.error_message.contains("create a follow-up"),
+        "{}",
+        e.error_message
+    );
+    assert_eq!(
+        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn closed_ticket_with_follow_up_rule_creates_one() {
+    let env = env().await;
+    let event = fixture("data-action-followup-globex.json");
+    let out = invoke(&env, event.clone()).await.unwrap();
+    assert_eq!(out["ok"], true);
+    assert_eq!(out["changed"], false);
+    assert_eq!(out["previousStatus"], "closed");
+    let id: u64 = out["followUpTicketId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .expect("follow-up id is a number string");
+    assert_eq!(status_of(&env.sb, "globex", 2002), "closed");
+    let comments = env.sb.state().ticket_comments("globex", id);
+    assert!(
+        comments[0].0.contains("#2002")
+            && comments[0].0.contains(event["comment"].as_str().unwrap()),
+        "{comments:?}"
+    );
+    let j = env.sb.journal();
+    assert_eq!(count(&j, "POST", "/zendesk/globex/api/v2/tickets.json"), 1);
+    assert_eq!(
+        j.iter()
+            .find(|e| e.method == "POST")
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap()["ticket"]["via_followup_source_id"],
+        2002
+    );
+}
+
+const WRONG_TOKEN: &str = "WRONG-zd-token-4f7c2a9e81";
+
+#[tokio::test]
+async fn bad_zendesk_token_says_zendesk_refused_and_never_shows_the_token() {
+    let (logs, _guard) = capture_logs();
+    let env = env_with(|m| {
+        edit_org(m, ACME, |d| {
+            d["zendesk"]["auth"]["apiToken"] = json!(WRONG_TOKEN)
+        })
+    })
+    .await;
+    let e = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.BadCredentials");
+    for part in [
+        "Zendesk answered 401",
+        "Couldn't authenticate you",
+        "API token for bridge@acme.example",
+        "not Genesys",
+        "ticket 1001",
+        ACME,
+    ] {
+        assert!(
+            e.error_message.contains(part),
+            "{part:?} missing: {}",
+            e.error_message
+        );
+    }
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("bridge@acme.example/token:{WRONG_TOKEN}"));
+    let logs = logs.text();
+    assert!(
+        logs.contains("Zendesk.BadCredentials"),
+        "the failure is logged: {logs}"
+    );
+    for secret in [WRONG_TOKEN, basic.as_str()] {
+        assert!(
+            !e.error_message.contains(secret),
+            "error text leaks {secret}"
+        );
+        assert!(!logs.contains(secret), "logs leak {secret}");
+    }
+    // One GET, refused; the config re-read found the same credential, so no second try.
+    assert_eq!(
+        calls(&env.sb.journal()),
+        vec![("GET".into(), ticket_path("acme", 1001))]
+    );
+    assert_eq!(
+        env.source.fetches(),
+        2,
+        "first load + one forced re-read after the 401"
+    );
+}
+
+#[tokio::test]
+async fn bad_zendesk_oauth_token_says_oauth() {
+    let (logs, _guard) = capture_logs();
+    let env = env_with(|m| {
+        edit_org(m, ACME, |d| {
+            d["zendesk"]["auth"] = json!({"type": "oauth", "accessToken": WRONG_TOKEN})
+        })
+    })
+    .await;
+    let e = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.BadCredentials");
+    assert!(
+        e.error_message.contains("OAuth access token") && e.error_message.contains("not Genesys"),
+        "{}",
+        e.error_message
+    );
+    assert!(!e.error_message.contains(WRONG_TOKEN) && !logs.text().contains(WRONG_TOKEN));
+}
+
+#[tokio::test]
+async fn rotated_zendesk_token_is_picked_up_after_a_401() {
+    let env = env_with(|m| {
+        edit_org(m, ACME, |d| {
+            d["zendesk"]["auth"]["apiToken"] = json!(WRONG_TOKEN)
+        })
+    })
+    .await;
+    // Warm the cache with the wrong token (a 401 whose re-read finds nothing new).
+    invoke(&env, fixture("data-action-numeric-id.json"))
+        .await
+        .unwrap_err();
+    // The admin fixes the secret; the cached config (TTL 300 s) still holds the old token.
+    edit_org(env.source.inner(), ACME, |d| {
+        d["zendesk"]["auth"]["apiToken"] = json!("acme-zendesk-token-local")
+    });
+    env.sb.clear_journal();
+    let out = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap();
+    assert_eq!(out["changed"], true);
+    assert_eq!(
+        env.sb
+            .journal()
+            .iter()
+            .map(|e| e.status)
+            .collect::<Vec<_>>(),
+        vec![401, 200, 200]
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_within_the_deadline_is_waited_out() {
+    let env = env().await;
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
+            .statuses([429])
+            .retry_after(1),
+    );
+    let out = handle(
+        &env.rt,
+        fixture("data-action-solve.json"),
+        ctx_with_deadline(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["changed"], true);
+    assert_eq!(
+        env.sb
+            .journal()
+            .iter()
+            .map(|e| e.status)
+            .collect::<Vec<_>>(),
+        vec![200, 429, 200]
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
+    let env = env().await;
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
+            .statuses([429])
+            .retry_after(30),
+    );
+    let e = handle(
+        &env.rt,
+        fixture("data-action-solve.json"),
+        ctx_with_deadline(5),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.RateLimited");
+    assert!(
+        e.error_message
+            .contains("waiting 30.0s would pass the invocation deadline"),
+        "{}",
+        e.error_message
+    );
+    assert_eq!(
+        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        1,
+        "no spinning"
+    );
+
+    // No Lambda deadline at all: the data action's own 18 s budget still bounds the wait.
+    env.sb.inject(
+        Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
+            .statuses([429])
+            .retry_after(60),
+    );
+    let e = invoke(&env, fixture("data-action-solve.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Zendesk.RateLimited");
+    assert!(
+        e.error_message.contains("waiting 60.0s"),
+        "{}",
+        e.error_message
+    );
+}

@@ -1,0 +1,80 @@
+//! HTTP answers for Function URL requests (`LambdaFunctionUrlResponse`, JSON bodies).
+//!
+//! Refusals never echo internals: a 401 is the same for every reason, and a 5xx names the
+//! error type and whether a retry can help, not queue URLs or table names (those are logged).
+
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use serde_json::{json, Value};
+
+use crate::{Delivered, Reject};
+
+/// The one body every 401 carries.
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "missing or invalid credentials for this endpoint (Bearer shared secret, X-Bridge-Signature HMAC, or a Genesys token of the org)";
+
+pub fn accepted(d: &Delivered) -> Value {
+    http(202, d.to_json(), &[])
+}
+
+pub fn rejected(r: &Reject) -> Value {
+    let status = r.status();
+    let (body, extra): (Value, Vec<(&str, &str)>) = match r {
+        Reject::BadRequest(e) => (
+            json!({"accepted": false, "errorType": e.error_type(), "field": e.field, "message": e.message}),
+            vec![],
+        ),
+        Reject::Unauthorized(_) => (
+            json!({"accepted": false, "errorType": "Unauthorized", "message": UNAUTHORIZED_MESSAGE}),
+            vec![("www-authenticate", "Bearer")],
+        ),
+        Reject::NotFound => (
+            json!({"accepted": false, "errorType": "NotFound", "message": "expected POST /orgs/{orgId}/events"}),
+            vec![],
+        ),
+        Reject::MethodNotAllowed => (
+            json!({"accepted": false, "errorType": "MethodNotAllowed", "message": "expected POST /orgs/{orgId}/events"}),
+            vec![("allow", "POST")],
+        ),
+        Reject::InProgress { event_id } => (
+            json!({"accepted": false, "errorType": "Bridge.InProgress", "eventId": event_id, "retryable": true,
+                   "message": "this event is being processed by another request; retry shortly"}),
+            vec![("retry-after", "2")],
+        ),
+        Reject::TooLarge { size, limit } => (
+            json!({"accepted": false, "errorType": "Input.TooLarge",
+                   "message": format!("the body is {size} bytes; the limit is {limit} bytes (BRIDGE_MAX_BODY_BYTES)")}),
+            vec![],
+        ),
+        Reject::Failed(e) => (
+            json!({"accepted": false, "errorType": e.error_type(), "retryable": true,
+                   "message": "the event could not be queued and was not recorded as done; retry it"}),
+            vec![],
+        ),
+        Reject::Unavailable(e) => (
+            json!({"accepted": false, "errorType": e.error_type(), "retryable": true,
+                   "message": "the Genesys token could not be checked right now; retry shortly"}),
+            vec![("retry-after", "5")],
+        ),
+    };
+    http(status, body, &extra)
+}
+
+fn http(status: u16, body: Value, extra: &[(&str, &str)]) -> Value {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    for (k, v) in extra {
+        if let (Ok(k), Ok(v)) = (
+            aws_lambda_events::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(k, v);
+        }
+    }
+    let mut resp = LambdaFunctionUrlResponse::default();
+    resp.status_code = status as i64;
+    resp.headers = headers;
+    resp.body = Some(body.to_string());
+    resp.is_base64_encoded = false;
+    serde_json::to_value(resp).expect("a Function URL response always serializes")
+}

@@ -1,0 +1,744 @@
+//! The handler with the real-shaped fixtures of events/webhook-ingest: routing, duplicates,
+//! forged tenants, bad input, and queue failures. In-memory queue and idempotency store;
+//! org configs pointed at the sandbox (the Genesys-token check and the "wrong bearer" case
+//! really call tokens/me there).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bridge::http::HttpClient;
+use bridge::idempotency::{self, IdempotencyStore, MemoryIdempotency, RecordStatus};
+use bridge::jobs::{Consumer, Job, JobEnvelope, ParticipantEnrich, TicketWrapup};
+use bridge::queue::MemoryQueue;
+use bridge::testkit::sandbox_orgs_from_dir;
+use bridge::Runtime;
+use bridge_sandbox::{count, default_seed, Sandbox};
+use lambda_runtime::Context;
+use serde_json::{json, Value};
+use webhook_ingest::auth::signature;
+use webhook_ingest::{handle, Ingest, Limits, ManualClock};
+
+const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
+const SECRET_A: &str = "acme-webhook-secret-local-0123456789abcdef";
+const SECRET_B: &str = "globex-webhook-secret-local-0123456789abcdef";
+const CONV: &str = "c0a00001-0000-4000-8000-000000000000";
+const CUST: &str = "c0a00001-0000-4000-8000-00000000c001";
+const AGENT: &str = "c0a00001-0000-4000-8000-00000000a001";
+const USER: &str = "d0a00001-0000-4000-8000-000000000000";
+/// 2026-11-21T10:08:00Z, when the Function URL fixtures were "sent".
+const NOW_MS: u64 = 1_795_255_680_000;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> Value {
+    let path = root().join("events/webhook-ingest").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+struct H {
+    sandbox: Sandbox,
+    ingest: Ingest,
+    queue: Arc<MemoryQueue>,
+    store: Arc<MemoryIdempotency>,
+    clock: Arc<ManualClock>,
+}
+
+async fn harness_with(limits: Limits) -> H {
+    let sandbox = Sandbox::start(default_seed()).await.unwrap();
+    let orgs = sandbox_orgs_from_dir(&root().join("examples/orgs"), &sandbox.base_url()).unwrap();
+    let rt = Runtime::new(
+        Arc::new(orgs),
+        Duration::from_secs(300),
+        HttpClient::new().unwrap(),
+    );
+    let queue = Arc::new(MemoryQueue::new());
+    let store = Arc::new(MemoryIdempotency::default());
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let ingest = Ingest::with(
+        Arc::new(rt),
+        queue.clone(),
+        store.clone(),
+        limits,
+        clock.clone(),
+    );
+    H {
+        sandbox,
+        ingest,
+        queue,
+        store,
+        clock,
+    }
+}
+
+async fn harness() -> H {
+    harness_with(Limits::default()).await
+}
+
+impl H {
+    async fn call(&self, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
+        handle(&self.ingest, event, Context::default()).await
+    }
+
+    /// A Function URL call: (status, parsed JSON body).
+    async fn http(&self, event: Value) -> (u16, Value) {
+        let resp = self
+            .call(event)
+            .await
+            .expect("Function URL requests always answer");
+        let status = resp["statusCode"].as_u64().unwrap() as u16;
+        let body = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+        (status, body)
+    }
+
+    fn all_jobs(&self) -> (Vec<JobEnvelope>, Vec<JobEnvelope>) {
+        (
+            self.queue.drain(Consumer::AttributeWriter),
+            self.queue.drain(Consumer::TicketStatus),
+        )
+    }
+
+    fn assert_nothing_queued(&self) {
+        assert!(
+            self.queue.is_empty(),
+            "something was queued: {:?}",
+            self.all_jobs()
+        );
+    }
+}
+
+/// A Function URL request for `org` with a JSON body and headers.
+fn request(org: &str, body: &Value, headers: &[(&str, &str)]) -> Value {
+    let mut ev = fixture("function-url-command-attributes.json");
+    ev["rawPath"] = json!(format!("/orgs/{org}/events"));
+    ev["requestContext"]["http"]["path"] = ev["rawPath"].clone();
+    ev["body"] = json!(body.to_string());
+    let h = ev["headers"].as_object_mut().unwrap();
+    h.remove("authorization");
+    h.remove("idempotency-key");
+    for (k, v) in headers {
+        h.insert(k.to_string(), json!(v));
+    }
+    ev
+}
+
+fn signed(mut ev: Value, secret: &str, ts: u64) -> Value {
+    let body = ev["body"].as_str().unwrap().to_string();
+    ev["headers"]["x-bridge-timestamp"] = json!(ts.to_string());
+    ev["headers"]["x-bridge-signature"] = json!(signature(secret, ts, body.as_bytes()));
+    ev
+}
+
+fn attributes_command() -> Value {
+    json!({"command": "participant.attributes",
+           "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"tier": "gold"}}})
+}
+
+#[tokio::test]
+async fn each_topic_becomes_the_right_job() {
+    let h = harness().await;
+
+    let out = h
+        .call(fixture("eventbridge-customer-start.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        json!({"accepted": true, "duplicate": false, "eventId": "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e01", "jobs": 1})
+    );
+    let (attr, ticket) = h.all_jobs();
+    assert!(ticket.is_empty());
+    assert_eq!(attr.len(), 1);
+    let j = &attr[0];
+    assert_eq!(j.job_id, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e01:0");
+    assert_eq!(j.org_id, ORG_A);
+    assert_eq!(j.event_id, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e01");
+    assert_eq!(
+        j.correlation_id.as_deref(),
+        Some("7f9c2b1e-3a4d-4e5f-9a0b-1c2d3e4f5a6b")
+    );
+    assert_eq!(j.created_at, "2026-11-21T10:08:00Z");
+    assert_eq!(
+        j.job,
+        Job::ParticipantEnrich(ParticipantEnrich {
+            conversation_id: CONV.into(),
+            participant_id: CUST.into(),
+            phone: Some("+15551230001".into()),
+            email: None,
+        })
+    );
+
+    for (file, code, time) in [
+        (
+            "eventbridge-acw.json",
+            "b1f0a1c2-3d4e-4f50-8a6b-7c8d9e0f1a21",
+            1_795_255_650_000_i64,
+        ),
+        (
+            "eventbridge-wrapup.json",
+            "b1f0a1c2-3d4e-4f50-8a6b-7c8d9e0f1a22",
+            1_795_255_608_000,
+        ),
+    ] {
+        let out = h.call(fixture(file)).await.unwrap();
+        assert_eq!(out["jobs"], 1, "{file}");
+        let (attr, ticket) = h.all_jobs();
+        assert!(attr.is_empty(), "{file}");
+        assert_eq!(ticket.len(), 1, "{file}");
+        assert_eq!(
+            ticket[0].job,
+            Job::TicketWrapup(TicketWrapup {
+                conversation_id: CONV.into(),
+                participant_id: AGENT.into(),
+                wrapup_code: Some(code.into()),
+                agent_user_id: Some(USER.into()),
+                event_time_ms: time,
+                ticket_id: None,
+            }),
+            "{file}"
+        );
+    }
+
+    // Another topic: accepted and counted, no job, no idempotency record.
+    let out = h
+        .call(fixture("eventbridge-attributes.json"))
+        .await
+        .unwrap();
+    assert_eq!(out["accepted"], true);
+    assert_eq!(out["jobs"], 0);
+    h.assert_nothing_queued();
+    let s = h.ingest.stats();
+    assert_eq!((s.events, s.jobs, s.unrouted, s.duplicates), (4, 3, 1, 0));
+    assert!(h
+        .store
+        .record(&idempotency::key(
+            ORG_A,
+            "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e04"
+        ))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn customer_start_makes_no_job_when_enrichment_is_off() {
+    let h = harness().await;
+    let mut ev = fixture("eventbridge-customer-start.json");
+    // Globex has no enrichment rules.
+    ev["source"] = json!(format!(
+        "aws.partner/genesys.com/cloud/{ORG_B}/genesys-bridge"
+    ));
+    let out = h.call(ev).await.unwrap();
+    assert_eq!(out["jobs"], 0);
+    h.assert_nothing_queued();
+}
+
+#[tokio::test]
+async fn the_same_event_twice_queues_one_job() {
+    let h = harness().await;
+    let first = h.call(fixture("eventbridge-acw.json")).await.unwrap();
+    assert_eq!(first["duplicate"], false);
+    // Genesys redelivers hours later.
+    h.clock.advance(Duration::from_secs(3 * 3600));
+    let again = h.call(fixture("eventbridge-acw.json")).await.unwrap();
+    assert_eq!(
+        again,
+        json!({"accepted": true, "duplicate": true, "eventId": "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02", "jobs": 0})
+    );
+    assert_eq!(h.queue.drain(Consumer::TicketStatus).len(), 1);
+    assert_eq!(h.ingest.stats().duplicates, 1);
+
+    // HTTPS with an Idempotency-Key: the same key is the same event, whatever the body.
+    let ev = fixture("function-url-command-attributes.json");
+    let (s1, b1) = h.http(ev.clone()).await;
+    let (s2, b2) = h.http(ev).await;
+    assert_eq!((s1, s2), (202, 202));
+    assert_eq!(
+        b1,
+        json!({"accepted": true, "duplicate": false, "eventId": "flow-run-5521", "jobs": 1})
+    );
+    assert_eq!(b2["duplicate"], true);
+    assert_eq!(h.queue.drain(Consumer::AttributeWriter).len(), 1);
+
+    // Without a key the body's own id, else the body itself, names the event.
+    let auth = format!("Bearer {SECRET_A}");
+    let body = attributes_command();
+    let (_, b1) = h
+        .http(request(ORG_A, &body, &[("authorization", &auth)]))
+        .await;
+    let (_, b2) = h
+        .http(request(ORG_A, &body, &[("authorization", &auth)]))
+        .await;
+    assert!(
+        b1["eventId"].as_str().unwrap().starts_with("sha256:"),
+        "{b1}"
+    );
+    assert_eq!(
+        (b1["duplicate"].clone(), b2["duplicate"].clone()),
+        (json!(false), json!(true))
+    );
+    let mut other = attributes_command();
+    other["payload"]["attributes"]["tier"] = json!("silver");
+    let (_, b3) = h
+        .http(request(ORG_A, &other, &[("authorization", &auth)]))
+        .await;
+    assert_eq!(
+        b3["duplicate"], false,
+        "a different body is a different event"
+    );
+    assert_eq!(h.queue.drain(Consumer::AttributeWriter).len(), 2);
+
+    // The same event id in another org is another event.
+    let mut ev = fixture("eventbridge-acw.json");
+    ev["source"] = json!(format!(
+        "aws.partner/genesys.com/cloud/{ORG_B}/genesys-bridge"
+    ));
+    assert_eq!(h.call(ev).await.unwrap()["duplicate"], false);
+}
+
+#[tokio::test]
+async fn an_event_being_processed_elsewhere_is_not_acked() {
+    let h = harness().await;
+    let key = idempotency::key(ORG_A, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
+    h.store.begin(&key, NOW_MS + 10_000, NOW_MS).await.unwrap();
+    let err = h.call(fixture("eventbridge-acw.json")).await.unwrap_err();
+    assert_eq!(err.error_type, "Bridge.Conflict", "{err:?}");
+    let (status, body) = h
+        .http(fixture("function-url-notification-acw.json").pipe(|e| {
+            let mut e = signed(e, SECRET_A, NOW_MS / 1000);
+            e["headers"]["idempotency-key"] = json!("8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
+            e
+        }))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["retryable"], true);
+    h.assert_nothing_queued();
+    // The other invocation died: after its deadline, a retry takes over.
+    h.clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        h.call(fixture("eventbridge-acw.json")).await.unwrap()["jobs"],
+        1
+    );
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl Pipe for Value {}
+
+#[tokio::test]
+async fn https_auth_bearer_hmac_and_base64() {
+    let h = harness().await;
+    let (status, body) = h
+        .http(fixture("function-url-command-attributes.json"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let a = h.queue.drain(Consumer::AttributeWriter);
+    assert_eq!(a[0].correlation_id.as_deref(), Some("flow-run-5521"));
+    match &a[0].job {
+        Job::ParticipantAttributes(p) => {
+            assert_eq!(p.conversation_id, CONV);
+            assert_eq!(p.attributes["zendesk_ticket_id"], "1001");
+            assert_eq!(p.attributes["tier"], "gold");
+        }
+        j => panic!("{j:?}"),
+    }
+
+    let (status, body) = h
+        .http(fixture("function-url-command-wrapup-base64.json"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let t = h.queue.drain(Consumer::TicketStatus);
+    match &t[0].job {
+        Job::TicketWrapup(w) => {
+            assert_eq!(w.ticket_id, Some(1001));
+            assert_eq!(w.agent_user_id.as_deref(), Some(USER));
+            assert_eq!(w.event_time_ms, 1_795_255_650_000);
+        }
+        j => panic!("{j:?}"),
+    }
+
+    let ev = signed(
+        fixture("function-url-notification-acw.json"),
+        SECRET_A,
+        NOW_MS / 1000 - 120,
+    );
+    let (status, body) = h.http(ev).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["eventId"], "notif-acw-0001",
+        "the notification's own id"
+    );
+    let t = h.queue.drain(Consumer::TicketStatus);
+    assert_eq!(
+        t[0].correlation_id.as_deref(),
+        Some("7f9c2b1e-3a4d-4e5f-9a0b-1c2d3e4f5a6c")
+    );
+    assert_eq!(h.ingest.stats().jobs, 3);
+    h.assert_nothing_queued();
+}
+
+#[tokio::test]
+async fn forged_tenants_get_one_401_and_queue_nothing() {
+    let h = harness().await;
+    let body = attributes_command();
+    let notif = fixture("function-url-notification-acw.json");
+    let now_s = NOW_MS / 1000;
+    let cases: Vec<(&str, Value)> = vec![
+        ("no credential", request(ORG_A, &body, &[])),
+        (
+            "another org's shared secret",
+            request(
+                ORG_A,
+                &body,
+                &[("authorization", &format!("Bearer {SECRET_B}"))],
+            ),
+        ),
+        (
+            "a guessed secret",
+            request(
+                ORG_A,
+                &body,
+                &[("authorization", "Bearer 0123456789abcdef0123456789abcdef")],
+            ),
+        ),
+        (
+            "basic auth",
+            request(
+                ORG_A,
+                &body,
+                &[("authorization", &format!("Basic {SECRET_A}"))],
+            ),
+        ),
+        (
+            "unknown org",
+            request(
+                "0e7a9b1c-2d3e-4f50-8a6b-7c8d9e0f1a99",
+                &body,
+                &[("authorization", &format!("Bearer {SECRET_A}"))],
+            ),
+        ),
+        (
+            "not an org id",
+            request(
+                "acme",
+                &body,
+                &[("authorization", &format!("Bearer {SECRET_A}"))],
+            ),
+        ),
+        ("stale HMAC", signed(notif.clone(), SECRET_A, now_s - 301)),
+        ("future HMAC", signed(notif.clone(), SECRET_A, now_s + 301)),
+        (
+            "HMAC with another org's secret",
+            signed(notif.clone(), SECRET_B, now_s),
+        ),
+        ("HMAC of another body", {
+            let mut e = signed(notif.clone(), SECRET_A, now_s);
+            e["body"] = json!(e["body"]
+                .as_str()
+                .unwrap()
+                .replace("notif-acw-0001", "notif-acw-0002"));
+            e
+        }),
+        ("HMAC for org A sent to org B's path", {
+            let mut e = signed(notif.clone(), SECRET_A, now_s);
+            e["rawPath"] = json!(format!("/orgs/{ORG_B}/events"));
+            e
+        }),
+    ];
+    let mut bodies = Vec::new();
+    for (case, ev) in cases {
+        let (status, body) = h.http(ev).await;
+        assert_eq!(status, 401, "{case}: {body}");
+        bodies.push(body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "401 bodies differ: {bodies:?}"
+    );
+    assert!(!bodies[0].to_string().contains(ORG_A));
+    h.assert_nothing_queued();
+    assert_eq!(h.ingest.stats().rejected, 11);
+
+    // EventBridge: an unconfigured org in `source` is an error (dead-lettered), nothing queued.
+    let err = h
+        .call(fixture("eventbridge-unknown-org.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "Config.UnknownOrg", "{err:?}");
+    assert!(
+        err.error_message
+            .contains("0e7a9b1c-2d3e-4f50-8a6b-7c8d9e0f1a99"),
+        "{}",
+        err.error_message
+    );
+    let mut ev = fixture("eventbridge-acw.json");
+    ev["source"] = json!("my.app");
+    let err = h.call(ev).await.unwrap_err();
+    assert_eq!(err.error_type, "Input.InvalidInput");
+    assert!(
+        err.error_message.contains("source"),
+        "{}",
+        err.error_message
+    );
+    h.assert_nothing_queued();
+}
+
+#[tokio::test]
+async fn genesys_tokens_must_belong_to_the_org() {
+    let h = harness().await;
+    let acme_token = h.sandbox.state().issue_token("acme-bridge-client");
+    let globex_token = h.sandbox.state().issue_token("globex-bridge-client");
+    let body = attributes_command();
+    let with = |t: &str| request(ORG_A, &body, &[("authorization", &format!("Bearer {t}"))]);
+
+    let (status, out) = h.http(with(&acme_token)).await;
+    assert_eq!(status, 202, "{out}");
+    assert_eq!(h.queue.drain(Consumer::AttributeWriter).len(), 1);
+
+    let (status, _) = h.http(with(&globex_token)).await;
+    assert_eq!(status, 401, "a token of another org");
+    h.assert_nothing_queued();
+
+    let tokens_me = |h: &H| count(&h.sandbox.journal(), "GET", "/api/v2/tokens/me");
+    assert_eq!(tokens_me(&h), 2);
+    // The verdicts are cached, both ways...
+    let mut other = attributes_command();
+    other["payload"]["attributes"]["tier"] = json!("bronze");
+    let req = request(
+        ORG_A,
+        &other,
+        &[("authorization", &format!("Bearer {acme_token}"))],
+    );
+    assert_eq!(h.http(req).await.0, 202);
+    assert_eq!(h.http(with(&globex_token)).await.0, 401);
+    assert_eq!(tokens_me(&h), 2, "warm verdicts make no Genesys call");
+    // ...briefly.
+    h.clock.advance(Duration::from_secs(61));
+    assert_eq!(h.http(with(&globex_token)).await.0, 401);
+    assert_eq!(tokens_me(&h), 3);
+    // The check used org A's own API host and nothing else; no token was minted for it.
+    assert_eq!(h.sandbox.state().tokens_issued(), 2);
+    let journal = h.sandbox.journal();
+    assert!(
+        journal.iter().all(|e| e.path == "/api/v2/tokens/me"),
+        "{journal:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_gets_400_naming_the_problem() {
+    let h = harness_with(Limits {
+        max_body_bytes: 2048,
+        ..Limits::default()
+    })
+    .await;
+    let auth = format!("Bearer {SECRET_A}");
+    let a: &[(&str, &str)] = &[("authorization", &auth)];
+    let raw = |body: &str| {
+        let mut ev = request(ORG_A, &json!({}), a);
+        ev["body"] = json!(body);
+        ev
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (raw("{\"command\": "), "body", "JSON"),
+        (raw("[1,2]"), "body", "object"),
+        (raw("{\"hello\": 1}"), "body", "topicName"),
+        (raw("  "), "body", "JSON body"),
+        (
+            request(ORG_A, &json!({"command": "ticket.close", "payload": {}}), a),
+            "body.command",
+            "ticket.wrapup",
+        ),
+        (
+            request(
+                ORG_A,
+                &json!({"command": "participant.attributes", "payload": {"participantId": CUST}}),
+                a,
+            ),
+            "payload.conversationId",
+            "UUID",
+        ),
+        (
+            request(
+                ORG_A,
+                &json!({"command": "participant.attributes", "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"n": 5}}}),
+                a,
+            ),
+            "payload.attributes.n",
+            "string",
+        ),
+        (
+            request(
+                ORG_A,
+                &json!({"topicName": format!("v2.detail.events.conversation.{CONV}.acw"), "eventBody": {"participantId": AGENT}}),
+                a,
+            ),
+            "body.eventBody.eventTime",
+            "epoch",
+        ),
+        (
+            request(
+                ORG_A,
+                &attributes_command(),
+                &[
+                    ("authorization", &auth),
+                    ("idempotency-key", &"k".repeat(300)),
+                ],
+            ),
+            "Idempotency-Key",
+            "256",
+        ),
+        (
+            request(
+                ORG_A,
+                &attributes_command().pipe(|mut c| {
+                    c["id"] = json!(7);
+                    c
+                }),
+                a,
+            ),
+            "body.id",
+            "string",
+        ),
+    ];
+    for (ev, field, hint) in cases {
+        let (status, body) = h.http(ev).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert_eq!(body["field"], field, "{body}");
+        assert_eq!(body["errorType"], "Input.InvalidInput");
+        assert!(
+            body["message"].as_str().unwrap().contains(hint),
+            "{field}: {body}"
+        );
+    }
+
+    // Size, encoding, route and method.
+    let big = request(ORG_A, &json!({"command": "x", "pad": "p".repeat(3000)}), a);
+    let (status, body) = h.http(big).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("2048"), "{body}");
+    let mut b64 = request(ORG_A, &attributes_command(), a);
+    b64["isBase64Encoded"] = json!(true);
+    b64["body"] = json!("not base64!");
+    let (status, body) = h.http(b64).await;
+    assert_eq!(
+        (status, body["field"].clone()),
+        (400, json!("body")),
+        "{body}"
+    );
+    let mut b64 = request(ORG_A, &attributes_command(), a);
+    b64["isBase64Encoded"] = json!(true);
+    b64["body"] = json!(base64::engine::general_purpose::STANDARD.encode("x".repeat(4000)));
+    assert_eq!(h.http(b64).await.0, 413);
+    let mut wrong_path = request(ORG_A, &attributes_command(), a);
+    wrong_path["rawPath"] = json!("/events");
+    assert_eq!(h.http(wrong_path).await.0, 404);
+    let mut get = request(ORG_A, &attributes_command(), a);
+    get["requestContext"]["http"]["method"] = json!("GET");
+    let resp = h.call(get).await.unwrap();
+    assert_eq!(resp["statusCode"], 405);
+    assert_eq!(resp["headers"]["allow"], "POST");
+
+    // EventBridge: an error naming the field (the event is retried, then dead-lettered).
+    let mut ev = fixture("eventbridge-acw.json");
+    ev["detail"]["eventBody"]
+        .as_object_mut()
+        .unwrap()
+        .remove("participantId");
+    let err = h.call(ev).await.unwrap_err();
+    assert_eq!(err.error_type, "Input.InvalidInput");
+    assert!(
+        err.error_message.contains("detail.eventBody.participantId"),
+        "{}",
+        err.error_message
+    );
+    let mut ev = fixture("eventbridge-acw.json");
+    ev.as_object_mut().unwrap().remove("id");
+    let err = h.call(ev).await.unwrap_err();
+    assert!(err.error_message.contains("`id`"), "{}", err.error_message);
+    let err = h.call(json!({"hello": "world"})).await.unwrap_err();
+    assert!(
+        err.error_message.contains("EventBridge"),
+        "{}",
+        err.error_message
+    );
+    let err = h.call(json!("text")).await.unwrap_err();
+    assert_eq!(err.error_type, "Input.InvalidInput");
+
+    h.assert_nothing_queued();
+    assert!(h.store.is_empty(), "bad input claims nothing");
+}
+
+#[tokio::test]
+async fn a_queue_failure_completes_nothing_and_a_retry_succeeds() {
+    let h = harness().await;
+    let key = idempotency::key(ORG_A, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
+
+    h.queue.fail_next(1);
+    let err = h.call(fixture("eventbridge-acw.json")).await.unwrap_err();
+    assert_eq!(err.error_type, "SQS.ServerError", "{err:?}");
+    assert!(
+        h.store.record(&key).await.unwrap().is_none(),
+        "no COMPLETED (nor INPROGRESS) record"
+    );
+    h.assert_nothing_queued();
+
+    // EventBridge retries a minute later.
+    h.clock.advance(Duration::from_secs(60));
+    let out = h.call(fixture("eventbridge-acw.json")).await.unwrap();
+    assert_eq!(out["jobs"], 1);
+    assert_eq!(
+        h.store.record(&key).await.unwrap().unwrap().status,
+        RecordStatus::Completed
+    );
+    assert_eq!(h.queue.drain(Consumer::TicketStatus).len(), 1);
+
+    // HTTPS: 500, then the client's retry succeeds.
+    h.queue.fail_next(1);
+    let (status, body) = h
+        .http(fixture("function-url-command-attributes.json"))
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["retryable"], true);
+    assert!(
+        !body.to_string().contains("injected"),
+        "internals stay in the log: {body}"
+    );
+    let key = idempotency::key(ORG_A, "flow-run-5521");
+    assert!(h.store.record(&key).await.unwrap().is_none());
+    let (status, body) = h
+        .http(fixture("function-url-command-attributes.json"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["duplicate"], false);
+    assert_eq!(h.queue.drain(Consumer::AttributeWriter).len(), 1);
+    assert_eq!(
+        h.store.record(&key).await.unwrap().unwrap().status,
+        RecordStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn responses_are_function_url_responses() {
+    let h = harness().await;
+    let resp = h
+        .call(fixture("function-url-command-attributes.json"))
+        .await
+        .unwrap();
+    assert_eq!(resp["statusCode"], 202);
+    assert_eq!(resp["isBase64Encoded"], false);
+    assert_eq!(resp["headers"]["content-type"], "application/json");
+    let unauthorized = h
+        .call(request(ORG_A, &attributes_command(), &[]))
+        .await
+        .unwrap();
+    assert_eq!(unauthorized["headers"]["www-authenticate"], "Bearer");
+}
