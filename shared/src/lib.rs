@@ -17,6 +17,7 @@ pub use deadline::Deadline;
 pub use error::{BridgeError, ErrorDetails, ErrorKind, Result, Upstream};
 pub mod genesys;
 pub mod http;
+pub mod input;
 pub mod jobs;
 pub mod runtime;
 pub mod settings;

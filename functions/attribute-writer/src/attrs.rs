@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use bridge::config::{uuid_expectation, validate_uuid, AttributeLimits};
+use bridge::config::AttributeLimits;
 use bridge::{BridgeError, Result};
 use serde_json::{Map, Value};
 
@@ -26,9 +26,7 @@ pub struct ActionInput {
 /// A UUID field of the input, normalised to lower-case hyphenated form.
 pub fn uuid_input(field: &str, value: Option<&Value>) -> Result<String> {
     match value {
-        Some(Value::String(s)) => {
-            validate_uuid(field, s).map_err(|_| BridgeError::validation(field, uuid_expectation(s)))
-        }
+        Some(Value::String(s)) => bridge::input::uuid_field(field, s),
         Some(other) => Err(BridgeError::validation(
             field,
             format!("expected a UUID string; got {}", kind(other)),
@@ -230,16 +228,7 @@ fn preview(s: &str) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use bridge::input::json_kind as kind;
 
 #[cfg(test)]
 mod tests {

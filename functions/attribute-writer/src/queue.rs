@@ -18,8 +18,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::future::join_all;
 
 use bridge::batch::{records, BatchReport};
-use bridge::config::{uuid_expectation, validate_uuid, OrgConfig};
+use bridge::config::OrgConfig;
 use bridge::genesys::ContactChange;
+use bridge::input::uuid_field;
 use bridge::jobs::{Job, JobEnvelope, ParticipantEnrich};
 use bridge::zendesk::UserLookup;
 use bridge::{BridgeError, Deadline, Result, Runtime};
@@ -237,8 +238,8 @@ async fn prepare(
                 attributes: a.attributes.clone(),
             }))
         }),
-        Job::ContactFields(c) => match validate_uuid("contactId", &c.contact_id) {
-            Err(_) => Err(BridgeError::validation("contactId", uuid_expectation(&c.contact_id))),
+        Job::ContactFields(c) => match uuid_field("contactId", &c.contact_id) {
+            Err(e) => Err(e),
             Ok(_) if c.changes.is_empty() => Err(BridgeError::validation("changes", "expected at least one change")),
             Ok(id) => Ok(Prepared::Contact {
                 message_id: message_id.clone(),
@@ -263,12 +264,10 @@ async fn prepare(
 }
 
 fn ids(conversation_id: &str, participant_id: &str) -> Result<(String, String)> {
-    let c = validate_uuid("conversationId", conversation_id).map_err(|_| {
-        BridgeError::validation("conversationId", uuid_expectation(conversation_id))
-    })?;
-    let p = validate_uuid("participantId", participant_id)
-        .map_err(|_| BridgeError::validation("participantId", uuid_expectation(participant_id)))?;
-    Ok((c, p))
+    Ok((
+        uuid_field("conversationId", conversation_id)?,
+        uuid_field("participantId", participant_id)?,
+    ))
 }
 
 /// Looks the caller up in Zendesk and turns the match into the org's enrichment attributes.

@@ -4,7 +4,7 @@
 //! previousStatus, changed, followUpTicketId}`. Everything is checked before any call, and
 //! every rejection names the field and what was expected.
 
-use bridge::config::{uuid_expectation, TICKET_STATUSES};
+use bridge::config::TICKET_STATUSES;
 use bridge::{BridgeError, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -62,8 +62,7 @@ fn org_id(obj: &Map<String, Value>) -> Result<String> {
             "orgId",
             "missing: expected the Genesys org id (a UUID); the data action's request template must supply it",
         )),
-        Some(Value::String(s)) => bridge::config::validate_uuid("orgId", s)
-            .map_err(|_| BridgeError::validation("orgId", uuid_expectation(s))),
+        Some(Value::String(s)) => bridge::input::uuid_field("orgId", s),
         Some(other) => Err(BridgeError::validation(
             "orgId",
             format!("expected the Genesys org id as a string (a UUID); got {}", json_kind(other)),
@@ -160,17 +159,7 @@ fn public(obj: &Map<String, Value>) -> Result<bool> {
     }
 }
 
-/// Names a JSON value's type for messages, without echoing (possibly long) content.
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use bridge::input::json_kind;
 
 /// The data action's success output: flat strings and booleans, as Architect wants them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

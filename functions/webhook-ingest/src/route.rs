@@ -121,16 +121,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use bridge::input::json_kind as type_name;
 
 /// Which Genesys topic a notification is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,10 +24,11 @@ use serde_json::json;
 pub use errors::{extract_permissions, ApiErrorBody, ApiReader, TokenReader};
 pub use types::*;
 
-use crate::config::{validate_uuid, OrgConfig};
+use crate::config::OrgConfig;
 use crate::deadline::Deadline;
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
 use crate::http::{execute, seg, Authorizer, Body, Call, HttpClient, RawResponse, StaticAuth};
+use crate::input::uuid_field;
 
 /// Longest safety margin before a token's stated expiry.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -439,9 +440,4 @@ impl GenesysOrg<'_> {
             .map_err(self.not_found_hint(format!("external contact {id}")))?;
         resp.json(Upstream::Genesys, "patch the external contact")
     }
-}
-
-fn uuid_field(field: &str, value: &str) -> Result<String> {
-    validate_uuid(field, value)
-        .map_err(|_| BridgeError::validation(field, crate::config::uuid_expectation(value)))
 }
