@@ -315,13 +315,20 @@ async fn run_logged(
     let _turn = dev.turn.lock().await;
     let p = &dev.pipeline;
     let mark = p.journal_mark();
+    // Jobs still waiting for the worker are set aside, so that only the jobs this event
+    // made are logged under it; all go back in their original order.
+    let mut waiting: Vec<JobEnvelope> = Vec::new();
+    for c in [Consumer::AttributeWriter, Consumer::TicketStatus] {
+        waiting.extend(p.queue.drain(c));
+    }
     let result = p.invoke(function, event).await;
     let mut made: Vec<JobEnvelope> = Vec::new();
     for c in [Consumer::AttributeWriter, Consumer::TicketStatus] {
         made.extend(p.queue.drain(c));
     }
-    if !made.is_empty() {
-        if let Err(e) = p.queue.send(&made).await {
+    let requeue: Vec<JobEnvelope> = waiting.iter().chain(made.iter()).cloned().collect();
+    if !requeue.is_empty() {
+        if let Err(e) = p.queue.send(&requeue).await {
             tracing::error!(error = %e, "could not queue the jobs again");
         }
     }
