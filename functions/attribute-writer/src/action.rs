@@ -8,7 +8,7 @@
 use serde::Serialize;
 use tracing::Instrument;
 
-use bridge::{BridgeError, ErrorKind, Result, Runtime};
+use bridge::{BridgeError, ErrorKind, OrgConfig, Result, Runtime};
 
 use crate::attrs::{check_limits, parse_action_input, ActionInput};
 use crate::verify::verify;
@@ -52,6 +52,22 @@ pub async fn run(
     write(rt, opts, input, ctx).instrument(span).await
 }
 
+async fn patch(
+    rt: &Runtime,
+    org: &OrgConfig,
+    input: &ActionInput,
+    deadline: bridge::Deadline,
+) -> Result<bridge::genesys::Written> {
+    rt.genesys
+        .org(org, deadline)
+        .patch_participant_attributes(
+            &input.conversation_id,
+            &input.participant_id,
+            &input.attributes,
+        )
+        .await
+}
+
 async fn write(
     rt: &Runtime,
     opts: &Options,
@@ -62,14 +78,19 @@ async fn write(
     check_limits(&input.attributes, &org.rules.attribute_limits)
         .map_err(|e| e.or_org(&org.org_id))?;
     let deadline = rt.deadline(ctx);
+    let first = patch(rt, &org, &input, deadline).await;
+    let (org, written) = match first {
+        Ok(w) => (org, w),
+        // Rotated credentials: one re-read of the org's secret, one more try.
+        Err(e) => match rt.refresh_after(&org, &e).await {
+            Some(fresh) => {
+                let w = patch(rt, &fresh, &input, deadline).await?;
+                (fresh, w)
+            }
+            None => return Err(e),
+        },
+    };
     let genesys = rt.genesys.org(&org, deadline);
-    let written = genesys
-        .patch_participant_attributes(
-            &input.conversation_id,
-            &input.participant_id,
-            &input.attributes,
-        )
-        .await?;
     let mut out = ActionOutput {
         ok: true,
         written: input.attributes.len(),

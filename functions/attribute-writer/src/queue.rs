@@ -365,7 +365,24 @@ async fn enrich(
 
 async fn execute_write(rt: &Runtime, m: &MergedWrite, deadline: Deadline) -> Result<()> {
     let org = rt.orgs.get(&m.org_id).await?;
-    let genesys = rt.genesys.org(&org, deadline);
+    match write_chunks(rt, &org, m, deadline).await {
+        // Rotated credentials: one re-read of the org's secret, one more try (the merge
+        // PATCH is safe to repeat).
+        Err(e) => match rt.refresh_after(&org, &e).await {
+            Some(fresh) => write_chunks(rt, &fresh, m, deadline).await,
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+async fn write_chunks(
+    rt: &Runtime,
+    org: &OrgConfig,
+    m: &MergedWrite,
+    deadline: Deadline,
+) -> Result<()> {
+    let genesys = rt.genesys.org(org, deadline);
     for body in chunks(&m.attributes, org.rules.attribute_limits.max_keys) {
         let w = genesys
             .patch_participant_attributes(&m.conversation_id, &m.participant_id, &body)

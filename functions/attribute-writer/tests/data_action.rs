@@ -541,3 +541,36 @@ async fn default_handler_entry_point_works() {
     .unwrap();
     assert_eq!(out["written"], 2);
 }
+
+#[tokio::test]
+async fn rotated_client_secret_is_reread_once_and_the_write_succeeds() {
+    // The cached config holds a secret that was rotated away in Genesys; the secret store
+    // already has the new one.
+    let h = Harness::start_with(|mem, base| {
+        let mut doc = org_doc(ACME, base);
+        doc["genesys"]["clientSecret"] = json!("rotated-away-secret");
+        mem.insert(ACME, doc.to_string());
+    })
+    .await;
+    h.rt.orgs.get(ACME).await.unwrap();
+    h.secrets
+        .inner()
+        .insert(ACME, org_doc(ACME, &h.sb.base_url()).to_string());
+    let out = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect("the write succeeds with the new secret");
+    assert_eq!(out["ok"], json!(true));
+    assert_eq!(h.secrets.fetches_for(ACME), 2, "exactly one re-read");
+    let j = h.journal();
+    assert_eq!(
+        j.iter()
+            .filter(|e| e.path == "/oauth/token")
+            .map(|e| e.status)
+            .collect::<Vec<_>>(),
+        vec![401, 200],
+        "{}",
+        show(&j)
+    );
+    assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
+}
