@@ -151,7 +151,7 @@ pub struct ReplayArgs {
 #[command(after_help = EXIT_CODES_HELP)]
 pub struct DevArgs {
     /// Directory of org files to load (pointed at the sandbox; the files are not changed)
-    #[arg(long, value_name = "DIR", default_value = "examples/orgs")]
+    #[arg(long, value_name = "DIR", default_value = crate::source::DEFAULT_ORGS_DIR)]
     pub orgs_dir: PathBuf,
     /// Port for the local endpoints on 127.0.0.1 (0 = a free port)
     #[arg(long, default_value_t = 0)]

@@ -207,7 +207,8 @@ pub async fn replay(
     let mut seen: HashSet<String> = HashSet::new();
     let mut held: Vec<String> = Vec::new();
     let mut done = 0usize;
-    'outer: loop {
+    loop {
+        // Never more than --max leaves, so the loop ends at --max here.
         let want = opts.max.map_or(10, |m| (m - done).min(10));
         if want == 0 {
             break;
@@ -300,9 +301,6 @@ pub async fn replay(
             summary.messages.push(line);
             done += 1;
             progress(done, total);
-            if opts.max.is_some_and(|m| done >= m) {
-                break 'outer;
-            }
         }
     }
     // A dry run gives the messages back at once instead of after the visibility timeout.

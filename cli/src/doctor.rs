@@ -17,6 +17,7 @@ use bridge::config::validate_uuid;
 use bridge::genesys::{ContactAction, ContactChange, Genesys, GenesysOrg, Role};
 use bridge::http::HttpClient;
 use bridge::secrets::SecretSource;
+use bridge::settings::SecretSourceSetting;
 use bridge::zendesk::Zendesk;
 use bridge::{BridgeError, Deadline, ErrorKind, OrgConfig};
 use secrecy::ExposeSecret;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::exit::CliError;
+use crate::source::DEFAULT_ORGS_DIR;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -304,24 +306,12 @@ pub async fn run_on_sandbox(
     org_id: &str,
     timeout: Duration,
 ) -> Result<DoctorReport, CliError> {
-    let dir = match crate::source::SourceChoice::from_args(args) {
-        crate::source::SourceChoice::Dir(d) => d,
-        crate::source::SourceChoice::SecretsManager { .. } => {
-            return Err(CliError::usage(
-                "--sandbox reads org files: use it with --orgs-dir",
-            ))
-        }
+    let SecretSourceSetting::Dir { path: dir } = crate::source::setting(args) else {
+        return Err(CliError::usage(
+            "--sandbox reads org files: use it with --orgs-dir",
+        ));
     };
-    if !dir.is_dir() {
-        return Err(CliError::usage(format!(
-            "org directory {} does not exist",
-            dir.display()
-        )));
-    }
-    let sandbox = bridge_sandbox::Sandbox::start(bridge_sandbox::default_seed())
-        .await
-        .map_err(|e| CliError::failed(format!("could not start the sandbox: {e}")))?;
-    let source = crate::dev::SandboxOrgFiles::load(&dir, &sandbox.base_url())?;
+    let (sandbox, source) = crate::dev::sandbox_with_orgs(&dir, "").await?;
     let mut report = run(&source, org_id, timeout).await?;
     report.upstreams = Some(format!(
         "the local sandbox {} (Genesys and Zendesk base URLs pointed at it; the file is unchanged)",
@@ -372,7 +362,7 @@ async fn load_config(
         let what = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
         let detail = format!("invalid at `{field}`: {what}");
         let fix = if field == "<document>" {
-            format!("make {location} valid JSON with the documented keys (compare with examples/orgs/; unknown keys are errors, so check spelling)")
+            format!("make {location} valid JSON with the documented keys (compare with {DEFAULT_ORGS_DIR}/; unknown keys are errors, so check spelling)")
         } else {
             format!("correct `{field}` in {location} (the message says what is expected)")
         };
@@ -406,19 +396,24 @@ async fn genesys_checks(
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let g = &cfg.genesys;
-    // Token, and the tokens/me org check the client makes on every first token.
+    // Token, and the tokens/me org check the client makes on every first token (its answer
+    // is the org check's: no second tokens/me call).
     let org = genesys.org(cfg, deadline());
-    match org.ensure_token().await {
-        Ok(()) => {
-            out.push(Check::new(
-                "genesys.token",
-                "Genesys token",
-                Status::Pass,
-                format!(
-                    "OAuth client {} got a token from {}",
-                    g.client_id, g.login_base_url
-                ),
-            ));
+    let token_ok = || {
+        Check::new(
+            "genesys.token",
+            "Genesys token",
+            Status::Pass,
+            format!(
+                "OAuth client {} got a token from {}",
+                g.client_id, g.login_base_url
+            ),
+        )
+    };
+    let info = match org.ensure_token().await {
+        Ok(info) => {
+            out.push(token_ok());
+            info
         }
         Err(e) if is_token_call(&e) => {
             out.push(token_failure(cfg, location, &e));
@@ -427,27 +422,9 @@ async fn genesys_checks(
         }
         Err(e) => {
             // The token was issued; tokens/me refused it or said another org.
-            out.push(Check::new(
-                "genesys.token",
-                "Genesys token",
-                Status::Pass,
-                format!(
-                    "OAuth client {} got a token from {}",
-                    g.client_id, g.login_base_url
-                ),
-            ));
+            out.push(token_ok());
             out.push(org_failure(cfg, location, &e));
             skip_remaining_genesys(&mut out, "the token is not usable for this org");
-            return out;
-        }
-    }
-
-    let org = genesys.org(cfg, deadline());
-    let info = match org.tokens_me().await {
-        Ok(info) => info,
-        Err(e) => {
-            out.push(org_failure(cfg, location, &e));
-            skip_remaining_genesys(&mut out, "tokens/me failed");
             return out;
         }
     };
@@ -483,16 +460,17 @@ async fn genesys_checks(
             cfg.org_id
         )
     };
-    let permissions = if info.oauth_client.is_some() && role_ids.is_empty() {
-        out.push(Check::fail(
-            "genesys.roles",
-            "roles → permissions",
-            format!("{client_label} has no roles, so it has no permissions"),
-            roles_fix("the permissions listed below"),
-        ));
-        Permissions::Roles(Vec::new())
-    } else {
-        match read_roles(&genesys.org(cfg, deadline()), &role_ids).await {
+    let permissions = match &info.oauth_client {
+        Some(_) if role_ids.is_empty() => {
+            out.push(Check::fail(
+                "genesys.roles",
+                "roles → permissions",
+                format!("{client_label} has no roles, so it has no permissions"),
+                roles_fix("the permissions listed below"),
+            ));
+            Permissions::Roles(Vec::new())
+        }
+        Some(_) => match read_roles(&genesys.org(cfg, deadline()), &role_ids).await {
             Ok(roles) => {
                 let names: Vec<String> = roles
                     .iter()
@@ -507,25 +485,21 @@ async fn genesys_checks(
                 Permissions::Roles(roles)
             }
             Err(e) => {
-                let why = if info.oauth_client.is_none() {
-                    "tokens/me did not list the OAuth client's roles".to_string()
-                } else if matches!(e.kind, ErrorKind::MissingPermission | ErrorKind::Forbidden) {
+                let why = if matches!(e.kind, ErrorKind::MissingPermission | ErrorKind::Forbidden) {
                     format!("{client_label} may not read roles ({ROLE_VIEW})")
                 } else {
                     format!("reading the roles failed: {}", e.message)
                 };
-                let mut c = Check::new(
-                    "genesys.roles",
-                    "roles → permissions",
-                    Status::Warn,
-                    format!("{why}; permissions were probed with safe calls instead"),
-                );
-                c.fix = Some(format!(
-                    "optional: grant {ROLE_VIEW} to {client_label} so doctor can read its roles exactly"
-                ));
-                out.push(c);
+                out.push(roles_unread(&why, &client_label));
                 Permissions::Probed(probe_all(&genesys.org(cfg, deadline())).await)
             }
+        },
+        None => {
+            out.push(roles_unread(
+                "tokens/me did not list the OAuth client's roles",
+                &client_label,
+            ));
+            Permissions::Probed(probe_all(&genesys.org(cfg, deadline())).await)
         }
     };
 
@@ -639,17 +613,25 @@ fn org_failure(cfg: &OrgConfig, location: &str, e: &BridgeError) -> Check {
 }
 
 async fn read_roles(org: &GenesysOrg<'_>, role_ids: &[String]) -> Result<Vec<Role>, BridgeError> {
-    if role_ids.is_empty() {
-        return Err(BridgeError::new(
-            ErrorKind::UnexpectedResponse,
-            "no roles listed",
-        ));
-    }
     let mut roles = Vec::new();
     for id in role_ids {
         roles.push(org.role(id).await?);
     }
     Ok(roles)
+}
+
+/// The roles row when the roles could not be read (`why`): the permissions are probed.
+fn roles_unread(why: &str, client_label: &str) -> Check {
+    let mut c = Check::new(
+        "genesys.roles",
+        "roles → permissions",
+        Status::Warn,
+        format!("{why}; permissions were probed with safe calls instead"),
+    );
+    c.fix = Some(format!(
+        "optional: grant {ROLE_VIEW} to {client_label} so doctor can read its roles exactly"
+    ));
+    c
 }
 
 enum Permissions {
@@ -729,15 +711,10 @@ fn capability_check(
     for (perm, unverified) in cap.needs {
         let (grant, how) = match permissions {
             Permissions::Roles(roles) => {
-                let by: Vec<&str> = roles
-                    .iter()
-                    .filter(|r| r.grants(perm))
-                    .map(|r| r.name.as_deref().unwrap_or(r.id.as_str()))
-                    .collect();
-                if by.is_empty() {
-                    (Grant::Missing, "role")
-                } else {
+                if roles.iter().any(|r| r.grants(perm)) {
                     (Grant::Granted, "role")
+                } else {
+                    (Grant::Missing, "role")
                 }
             }
             Permissions::Probed(probes) => match probes.get(perm) {
@@ -818,13 +795,9 @@ async fn zendesk_check(
             "no zendesk section: ticket status and enrichment are off for this org",
         );
     };
-    let account = match zendesk.account(cfg, deadline) {
-        Ok(a) => a,
-        Err(e) => {
-            return Check::fail(ID, TITLE, e.message.clone(), "add a zendesk section")
-                .with_error(&e)
-        }
-    };
+    let account = zendesk
+        .account(cfg, deadline)
+        .expect("the config has a zendesk section, checked above");
     let cred = z.auth.describe();
     let host = format!("{}.zendesk.com", z.subdomain);
     let cred_fix = match &z.auth {

@@ -108,12 +108,11 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<Exit, CliError> {
             }
         },
         Command::Dlq(DlqCommand::Replay(a)) => {
-            let conf = bridge::aws::sdk_config(env.aws_endpoint_url.as_deref()).await;
-            if conf.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
-                return Err(CliError::usage(
+            let conf = env
+                .aws_config(
                     "dlq replay needs an AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)",
-                ));
-            }
+                )
+                .await?;
             let client = aws_sdk_sqs::Client::new(&conf);
             let opts = dlq::ReplayOptions {
                 queue_url: a.queue,

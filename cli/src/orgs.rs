@@ -16,13 +16,6 @@ fn org_arg(org_id: &str) -> Result<String, CliError> {
     validate_uuid("ORG_ID", org_id).map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// What `put` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
-    Created,
-    Replaced,
-}
-
 /// Validates `file` as the config of `org_id` and stores it. The document is stored as
 /// written (comments are not JSON, so there are none to lose); an invalid document, or one
 /// whose `orgId` is another org's, is refused before anything is written.
@@ -44,34 +37,15 @@ pub async fn put(source: &dyn SecretSource, org_id: &str, file: &Path) -> Result
             cfg.org_id
         )));
     }
-    let existed = source
-        .fetch(&org_id)
+    // Secrets Manager's adapter explains a refusal during a removed org's recovery window
+    // itself (the error's hint).
+    let replaced = source
+        .put(&org_id, &SecretString::from(text))
         .await
-        .map_err(CliError::from)?
-        .is_some();
-    source.put(&org_id, &SecretString::from(text)).await.map_err(|e| {
-        let mut err = CliError::from(e.clone());
-        // Secrets Manager keeps a removed org's secret through its recovery window and
-        // refuses to create one with the same name meanwhile.
-        if e.message.contains("deletion") || e.message.contains("deleted") {
-            err.message.push_str(&format!(
-                ". The org was removed recently and its secret is in its recovery window: restore it (`aws secretsmanager restore-secret --secret-id <the secret of {}>`) and run put again",
-                source.location(&org_id)
-            ));
-        }
-        err
-    })?;
-    let how = if existed {
-        Stored::Replaced
-    } else {
-        Stored::Created
-    };
+        .map_err(CliError::from)?;
     Ok(format!(
         "{} org {org_id}{} in {}",
-        match how {
-            Stored::Created => "created",
-            Stored::Replaced => "replaced",
-        },
+        if replaced { "replaced" } else { "created" },
         cfg.name
             .as_deref()
             .map(|n| format!(" ({n})"))
@@ -208,24 +182,13 @@ pub fn render_list(rows: &[OrgSummary]) -> String {
 pub async fn rm(source: &dyn SecretSource, org_id: &str) -> Result<String, CliError> {
     let org_id = org_arg(org_id)?;
     let location = source.location(&org_id);
-    let missing = || {
-        CliError::failed(format!(
-            "no config for org {org_id} ({location} not found); nothing removed"
-        ))
-    };
-    // Looked up first: Secrets Manager refuses to delete a secret already scheduled for
-    // deletion with an error that reads like a failure, while the org is in fact gone.
-    if source
-        .fetch(&org_id)
-        .await
-        .map_err(CliError::from)?
-        .is_none()
-    {
-        return Err(missing());
-    }
+    // Secrets Manager's adapter answers `false` for a secret already scheduled for
+    // deletion too: the org is gone either way.
     if source.delete(&org_id).await.map_err(CliError::from)? {
         Ok(format!("removed org {org_id} ({location})"))
     } else {
-        Err(missing())
+        Err(CliError::failed(format!(
+            "no config for org {org_id} ({location} not found); nothing removed"
+        )))
     }
 }

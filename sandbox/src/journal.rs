@@ -115,6 +115,20 @@ impl Journal {
         inner.entries.clone()
     }
 
+    /// The sequence number of the newest entry ever pushed (0 if none), cleared or not.
+    pub(crate) fn last_seq(&self) -> u64 {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.last_seq
+    }
+
+    /// The entries pushed after `seq` (and not cleared), in order: a copy of the tail only.
+    pub(crate) fn since(&self, seq: u64) -> Vec<JournalEntry> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries are pushed in seq order, so the newer ones are a suffix.
+        let start = inner.entries.partition_point(|e| e.seq <= seq);
+        inner.entries[start..].to_vec()
+    }
+
     pub(crate) fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.entries.clear();
@@ -175,4 +189,46 @@ pub(crate) fn record_body(headers: &HeaderMap, body: &[u8]) -> Option<serde_json
         return Some(serde_json::Value::Object(fields));
     }
     serde_json::from_slice(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> JournalEntry {
+        JournalEntry {
+            seq: 0,
+            method: "GET".into(),
+            path: path.into(),
+            query: None,
+            upstream: Upstream::classify(path),
+            org_id: None,
+            zendesk_subdomain: None,
+            auth: "none".into(),
+            status: 200,
+            body: None,
+            latency_ms: 0,
+        }
+    }
+
+    #[test]
+    fn since_and_last_seq() {
+        let j = Journal::default();
+        assert_eq!(j.last_seq(), 0);
+        assert!(j.since(0).is_empty());
+        j.push(entry("/api/a"));
+        j.push(entry("/api/b"));
+        let mark = j.last_seq();
+        assert_eq!(mark, 2);
+        j.push(entry("/api/c"));
+        let tail: Vec<String> = j.since(mark).into_iter().map(|e| e.path).collect();
+        assert_eq!(tail, vec!["/api/c"]);
+        assert_eq!(j.since(0).len(), 3);
+        // Cleared entries are gone; numbering goes on.
+        j.clear();
+        assert_eq!(j.last_seq(), 3);
+        assert!(j.since(0).is_empty());
+        j.push(entry("/api/d"));
+        assert_eq!(j.since(mark)[0].seq, 4);
+    }
 }

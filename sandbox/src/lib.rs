@@ -106,6 +106,19 @@ impl Sandbox {
         self.shared.journal.snapshot()
     }
 
+    /// The sequence number of the newest journal entry (0 if none): pass it to
+    /// [`Sandbox::journal_since`] later to get what was answered in between. Not reset by
+    /// [`Sandbox::clear_journal`].
+    pub fn last_seq(&self) -> u64 {
+        self.shared.journal.last_seq()
+    }
+
+    /// The journal entries answered after the one numbered `seq`, in order, without copying
+    /// the older ones.
+    pub fn journal_since(&self, seq: u64) -> Vec<JournalEntry> {
+        self.shared.journal.since(seq)
+    }
+
     pub fn clear_journal(&self) {
         self.shared.journal.clear();
     }

@@ -33,7 +33,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let (kind, status, code, message) = match &err {
+    let (kind, code, message) = match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
             let code = e.code().unwrap_or("Unknown").to_string();
@@ -56,30 +56,26 @@ where
                 | "ServiceUnavailable" => ErrorKind::ServerError,
                 _ => ErrorKind::InvalidRequest,
             };
-            (kind, None, Some(code), msg)
+            (kind, Some(code), msg)
         }
-        SdkError::TimeoutError(_) => (ErrorKind::Transport, None, None, "timed out".to_string()),
+        SdkError::TimeoutError(_) => (ErrorKind::Transport, None, "timed out".to_string()),
         SdkError::DispatchFailure(d) => (
             ErrorKind::Transport,
-            None,
             None,
             format!("could not reach the service: {d:?}"),
         ),
         SdkError::ResponseError(_) => (
             ErrorKind::UnexpectedResponse,
             None,
-            None,
             "unparseable response".to_string(),
         ),
         other => (
             ErrorKind::Internal,
-            None::<u16>,
             None,
             format!("{}", aws_sdk_sqs::error::DisplayErrorContext(other)),
         ),
     };
     let mut e = BridgeError::upstream(upstream, kind, message).with_operation(operation);
-    e.status = status;
     e.code = code;
     if kind == ErrorKind::Forbidden {
         e.hint = Some(format!(

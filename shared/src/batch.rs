@@ -4,9 +4,18 @@
 //! when every record failed, so a fully broken batch is visible as a function error.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde_json::Value;
 
 use crate::error::{BridgeError, ErrorKind, Result};
 use crate::jobs::JobEnvelope;
+
+/// Reads an invocation payload that the function has recognised as an SQS batch (each
+/// worker keeps its own shape rules and messages); an unreadable one is an input error on
+/// `Records`.
+pub fn parse_sqs_event(event: Value) -> Result<SqsEvent> {
+    serde_json::from_value(event)
+        .map_err(|e| BridgeError::validation("Records", format!("not a valid SQS event: {e}")))
+}
 
 /// One SQS record, parsed.
 #[derive(Debug)]
@@ -44,8 +53,8 @@ pub struct BatchReport {
     pub total: usize,
     /// Message ids to redeliver (SQS retries them, then moves them to the DLQ).
     pub failed: Vec<String>,
-    /// The errors, for the log and for the all-failed invocation error.
-    pub errors: Vec<BridgeError>,
+    /// The first error, for the all-failed invocation error.
+    first_error: Option<BridgeError>,
 }
 
 impl BatchReport {
@@ -56,45 +65,40 @@ impl BatchReport {
         }
     }
 
-    pub fn fail(&mut self, message_id: &str, error: BridgeError) {
+    /// Reports `message_id` failed, and logs it with its reason: a retryable error will be
+    /// redelivered by SQS; a permanent one ends in the DLQ after the queue's redeliveries.
+    pub fn fail(&mut self, message_id: &str, job_id: &str, error: BridgeError) {
+        let (error_type, org_id) = (error.error_type(), error.org_id.as_deref().unwrap_or(""));
+        let correlation_id = error.correlation_id.as_deref().unwrap_or("");
+        if error.retryable() {
+            tracing::warn!(message_id, job_id, %error_type, org_id, correlation_id, reason = %error,
+                "job failed; SQS will redeliver it");
+        } else {
+            tracing::error!(message_id, job_id, %error_type, org_id, correlation_id, reason = %error,
+                "job cannot succeed as sent; it goes to the DLQ after the queue's redeliveries");
+        }
         if !self.failed.iter().any(|m| m == message_id) {
             self.failed.push(message_id.to_string());
         }
-        self.errors.push(error);
+        self.first_error.get_or_insert(error);
     }
 
     /// The response for Lambda: partial failures, or an error when every record failed.
     pub fn into_response(self) -> Result<SqsBatchResponse> {
         if self.total > 0 && self.failed.len() == self.total {
-            let first = self.errors.into_iter().next();
-            let mut e = BridgeError::new(
-                first
-                    .as_ref()
-                    .map(|e| e.kind)
-                    .unwrap_or(ErrorKind::Internal),
-                format!(
-                    "every job of the batch failed ({} of {}); first error: {}",
-                    self.failed.len(),
-                    self.total,
-                    // Only the message: upstream, status, correlation id and hint are copied
-                    // into this error below, and Display prints them once.
-                    first
-                        .as_ref()
-                        .map(|e| e.message.clone())
-                        .unwrap_or_default()
-                ),
+            // The first error, with its upstream, status, correlation id and hint, under a
+            // message that says the whole batch failed.
+            let mut e = self
+                .first_error
+                .unwrap_or_else(|| BridgeError::new(ErrorKind::Internal, ""));
+            e.message = format!(
+                "every job of the batch failed ({} of {}); first error: {}",
+                self.failed.len(),
+                self.total,
+                e.message
             );
-            if let Some(f) = first.map(BridgeError::into_details) {
-                e.upstream = f.upstream;
-                e.org_id = f.org_id;
-                e.status = f.status;
-                e.code = f.code;
-                e.correlation_id = f.correlation_id;
-                e.missing_permissions = f.missing_permissions;
-                e.operation = f.operation;
-                e.field = f.field;
-                e.hint = f.hint;
-            }
+            e.credential = None;
+            e.retry_after = None;
             return Err(e);
         }
         let mut resp = SqsBatchResponse::default();
@@ -118,14 +122,14 @@ mod tests {
     #[test]
     fn partial_and_total_failure() {
         let mut r = BatchReport::new(3);
-        r.fail("m2", BridgeError::validation("orgId", "x"));
+        r.fail("m2", "j2", BridgeError::validation("orgId", "x"));
         let resp = r.into_response().unwrap();
         assert_eq!(resp.batch_item_failures.len(), 1);
         assert_eq!(resp.batch_item_failures[0].item_identifier, "m2");
 
         let mut r = BatchReport::new(2);
-        r.fail("m1", BridgeError::validation("orgId", "x"));
-        r.fail("m2", BridgeError::validation("orgId", "y"));
+        r.fail("m1", "j1", BridgeError::validation("orgId", "x"));
+        r.fail("m2", "j2", BridgeError::validation("orgId", "y"));
         let e = r.into_response().unwrap_err();
         assert!(
             e.message.contains("every job of the batch failed (2 of 2)"),

@@ -71,11 +71,38 @@ impl ZendeskAuth {
     }
 }
 
-#[derive(Debug)]
 pub struct WebhookConfig {
     /// Sent by Genesys Web Services data actions as `Authorization: Bearer <secret>`, and the
     /// HMAC key for signed posts from backends.
     pub shared_secret: SecretString,
+    /// SHA-256 of `shared_secret`, computed once when the config is read (bearers are
+    /// compared through it, per request).
+    shared_secret_sha256: [u8; 32],
+}
+
+impl WebhookConfig {
+    fn new(shared_secret: SecretString) -> WebhookConfig {
+        use sha2::{Digest, Sha256};
+        let shared_secret_sha256 = Sha256::digest(shared_secret.expose_secret().as_bytes()).into();
+        WebhookConfig {
+            shared_secret,
+            shared_secret_sha256,
+        }
+    }
+
+    /// SHA-256 of the shared secret.
+    pub fn shared_secret_sha256(&self) -> &[u8; 32] {
+        &self.shared_secret_sha256
+    }
+}
+
+// Not derived: the digest of a secret is not printed either.
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("shared_secret", &self.shared_secret)
+            .finish()
+    }
 }
 
 /// What the functions do for this org.
@@ -117,6 +144,63 @@ pub struct AttributeLimits {
     pub max_keys: usize,
     pub max_key_chars: usize,
     pub max_value_chars: usize,
+}
+
+/// The first limit of [`AttributeLimits`] that a write breaks, and where: each caller words
+/// its own message (and names its own field) from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeViolation<'a> {
+    /// No attribute at all.
+    Empty,
+    /// `count` attributes, more than `max_keys`.
+    TooManyKeys { count: usize },
+    /// An empty or blank attribute name.
+    BlankKey { key: &'a str },
+    /// A name of `chars` characters, more than `max_key_chars`.
+    KeyTooLong { key: &'a str, chars: usize },
+    /// A value of `chars` characters, more than `max_value_chars`.
+    ValueTooLong { key: &'a str, chars: usize },
+}
+
+impl AttributeLimits {
+    /// `count` attributes in one write: none at all, or more than `max_keys`.
+    pub fn count_violation(&self, count: usize) -> Option<AttributeViolation<'static>> {
+        if count == 0 {
+            Some(AttributeViolation::Empty)
+        } else if count > self.max_keys {
+            Some(AttributeViolation::TooManyKeys { count })
+        } else {
+            None
+        }
+    }
+
+    /// An attribute name that is blank, or longer than `max_key_chars` characters.
+    pub fn key_violation<'a>(&self, key: &'a str) -> Option<AttributeViolation<'a>> {
+        if key.trim().is_empty() {
+            return Some(AttributeViolation::BlankKey { key });
+        }
+        let chars = key.chars().count();
+        (chars > self.max_key_chars).then_some(AttributeViolation::KeyTooLong { key, chars })
+    }
+
+    /// A value (of attribute `key`) longer than `max_value_chars` characters.
+    pub fn value_violation<'a>(&self, key: &'a str, value: &str) -> Option<AttributeViolation<'a>> {
+        let chars = value.chars().count();
+        (chars > self.max_value_chars).then_some(AttributeViolation::ValueTooLong { key, chars })
+    }
+
+    /// The first violation of a whole set: the count, then per attribute (in order) its
+    /// name, then its value.
+    pub fn violation<'a>(
+        &self,
+        attributes: &'a BTreeMap<String, String>,
+    ) -> Option<AttributeViolation<'a>> {
+        self.count_violation(attributes.len()).or_else(|| {
+            attributes
+                .iter()
+                .find_map(|(k, v)| self.key_violation(k).or_else(|| self.value_violation(k, v)))
+        })
+    }
 }
 
 impl Default for AttributeLimits {
@@ -374,9 +458,7 @@ impl OrgConfig {
                 client_secret: raw.genesys.client_secret,
             },
             zendesk,
-            webhook: WebhookConfig {
-                shared_secret: raw.webhook.shared_secret,
-            },
+            webhook: WebhookConfig::new(raw.webhook.shared_secret),
             rules,
         })
     }
@@ -748,6 +830,55 @@ mod tests {
             "http://127.0.0.1:9999/zendesk/acme"
         );
         assert_eq!(c.genesys.api_base_url, "http://127.0.0.1:9999");
+    }
+
+    #[test]
+    fn attribute_violations_come_in_order() {
+        let l = AttributeLimits {
+            max_keys: 2,
+            max_key_chars: 3,
+            max_value_chars: 2,
+        };
+        let set = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        use AttributeViolation as V;
+        assert_eq!(l.violation(&set(&[])), Some(V::Empty));
+        assert_eq!(
+            l.violation(&set(&[("a", "1"), ("b", "2"), ("c", "3")])),
+            Some(V::TooManyKeys { count: 3 })
+        );
+        assert_eq!(
+            l.violation(&set(&[(" ", "123"), ("abcd", "1")])),
+            Some(V::BlankKey { key: " " })
+        );
+        assert_eq!(
+            l.violation(&set(&[("abcd", "123")])),
+            Some(V::KeyTooLong {
+                key: "abcd",
+                chars: 4
+            })
+        );
+        assert_eq!(
+            l.violation(&set(&[("a", "1"), ("b", "ééé")])),
+            Some(V::ValueTooLong { key: "b", chars: 3 })
+        );
+        assert_eq!(
+            l.violation(&set(&[("éé", "éé")])),
+            None,
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn shared_secret_digest_is_kept() {
+        use sha2::{Digest, Sha256};
+        let c = parse(&sample()).unwrap();
+        let want: [u8; 32] = Sha256::digest(b"s3cr3t-webhook-0123456789abcdef").into();
+        assert_eq!(c.webhook.shared_secret_sha256(), &want);
     }
 
     #[test]

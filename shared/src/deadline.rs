@@ -45,13 +45,6 @@ impl Deadline {
         self.remaining() == Some(Duration::ZERO)
     }
 
-    /// The deadline as epoch milliseconds (for idempotency in-progress expiry).
-    pub fn epoch_ms(&self) -> Option<u64> {
-        let left = self.remaining()?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-        Some((now + left).as_millis() as u64)
-    }
-
     /// Caps a per-request timeout by the time left.
     pub fn cap(&self, timeout: Duration) -> Duration {
         match self.remaining() {

@@ -209,10 +209,6 @@ impl BridgeError {
         e
     }
 
-    pub fn with_upstream(mut self, upstream: Upstream) -> Self {
-        self.upstream = Some(upstream);
-        self
-    }
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
@@ -283,11 +279,6 @@ impl BridgeError {
             ErrorKind::ServerError => self.status != Some(501),
             _ => false,
         }
-    }
-
-    /// One paragraph for a person: what happened, where, and what to do.
-    pub fn describe(&self) -> String {
-        self.to_string()
     }
 }
 

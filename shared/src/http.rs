@@ -17,12 +17,14 @@ use crate::deadline::Deadline;
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
 use crate::retry::{self, Attempt, Decision, Outcome, RetryPolicy, StopReason};
 
+/// Longest wait for one attempt (always further capped by the deadline).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The shared HTTP client and retry policy. Build once per process.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
     policy: RetryPolicy,
-    request_timeout: Duration,
 }
 
 impl HttpClient {
@@ -37,21 +39,7 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| BridgeError::internal(format!("could not build the HTTP client: {e}")))?;
-        Ok(HttpClient {
-            inner,
-            policy,
-            request_timeout: Duration::from_secs(10),
-        })
-    }
-
-    pub fn policy(&self) -> &RetryPolicy {
-        &self.policy
-    }
-
-    /// Per-attempt timeout (always further capped by the deadline).
-    pub fn with_request_timeout(mut self, t: Duration) -> HttpClient {
-        self.request_timeout = t;
-        self
+        Ok(HttpClient { inner, policy })
     }
 }
 
@@ -119,6 +107,14 @@ impl RawResponse {
         })
     }
 
+    /// The `Retry-After` header as a wait, if present and readable.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()))
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -153,7 +149,7 @@ pub trait ErrorReader: Send + Sync {
     /// Header carrying the upstream's request id.
     fn correlation_header(&self) -> &'static str;
     /// Turns a non-success answer into an error with a hint.
-    fn read_error(&self, call: &Call, resp: &RawResponse) -> BridgeError;
+    fn read_error(&self, resp: &RawResponse) -> BridgeError;
     /// Throttling that is not a 429 (the Genesys token endpoint's 400).
     fn is_throttled(&self, _resp: &RawResponse) -> bool {
         false
@@ -173,6 +169,26 @@ pub async fn execute(
     let mut attempt: u32 = 0;
     let mut auth_refreshed = false;
     let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
+    // Once per call, not per attempt: the body bytes (cheap to clone) and the path to log
+    // (path only: queries can carry phone numbers and emails).
+    let body: Option<(&'static str, Bytes)> = match &call.body {
+        Some(Body::Json(v)) => Some((
+            "application/json",
+            Bytes::from(serde_json::to_vec(v).map_err(|e| {
+                annotate(BridgeError::internal(format!(
+                    "could not serialize the request body: {e}"
+                )))
+            })?),
+        )),
+        Some(Body::Form(f)) => Some((
+            "application/x-www-form-urlencoded",
+            Bytes::from_static(f.as_bytes()),
+        )),
+        None => None,
+    };
+    let path = url::Url::parse(&call.url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
     loop {
         attempt += 1;
         if deadline.is_expired() {
@@ -182,7 +198,7 @@ pub async fn execute(
         let mut req = http
             .inner
             .request(call.method.clone(), &call.url)
-            .timeout(deadline.cap(http.request_timeout));
+            .timeout(deadline.cap(REQUEST_TIMEOUT));
         if let Some(c) = &credential {
             let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
                 annotate(BridgeError::config(
@@ -194,86 +210,43 @@ pub async fn execute(
             v.set_sensitive(true);
             req = req.header(AUTHORIZATION, v);
         }
-        match &call.body {
-            Some(Body::Json(v)) => req = req.json(v),
-            Some(Body::Form(f)) => {
-                req = req
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(*f)
-            }
-            None => {}
+        if let Some((content_type, bytes)) = &body {
+            req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
         }
         let started = Instant::now();
-        let sent = req.send().await;
-        let outcome = match sent {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let headers = resp.headers().clone();
-                match resp.bytes().await {
-                    Ok(body) => {
-                        let correlation_id = headers
-                            .get(reader.correlation_header())
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        let raw = RawResponse {
-                            status,
-                            headers,
-                            body,
-                            correlation_id,
-                        };
-                        log_attempt(
-                            upstream,
-                            org_id,
-                            call,
-                            attempt,
-                            Some(status),
-                            &raw.correlation_id,
-                            started,
-                        );
-                        if (200..300).contains(&status) {
-                            return Ok(raw);
-                        }
-                        Err(raw)
-                    }
-                    Err(e) => {
-                        log_attempt(
-                            upstream,
-                            org_id,
-                            call,
-                            attempt,
-                            Some(status),
-                            &None,
-                            started,
-                        );
-                        Ok(e)
-                    }
+        let failure = match send(req, reader).await {
+            Ok(raw) => {
+                log_attempt(
+                    upstream,
+                    org_id,
+                    call,
+                    &path,
+                    attempt,
+                    Some(raw.status),
+                    &raw.correlation_id,
+                    started,
+                );
+                if (200..300).contains(&raw.status) {
+                    return Ok(raw);
                 }
+                Failure::Http(raw)
             }
-            Err(e) => {
-                log_attempt(upstream, org_id, call, attempt, None, &None, started);
-                Ok(e)
+            Err((status, e)) => {
+                log_attempt(
+                    upstream, org_id, call, &path, attempt, status, &None, started,
+                );
+                Failure::Transport(e)
             }
         };
-        // Err(raw) = an HTTP answer that is not a success; Ok(e) = a transport failure.
-        let (policy_outcome, failure) = match outcome {
-            Err(raw) => (
-                Outcome::Status {
-                    status: raw.status,
-                    retry_after: raw
-                        .headers
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now())),
-                    throttled: reader.is_throttled(&raw),
-                },
-                Err(raw),
-            ),
-            Ok(e) => (
-                Outcome::Transport {
-                    may_have_been_sent: !e.is_connect(),
-                },
-                Ok(e),
-            ),
+        let policy_outcome = match &failure {
+            Failure::Http(raw) => Outcome::Status {
+                status: raw.status,
+                retry_after: raw.retry_after(),
+                throttled: reader.is_throttled(raw),
+            },
+            Failure::Transport(e) => Outcome::Transport {
+                may_have_been_sent: !e.is_connect(),
+            },
         };
         let decision = retry::decide(
             &http.policy,
@@ -297,27 +270,55 @@ pub async fn execute(
                     None => false,
                 };
                 if !can {
-                    return Err(annotate(failure_error(reader, call, failure, None)));
+                    return Err(annotate(failure_error(reader, failure, None)));
                 }
                 auth_refreshed = true;
             }
             Decision::Stop(reason) => {
-                return Err(annotate(failure_error(reader, call, failure, Some(reason))));
+                return Err(annotate(failure_error(reader, failure, Some(reason))));
             }
         }
     }
 }
 
+/// What one failed attempt produced.
+enum Failure {
+    /// An HTTP answer that is not a success.
+    Http(RawResponse),
+    /// No (complete) HTTP answer.
+    Transport(reqwest::Error),
+}
+
+/// Sends one attempt and reads the whole answer; on failure, the status if one came.
+async fn send(
+    req: reqwest::RequestBuilder,
+    reader: &dyn ErrorReader,
+) -> std::result::Result<RawResponse, (Option<u16>, reqwest::Error)> {
+    let mut resp = req.send().await.map_err(|e| (None, e))?;
+    let status = resp.status().as_u16();
+    let headers = std::mem::take(resp.headers_mut());
+    let body = resp.bytes().await.map_err(|e| (Some(status), e))?;
+    let correlation_id = headers
+        .get(reader.correlation_header())
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+        correlation_id,
+    })
+}
+
 fn failure_error(
     reader: &dyn ErrorReader,
-    call: &Call,
-    failure: std::result::Result<reqwest::Error, RawResponse>,
+    failure: Failure,
     reason: Option<StopReason>,
 ) -> BridgeError {
     let upstream = reader.upstream();
     let mut e = match failure {
-        Err(raw) => reader.read_error(call, &raw),
-        Ok(t) => {
+        Failure::Http(raw) => reader.read_error(&raw),
+        Failure::Transport(t) => {
             let kind = ErrorKind::Transport;
             let what = if t.is_timeout() {
                 "the request timed out"
@@ -360,19 +361,17 @@ fn deadline_error(upstream: Upstream, attempt: u32) -> BridgeError {
     .with_hint("raise the function timeout or the data action timeout; the work can be retried")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn log_attempt(
     upstream: Upstream,
     org_id: &str,
     call: &Call,
+    path: &str,
     attempt: u32,
     status: Option<u16>,
     correlation_id: &Option<String>,
     started: Instant,
 ) {
-    // Path only: queries can carry phone numbers and emails.
-    let path = url::Url::parse(&call.url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default();
     tracing::info!(
         upstream = upstream.as_str(),
         org_id,

@@ -201,10 +201,6 @@ impl DynamoIdempotency {
         self
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn hint(&self) -> String {
         format!(
             "check that table {} exists (partition key `id` of type S, TTL on `expiration`) and the function may read and write it",

@@ -68,10 +68,12 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     attribute_queue_url: String,
     ticket_queue_url: String,
-    /// Attempts per batch for entries SQS reports as failed (not sender faults).
-    max_attempts: usize,
-    backoff: Duration,
 }
+
+/// Attempts per batch for entries SQS reports as failed (not sender faults), and the pause
+/// between them (times the attempt number).
+const MAX_ATTEMPTS: usize = 3;
+const BACKOFF: Duration = Duration::from_millis(50);
 
 impl SqsQueue {
     pub fn new(
@@ -83,8 +85,6 @@ impl SqsQueue {
             client,
             attribute_queue_url: attribute_queue_url.into(),
             ticket_queue_url: ticket_queue_url.into(),
-            max_attempts: 3,
-            backoff: Duration::from_millis(50),
         }
     }
 
@@ -98,13 +98,6 @@ impl SqsQueue {
             attribute_queue_url,
             ticket_queue_url,
         )
-    }
-
-    /// How often a failed entry is tried in all (at least 1), and the pause between tries.
-    pub fn with_retries(mut self, max_attempts: usize, backoff: Duration) -> SqsQueue {
-        self.max_attempts = max_attempts.max(1);
-        self.backoff = backoff;
-        self
     }
 
     pub fn queue_url(&self, consumer: Consumer) -> &str {
@@ -158,7 +151,7 @@ impl SqsQueue {
                 return Ok(());
             }
             let sender_fault = failed.iter().any(|f| f.sender_fault());
-            if sender_fault || attempt >= self.max_attempts {
+            if sender_fault || attempt >= MAX_ATTEMPTS {
                 return Err(failed_entries_error(url, batch, failed, attempt));
             }
             tracing::warn!(
@@ -173,7 +166,7 @@ impl SqsQueue {
                 .filter_map(|f| f.id().parse::<usize>().ok())
                 .filter(|i| *i < batch.len())
                 .collect();
-            tokio::time::sleep(self.backoff * attempt as u32).await;
+            tokio::time::sleep(BACKOFF * attempt as u32).await;
         }
     }
 }

@@ -8,9 +8,10 @@ use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::genesys::Genesys;
 use crate::http::HttpClient;
-use crate::secrets::{DirSource, OrgStore, SecretSource, SecretsManagerSource};
-use crate::settings::{SecretSourceSetting, Settings};
+use crate::secrets::{OrgStore, SecretSource};
+use crate::settings::Settings;
 use crate::zendesk::Zendesk;
+use crate::OrgConfig;
 
 pub struct Runtime {
     pub orgs: OrgStore,
@@ -31,13 +32,11 @@ impl Runtime {
 
     /// Builds the runtime the settings describe (Secrets Manager or a directory).
     pub async fn from_settings(settings: &Settings) -> Result<Runtime> {
-        let source: Arc<dyn SecretSource> = match &settings.secret_source {
-            SecretSourceSetting::SecretsManager { prefix } => {
-                let conf = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
-                Arc::new(SecretsManagerSource::from_conf(&conf, prefix.clone()))
-            }
-            SecretSourceSetting::Dir { path } => Arc::new(DirSource::new(path.clone())),
-        };
+        let source = crate::secrets::open(
+            &settings.secret_source,
+            settings.aws_endpoint_url.as_deref(),
+        )
+        .await;
         let mut rt = Runtime::new(source, settings.secret_ttl, HttpClient::new()?);
         rt.deadline_margin = settings.deadline_margin;
         Ok(rt)
@@ -49,9 +48,9 @@ impl Runtime {
     /// once; `None` when a retry cannot help. Concurrent callers share one re-read.
     pub async fn refresh_after(
         &self,
-        org: &Arc<crate::OrgConfig>,
+        org: &Arc<OrgConfig>,
         err: &crate::BridgeError,
-    ) -> Option<Arc<crate::OrgConfig>> {
+    ) -> Option<Arc<OrgConfig>> {
         if err.kind != crate::ErrorKind::BadCredentials {
             return None;
         }
@@ -68,8 +67,83 @@ impl Runtime {
         }
     }
 
+    /// Runs `op` with `org`'s config and, if it failed because the credentials were rotated
+    /// since the config was cached (see [`Runtime::refresh_after`]), once more with the
+    /// re-read config. Returns the config used last, with the result. `op` must be safe to
+    /// repeat: the first attempt was refused before it changed anything.
+    pub async fn with_rotation<T, F, Fut>(
+        &self,
+        org: Arc<OrgConfig>,
+        op: F,
+    ) -> (Arc<OrgConfig>, Result<T>)
+    where
+        F: Fn(Arc<OrgConfig>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        match op(org.clone()).await {
+            Err(e) => match self.refresh_after(&org, &e).await {
+                Some(fresh) => {
+                    let retried = op(fresh.clone()).await;
+                    (fresh, retried)
+                }
+                None => (org, Err(e)),
+            },
+            ok => (org, ok),
+        }
+    }
+
     /// The deadline of a Lambda invocation, minus the margin.
     pub fn deadline(&self, ctx: &lambda_runtime::Context) -> Deadline {
         Deadline::from_epoch_ms(ctx.deadline, self.deadline_margin)
+    }
+}
+
+/// Tenant identity from something the caller cannot forge: when a data-action function is
+/// invoked through a per-org alias (`...:function:name:org-<orgId>` or `...:<orgId>`), the
+/// event's org id must be that org, or nothing is done. Unqualified, version or other
+/// aliases carry no org; the request template's org id is used (the Genesys role's
+/// `sts:ExternalId` condition already limits which Genesys org can invoke).
+pub fn check_invocation_alias(invoked_arn: &str, org_id: &str) -> crate::Result<()> {
+    // arn:aws:lambda:region:account:function:name[:qualifier]
+    let Some(qualifier) = invoked_arn.split(':').nth(7) else {
+        return Ok(());
+    };
+    let candidate = qualifier.strip_prefix("org-").unwrap_or(qualifier);
+    let Ok(alias_org) = crate::config::validate_uuid("alias", candidate) else {
+        return Ok(());
+    };
+    if alias_org.eq_ignore_ascii_case(org_id) {
+        return Ok(());
+    }
+    Err(crate::BridgeError::new(
+        crate::ErrorKind::WrongOrg,
+        format!("the function was invoked through the alias of org {alias_org}, but the event names org {org_id}"),
+    )
+    .with_org(org_id)
+    .with_field("orgId")
+    .with_hint(format!(
+        "the data action imported in org {alias_org} must invoke its own alias and send its own org id in the request template (render it with infra/genesys/render.py --org-id {alias_org}); nothing was changed"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_invocation_alias;
+
+    #[test]
+    fn alias_table() {
+        let a = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+        let b = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
+        let base = "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer";
+        assert!(check_invocation_alias("", a).is_ok());
+        assert!(check_invocation_alias(base, a).is_ok());
+        assert!(check_invocation_alias(&format!("{base}:7"), a).is_ok());
+        assert!(check_invocation_alias(&format!("{base}:live"), a).is_ok());
+        assert!(check_invocation_alias(&format!("{base}:{a}"), a).is_ok());
+        assert!(check_invocation_alias(&format!("{base}:org-{a}"), a).is_ok());
+        let e = check_invocation_alias(&format!("{base}:org-{b}"), a).unwrap_err();
+        assert_eq!(e.error_type(), "Bridge.WrongOrg");
+        assert!(e.to_string().contains(b), "{e}");
+        assert!(check_invocation_alias(&format!("{base}:{b}"), a).is_err());
     }
 }

@@ -55,12 +55,12 @@ pub fn point_at_sandbox(doc: &mut Value, base_url: &str) {
 }
 
 /// Loads every `<orgId>.json` of `dir`, points it at the sandbox, and returns an in-memory
-/// source holding them (the files themselves are not changed).
+/// source holding them whose messages name the files (which are not changed).
 pub fn sandbox_orgs_from_dir(
     dir: &std::path::Path,
     base_url: &str,
 ) -> std::io::Result<crate::secrets::MemorySource> {
-    let src = crate::secrets::MemorySource::new();
+    let src = crate::secrets::MemorySource::copied_from(dir);
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {

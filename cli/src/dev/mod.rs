@@ -10,15 +10,15 @@ pub mod replay;
 pub mod server;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bridge::http::HttpClient;
 use bridge::idempotency::{MemoryIdempotency, DEFAULT_RECORD_TTL};
 use bridge::jobs::{Consumer, JobEnvelope};
-use bridge::queue::{JobQueue, MemoryQueue};
-use bridge::secrets::{SecretSource, DEFAULT_TTL};
+use bridge::queue::{JobQueue, MemoryQueue, MAX_BATCH_ENTRIES};
+use bridge::secrets::{MemorySource, SecretSource, DEFAULT_TTL};
 use bridge::{OrgConfig, Runtime};
 use bridge_sandbox::{default_seed, JournalEntry, Sandbox};
 use lambda_runtime::{Context, Diagnostic};
@@ -69,44 +69,97 @@ impl Function {
     }
 }
 
-/// The org files of a directory, pointed at the sandbox (in memory; the files are not
-/// changed). Messages name the file, not an in-memory copy, so a newcomer knows what to edit.
-pub struct SandboxOrgFiles {
-    inner: bridge::secrets::MemorySource,
-    dir: std::path::PathBuf,
+/// Starts a sandbox with the default seed.
+pub async fn start_sandbox() -> Result<Sandbox, CliError> {
+    Sandbox::start(default_seed())
+        .await
+        .map_err(|e| CliError::failed(format!("could not start the sandbox: {e}")))
 }
 
-impl SandboxOrgFiles {
-    pub fn load(dir: &Path, sandbox_base_url: &str) -> Result<SandboxOrgFiles, CliError> {
-        let inner = bridge::testkit::sandbox_orgs_from_dir(dir, sandbox_base_url).map_err(|e| {
+/// Starts a sandbox and loads every `<orgId>.json` of `orgs_dir` pointed at it (in memory:
+/// the files are not changed; messages name the files, so a newcomer knows what to edit).
+/// A missing directory is a usage error, "org directory DIR does not exist" then `advice`.
+pub async fn sandbox_with_orgs(
+    orgs_dir: &Path,
+    advice: &str,
+) -> Result<(Sandbox, MemorySource), CliError> {
+    if !orgs_dir.is_dir() {
+        return Err(CliError::usage(format!(
+            "org directory {} does not exist{advice}",
+            orgs_dir.display()
+        )));
+    }
+    let sandbox = start_sandbox().await?;
+    let source =
+        bridge::testkit::sandbox_orgs_from_dir(orgs_dir, &sandbox.base_url()).map_err(|e| {
             CliError::usage(format!(
                 "could not load the org files of {}: {e}",
-                dir.display()
+                orgs_dir.display()
             ))
         })?;
-        Ok(SandboxOrgFiles {
-            inner,
-            dir: dir.to_path_buf(),
-        })
-    }
+    Ok((sandbox, source))
 }
 
-#[async_trait::async_trait]
-impl SecretSource for SandboxOrgFiles {
-    async fn fetch(&self, org_id: &str) -> bridge::Result<Option<secrecy::SecretString>> {
-        self.inner.fetch(org_id).await
+/// The org files of a directory, read and checked once, for pipelines that each point a
+/// copy of them at their own sandbox ([`Pipeline::start_with`]).
+pub struct OrgFiles {
+    dir: PathBuf,
+    /// (org id, document), in the order of [`SecretSource::list`].
+    docs: Vec<(String, Value)>,
+    orgs: Vec<LocalOrg>,
+}
+
+impl OrgFiles {
+    /// Reads the documents of `source` (the files of `dir`): each must be a valid org
+    /// config, and there must be at least one.
+    async fn read(dir: &Path, source: &dyn SecretSource) -> Result<OrgFiles, CliError> {
+        let mut docs = Vec::new();
+        let mut orgs = Vec::new();
+        for id in source.list().await.map_err(CliError::from)? {
+            let doc = source
+                .fetch(&id)
+                .await
+                .map_err(CliError::from)?
+                .unwrap_or_default();
+            let cfg = OrgConfig::from_json_for(doc.expose_secret(), &id).map_err(|e| {
+                CliError::usage(format!(
+                    "{}/{id}.json is not a valid org config: {e}",
+                    dir.display()
+                ))
+            })?;
+            orgs.push(LocalOrg {
+                org_id: cfg.org_id.clone(),
+                name: cfg.name.clone(),
+                webhook_secret: cfg.webhook.shared_secret.expose_secret().to_string(),
+            });
+            // A valid config is JSON.
+            docs.push((
+                id,
+                serde_json::from_str(doc.expose_secret()).unwrap_or_default(),
+            ));
+        }
+        if orgs.is_empty() {
+            return Err(CliError::usage(format!(
+                "no <orgId>.json org files in {}",
+                dir.display()
+            )));
+        }
+        Ok(OrgFiles {
+            dir: dir.to_path_buf(),
+            docs,
+            orgs,
+        })
     }
-    async fn list(&self) -> bridge::Result<Vec<String>> {
-        self.inner.list().await
-    }
-    async fn put(&self, org_id: &str, document: &secrecy::SecretString) -> bridge::Result<()> {
-        self.inner.put(org_id, document).await
-    }
-    async fn delete(&self, org_id: &str) -> bridge::Result<bool> {
-        self.inner.delete(org_id).await
-    }
-    fn location(&self, org_id: &str) -> String {
-        format!("file {}/{org_id}.json", self.dir.display())
+
+    /// A fresh in-memory copy of the documents, pointed at the sandbox at `base_url`.
+    fn source_for(&self, base_url: &str) -> MemorySource {
+        let source = MemorySource::copied_from(&self.dir);
+        for (id, doc) in &self.docs {
+            let mut doc = doc.clone();
+            bridge::testkit::point_at_sandbox(&mut doc, base_url);
+            source.insert(id, doc.to_string());
+        }
+        source
     }
 }
 
@@ -146,7 +199,6 @@ pub struct Pipeline {
     pub rt: Arc<Runtime>,
     pub queue: Arc<MemoryQueue>,
     pub ingest: webhook_ingest::Ingest,
-    pub attribute_options: attribute_writer::Options,
     pub orgs: Vec<LocalOrg>,
     receives: Mutex<HashMap<String, u32>>,
     dead_letters: Mutex<Vec<DeadLetter>>,
@@ -156,41 +208,34 @@ impl Pipeline {
     /// Starts a sandbox with the default seed and loads every `<orgId>.json` of `orgs_dir`
     /// pointed at it (the files are not changed).
     pub async fn start(orgs_dir: &Path) -> Result<Pipeline, CliError> {
-        if !orgs_dir.is_dir() {
-            return Err(CliError::usage(format!(
-                "org directory {} does not exist; run from the repository root or pass --orgs-dir DIR",
-                orgs_dir.display()
-            )));
-        }
-        let sandbox = Sandbox::start(default_seed())
-            .await
-            .map_err(|e| CliError::failed(format!("could not start the sandbox: {e}")))?;
-        let source = SandboxOrgFiles::load(orgs_dir, &sandbox.base_url())?;
-        let mut orgs = Vec::new();
-        for id in source.list().await.map_err(CliError::from)? {
-            let doc = source
-                .fetch(&id)
-                .await
-                .map_err(CliError::from)?
-                .unwrap_or_default();
-            let cfg = OrgConfig::from_json_for(doc.expose_secret(), &id).map_err(|e| {
-                CliError::usage(format!(
-                    "{}/{id}.json is not a valid org config: {e}",
-                    orgs_dir.display()
-                ))
-            })?;
-            orgs.push(LocalOrg {
-                org_id: cfg.org_id.clone(),
-                name: cfg.name.clone(),
-                webhook_secret: cfg.webhook.shared_secret.expose_secret().to_string(),
-            });
-        }
-        if orgs.is_empty() {
-            return Err(CliError::usage(format!(
-                "no <orgId>.json org files in {}",
-                orgs_dir.display()
-            )));
-        }
+        Ok(Pipeline::start_reading(orgs_dir).await?.0)
+    }
+
+    /// [`Pipeline::start`], also returning the org files it read, so that more pipelines
+    /// ([`Pipeline::start_with`]) do not read them again.
+    pub async fn start_reading(orgs_dir: &Path) -> Result<(Pipeline, OrgFiles), CliError> {
+        let (sandbox, source) = sandbox_with_orgs(
+            orgs_dir,
+            "; run from the repository root or pass --orgs-dir DIR",
+        )
+        .await?;
+        let files = OrgFiles::read(orgs_dir, &source).await?;
+        let pipeline = Pipeline::new(sandbox, source, files.orgs.clone())?;
+        Ok((pipeline, files))
+    }
+
+    /// A pipeline with a new sandbox and its own copy of `files`.
+    pub async fn start_with(files: &OrgFiles) -> Result<Pipeline, CliError> {
+        let sandbox = start_sandbox().await?;
+        let source = files.source_for(&sandbox.base_url());
+        Pipeline::new(sandbox, source, files.orgs.clone())
+    }
+
+    fn new(
+        sandbox: Sandbox,
+        source: MemorySource,
+        orgs: Vec<LocalOrg>,
+    ) -> Result<Pipeline, CliError> {
         let http = HttpClient::new().map_err(CliError::from)?;
         let rt = Arc::new(Runtime::new(Arc::new(source), DEFAULT_TTL, http));
         let queue = Arc::new(MemoryQueue::new());
@@ -205,7 +250,6 @@ impl Pipeline {
             rt,
             queue,
             ingest,
-            attribute_options: attribute_writer::Options::default(),
             orgs,
             receives: Mutex::new(HashMap::new()),
             dead_letters: Mutex::new(Vec::new()),
@@ -232,26 +276,38 @@ impl Pipeline {
         let ctx = self.context(function);
         match function {
             Function::WebhookIngest => webhook_ingest::handle(&self.ingest, event, ctx).await,
-            Function::AttributeWriter => {
-                attribute_writer::handle_with(&self.rt, &self.attribute_options, event, ctx).await
-            }
+            Function::AttributeWriter => attribute_writer::handle(&self.rt, event, ctx).await,
             Function::TicketStatus => ticket_status::handle(&self.rt, event, ctx).await,
         }
     }
 
-    /// Jobs waiting for the consumers.
-    pub fn pending(&self) -> usize {
-        self.queue.len(Consumer::AttributeWriter) + self.queue.len(Consumer::TicketStatus)
+    /// Takes every queued job: the attribute-writer's, then the ticket-status's, each
+    /// oldest first.
+    pub fn take_queued(&self) -> Vec<JobEnvelope> {
+        [Consumer::AttributeWriter, Consumer::TicketStatus]
+            .into_iter()
+            .flat_map(|c| self.queue.drain(c))
+            .collect()
     }
 
-    /// Takes what is queued now and hands it to the consumers, in batches of up to 10 like
-    /// the SQS event source mapping. Failed jobs are queued again, up to
+    /// Queues `jobs` again (nothing if there are none); a failure is logged.
+    pub async fn requeue(&self, jobs: &[JobEnvelope]) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.queue.send(jobs).await {
+            tracing::error!(error = %e, "could not queue the jobs again");
+        }
+    }
+
+    /// Takes what is queued now and hands it to the consumers, in batches of up to 10
+    /// ([`MAX_BATCH_ENTRIES`]) like the SQS event source mapping. Failed jobs are queued again, up to
     /// [`MAX_RECEIVES`] deliveries, then dead-lettered.
     pub async fn drain_once(&self) -> Vec<WorkerRun> {
         let mut runs = Vec::new();
         for consumer in [Consumer::AttributeWriter, Consumer::TicketStatus] {
             let jobs = self.queue.drain(consumer);
-            for batch in jobs.chunks(10) {
+            for batch in jobs.chunks(MAX_BATCH_ENTRIES) {
                 runs.push(self.deliver(Function::of_consumer(consumer), batch).await);
             }
         }
@@ -263,7 +319,7 @@ impl Pipeline {
         let mut runs = Vec::new();
         // Each round either empties the queue or brings a failed job closer to the DLQ.
         for _ in 0..=MAX_RECEIVES + 1 {
-            if self.pending() == 0 {
+            if self.queue.is_empty() {
                 break;
             }
             runs.extend(self.drain_once().await);
@@ -273,6 +329,9 @@ impl Pipeline {
 
     async fn deliver(&self, function: Function, batch: &[JobEnvelope]) -> WorkerRun {
         let mut ids: BTreeMap<String, &JobEnvelope> = BTreeMap::new();
+        // Deliveries of each job so far, this one included (a job twice in the batch: the
+        // later count).
+        let mut receives_of: HashMap<&str, u32> = HashMap::new();
         let mut records = Vec::new();
         for job in batch {
             let receives = {
@@ -281,6 +340,7 @@ impl Pipeline {
                 *n += 1;
                 *n
             };
+            receives_of.insert(&job.job_id, receives);
             let message_id = uuid::Uuid::new_v4().to_string();
             let body = job.to_json();
             records.push(json!({
@@ -315,7 +375,7 @@ impl Pipeline {
         };
         let reason = match &result {
             Ok(_) => "reported in batchItemFailures".to_string(),
-            Err(d) => format!("{}: {}", d.error_type, d.error_message),
+            Err(d) => describe_diagnostic(d),
         };
         let mut failed = Vec::new();
         let mut dead_lettered = Vec::new();
@@ -323,13 +383,7 @@ impl Pipeline {
         for m in failed_messages {
             let Some(job) = ids.get(&m) else { continue };
             failed.push(job.job_id.clone());
-            let receives = self
-                .receives
-                .lock()
-                .expect("poisoned")
-                .get(&job.job_id)
-                .copied()
-                .unwrap_or(0);
+            let receives = receives_of.get(job.job_id.as_str()).copied().unwrap_or(0);
             if receives >= MAX_RECEIVES {
                 dead_lettered.push(job.job_id.clone());
                 self.dead_letters
@@ -361,25 +415,21 @@ impl Pipeline {
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
         self.dead_letters.lock().expect("poisoned").clone()
     }
-
-    /// Upstream calls the sandbox answered after `after_seq`.
-    pub fn calls_since(&self, after_seq: u64) -> Vec<JournalEntry> {
-        self.sandbox
-            .journal()
-            .into_iter()
-            .filter(|e| e.seq > after_seq)
-            .collect()
-    }
-
-    /// The sequence number of the newest journal entry (0 if none).
-    pub fn journal_mark(&self) -> u64 {
-        self.sandbox.journal().last().map(|e| e.seq).unwrap_or(0)
-    }
 }
 
 /// `METHOD path -> status`, one upstream call.
 pub fn describe_call(e: &JournalEntry) -> String {
     format!("{} {} {}", e.method, e.path, e.status)
+}
+
+/// A failed invocation as Lambda's invoke API answers it: `{"errorType", "errorMessage"}`.
+pub fn diagnostic_json(d: &Diagnostic) -> Value {
+    json!({"errorType": d.error_type, "errorMessage": d.error_message})
+}
+
+/// `<errorType>: <errorMessage>`, a failed invocation in one line.
+pub fn describe_diagnostic(d: &Diagnostic) -> String {
+    format!("{}: {}", d.error_type, d.error_message)
 }
 
 /// One line per job: kind and the ids that matter.

@@ -15,13 +15,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use bridge::jobs::{Consumer, JobEnvelope};
-use bridge::queue::JobQueue;
-use bridge_sandbox::{default_seed, JournalEntry, Sandbox, StateHandle};
+use bridge::jobs::JobEnvelope;
+use bridge_sandbox::{JournalEntry, StateHandle};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{describe_call, describe_job, Function, Pipeline, WorkerRun};
+use super::{
+    describe_call, describe_job, diagnostic_json, Function, OrgFiles, Pipeline, WorkerRun,
+};
 use crate::exit::CliError;
 
 /// What a fixture is expected to do. Every field is optional; only stated fields are
@@ -361,21 +362,41 @@ fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
 }
 
+/// The pipelines of a replay, one per fixture: the org files are read (and checked) for
+/// the first one that is needed, and copied for the others.
+struct Pipelines<'a> {
+    orgs_dir: &'a Path,
+    files: Option<OrgFiles>,
+}
+
+impl Pipelines<'_> {
+    async fn start(&mut self) -> Result<Pipeline, CliError> {
+        if let Some(files) = &self.files {
+            return Pipeline::start_with(files).await;
+        }
+        let (pipeline, files) = Pipeline::start_reading(self.orgs_dir).await?;
+        self.files = Some(files);
+        Ok(pipeline)
+    }
+}
+
 /// Runs every fixture under `dir` with the orgs of `orgs_dir`.
 pub async fn run(dir: &Path, orgs_dir: &Path) -> Result<ReplayReport, CliError> {
     let fixtures = discover(dir)?;
     // Never changed: the "before" of every state change.
-    let reference = Sandbox::start(default_seed())
-        .await
-        .map_err(|e| CliError::failed(format!("could not start the sandbox: {e}")))?;
+    let reference = super::start_sandbox().await?;
+    let mut pipelines = Pipelines {
+        orgs_dir,
+        files: None,
+    };
     let mut reports = Vec::new();
     for path in fixtures {
         let report = match read_json(&path) {
             Err(problem) => problem_report(&path, problem),
             Ok(doc) if doc.get("steps").is_some() => {
-                run_scenario(&path, doc, orgs_dir, &reference.state()).await?
+                run_scenario(&path, doc, &mut pipelines, &reference.state()).await?
             }
-            Ok(doc) => run_fixture(&path, doc, orgs_dir, &reference.state()).await?,
+            Ok(doc) => run_fixture(&path, doc, &mut pipelines, &reference.state()).await?,
         };
         reports.push(report);
     }
@@ -402,7 +423,7 @@ fn problem_report(path: &Path, problem: String) -> FixtureReport {
 async fn run_fixture(
     path: &Path,
     event: Value,
-    orgs_dir: &Path,
+    pipelines: &mut Pipelines<'_>,
     reference: &StateHandle,
 ) -> Result<FixtureReport, CliError> {
     let ep = expect_path(path);
@@ -425,7 +446,7 @@ async fn run_fixture(
         Ok(f) => f,
         Err(problem) => return Ok(problem_report(path, problem)),
     };
-    let pipeline = Pipeline::start(orgs_dir).await?;
+    let pipeline = pipelines.start().await?;
     let step = run_step(&pipeline, function, event, display_name(path)).await;
     let mut step_report = step.report;
     step_report.verdicts = check_step(&expect, &step_report, &step.kinds, step.entry_failed);
@@ -443,7 +464,7 @@ async fn run_fixture(
 async fn run_scenario(
     path: &Path,
     doc: Value,
-    orgs_dir: &Path,
+    pipelines: &mut Pipelines<'_>,
     reference: &StateHandle,
 ) -> Result<FixtureReport, CliError> {
     let scenario: Scenario = match serde_json::from_value(doc) {
@@ -465,7 +486,7 @@ async fn run_scenario(
         }
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    let pipeline = Pipeline::start(orgs_dir).await?;
+    let pipeline = pipelines.start().await?;
     let mut steps = Vec::new();
     let mut all_kinds: Vec<String> = Vec::new();
     for (i, s) in scenario.steps.into_iter().enumerate() {
@@ -581,31 +602,24 @@ struct StepRun {
 }
 
 async fn run_step(p: &Pipeline, function: Function, event: Value, label: String) -> StepRun {
-    let mark = p.journal_mark();
+    let mark = p.sandbox.last_seq();
     let shape = shape_of(function, &event);
     let result = p.invoke(function, event).await;
     // The jobs this event queued, looked at before the consumers take them.
-    let mut made: Vec<JobEnvelope> = Vec::new();
-    for c in [Consumer::AttributeWriter, Consumer::TicketStatus] {
-        made.extend(p.queue.drain(c));
-    }
-    if !made.is_empty() {
-        if let Err(e) = p.queue.send(&made).await {
-            tracing::error!(error = %e, "could not queue the jobs again");
-        }
-    }
+    let made = p.take_queued();
+    p.requeue(&made).await;
     let (outcome, error_type, http_status, output) = read_result(&result);
-    let entry_failed = match (&result, shape) {
-        (Ok(v), "SQS batch") => Some(
+    // An SQS batch that failed as a whole reports no messages.
+    let entry_failed = match &result {
+        Ok(v) if shape == "SQS batch" => Some(
             v.get("batchItemFailures")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len),
         ),
-        (Err(_), "SQS batch") => None,
         _ => None,
     };
     let runs = p.drain().await;
-    let calls = p.calls_since(mark);
+    let calls = p.sandbox.journal_since(mark);
     StepRun {
         kinds: made.iter().map(|j| j.job.kind().to_string()).collect(),
         report: StepReport {
@@ -635,7 +649,7 @@ fn read_result(
             "error".into(),
             Some(d.error_type.clone()),
             None,
-            json!({"errorType": d.error_type, "errorMessage": d.error_message}),
+            diagnostic_json(d),
         ),
         Ok(v) => match v.get("statusCode").and_then(Value::as_u64) {
             Some(status) => {
@@ -749,20 +763,7 @@ fn check_step(
             || short(&s.output, 200),
         ));
     }
-    if let Some(want) = e.jobs {
-        v.push(verdict(
-            format!("{want} job(s)"),
-            kinds.len() == want,
-            || kinds.len().to_string(),
-        ));
-    }
-    if let Some(want) = &e.job_kinds {
-        v.push(verdict(
-            format!("jobs [{}]", want.join(", ")),
-            kinds == want.as_slice(),
-            || format!("[{}]", kinds.join(", ")),
-        ));
-    }
+    v.extend(job_verdicts(e, kinds, ""));
     if let Some(want) = e.failed_messages {
         v.push(verdict(
             format!("{want} failed message(s)"),
@@ -777,26 +778,51 @@ fn check_step(
     v
 }
 
+/// The verdicts on the jobs made (`kinds`): `jobs` and `jobKinds`. `scope` follows "job(s)"
+/// and "jobs" in their text (" in all" for a scenario's jobs together).
+fn job_verdicts(e: &Expect, kinds: &[String], scope: &str) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    if let Some(want) = e.jobs {
+        v.push(verdict(
+            format!("{want} job(s){scope}"),
+            kinds.len() == want,
+            || kinds.len().to_string(),
+        ));
+    }
+    if let Some(want) = &e.job_kinds {
+        v.push(verdict(
+            format!("jobs{scope} [{}]", want.join(", ")),
+            kinds == want.as_slice(),
+            || format!("[{}]", kinds.join(", ")),
+        ));
+    }
+    v
+}
+
+/// The status of Zendesk ticket `id` of account `sub`.
+fn ticket_status(state: &StateHandle, sub: &str, id: u64) -> Option<String> {
+    state
+        .ticket(sub, id)
+        .and_then(|t| t.get("status").and_then(Value::as_str).map(str::to_string))
+}
+
+/// The customFields of external contact `id`, in the first of `orgs` that has the contact.
+fn contact_fields<'a>(
+    state: &StateHandle,
+    mut orgs: impl Iterator<Item = &'a str>,
+    id: &str,
+) -> Option<Value> {
+    orgs.find_map(|o| state.contact(o, id))
+        .and_then(|c| c.get("customFields").cloned())
+}
+
 /// Checks the state the run left (tickets, attributes, contacts, calls, dead letters) and,
 /// for scenarios, the jobs of all steps together (`all_kinds`).
 fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>) -> Vec<Verdict> {
     let state = p.sandbox.state();
     let mut v = Vec::new();
     if let Some(kinds) = all_kinds {
-        if let Some(want) = e.jobs {
-            v.push(verdict(
-                format!("{want} job(s) in all"),
-                kinds.len() == want,
-                || kinds.len().to_string(),
-            ));
-        }
-        if let Some(want) = &e.job_kinds {
-            v.push(verdict(
-                format!("jobs in all [{}]", want.join(", ")),
-                kinds == want.as_slice(),
-                || format!("[{}]", kinds.join(", ")),
-            ));
-        }
+        v.extend(job_verdicts(e, kinds, " in all"));
     }
     if let Some(want) = e.dead_letters {
         let got = p.dead_letters().len();
@@ -810,8 +836,7 @@ fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>) -> Vec<Ve
         let got = key
             .split_once('/')
             .and_then(|(sub, id)| Some((sub, id.parse::<u64>().ok()?)))
-            .and_then(|(sub, id)| state.ticket(sub, id))
-            .and_then(|t| t.get("status").and_then(Value::as_str).map(str::to_string));
+            .and_then(|(sub, id)| ticket_status(&state, sub, id));
         v.push(verdict(
             format!("ticket {key} {want}"),
             got.as_deref() == Some(want),
@@ -845,12 +870,8 @@ fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>) -> Vec<Ve
         ));
     }
     for (id, want) in e.contacts.iter().flatten() {
-        let got = p
-            .orgs
-            .iter()
-            .find_map(|o| state.contact(&o.org_id, id))
-            .and_then(|c| c.get("customFields").cloned())
-            .unwrap_or(Value::Null);
+        let orgs = p.orgs.iter().map(|o| o.org_id.as_str());
+        let got = contact_fields(&state, orgs, id).unwrap_or(Value::Null);
         v.push(verdict(
             format!("contact {id} {}", want),
             subset(want, &got),
@@ -876,17 +897,14 @@ fn finish(
     p: &Pipeline,
     reference: &StateHandle,
 ) -> FixtureReport {
-    let as_expected = steps
-        .iter()
-        .flat_map(|s| s.verdicts.iter())
-        .chain(verdicts.iter())
-        .all(|v| v.ok)
-        && (steps.iter().any(|s| !s.verdicts.is_empty()) || !verdicts.is_empty());
-    let problem = if steps.iter().all(|s| s.verdicts.is_empty()) && verdicts.is_empty() {
-        Some("the expectation states nothing to check".to_string())
-    } else {
-        None
-    };
+    let checked = steps.iter().any(|s| !s.verdicts.is_empty()) || !verdicts.is_empty();
+    let as_expected = checked
+        && steps
+            .iter()
+            .flat_map(|s| s.verdicts.iter())
+            .chain(verdicts.iter())
+            .all(|v| v.ok);
+    let problem = (!checked).then(|| "the expectation states nothing to check".to_string());
     let outputs: Vec<&Value> = steps.iter().map(|s| &s.output).collect();
     FixtureReport {
         path: path.display().to_string(),
@@ -970,9 +988,7 @@ fn changes(
     }
     let mut out = Vec::new();
     let status = |s: &StateHandle, sub: &str, id: u64| {
-        s.ticket(sub, id)
-            .and_then(|t| t.get("status").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| "(none)".into())
+        ticket_status(s, sub, id).unwrap_or_else(|| "(none)".into())
     };
     for (sub, id) in tickets {
         out.push(Change {
@@ -997,8 +1013,7 @@ fn changes(
     }
     for (org, id) in contacts {
         let fields = |s: &StateHandle| {
-            s.contact(&org, &id)
-                .and_then(|c| c.get("customFields").cloned())
+            contact_fields(s, std::iter::once(org.as_str()), &id)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "(none)".into())
         };
@@ -1014,6 +1029,7 @@ fn changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn subset_matching() {

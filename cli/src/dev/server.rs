@@ -15,12 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use base64::Engine;
-use bridge::jobs::{Consumer, JobEnvelope};
-use bridge::queue::JobQueue;
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
-use super::{describe_call, describe_job, Function, Pipeline, WorkerRun};
+use super::{
+    describe_call, describe_diagnostic, describe_job, diagnostic_json, Function, Pipeline,
+    WorkerRun,
+};
 use crate::exit::CliError;
 
 /// How often the worker loop looks at the queue (SQS long polling, locally).
@@ -232,7 +233,7 @@ async fn ingest(
         Ok(v) => function_url_response(&v),
         Err(d) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({"errorType": d.error_type, "errorMessage": d.error_message})),
+            axum::Json(diagnostic_json(&d)),
         )
             .into_response(),
     }
@@ -291,11 +292,7 @@ async fn invoke(
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         // Like Lambda's Invoke API: 200, X-Amz-Function-Error, and the error object.
         Err(d) => {
-            let mut resp = (
-                StatusCode::OK,
-                axum::Json(json!({"errorType": d.error_type, "errorMessage": d.error_message})),
-            )
-                .into_response();
+            let mut resp = (StatusCode::OK, axum::Json(diagnostic_json(&d))).into_response();
             resp.headers_mut().insert(
                 "x-amz-function-error",
                 HeaderValue::from_static("Unhandled"),
@@ -314,24 +311,14 @@ async fn run_logged(
 ) -> Result<Value, lambda_runtime::Diagnostic> {
     let _turn = dev.turn.lock().await;
     let p = &dev.pipeline;
-    let mark = p.journal_mark();
+    let mark = p.sandbox.last_seq();
     // Jobs still waiting for the worker are set aside, so that only the jobs this event
     // made are logged under it; all go back in their original order.
-    let mut waiting: Vec<JobEnvelope> = Vec::new();
-    for c in [Consumer::AttributeWriter, Consumer::TicketStatus] {
-        waiting.extend(p.queue.drain(c));
-    }
+    let waiting = p.take_queued();
     let result = p.invoke(function, event).await;
-    let mut made: Vec<JobEnvelope> = Vec::new();
-    for c in [Consumer::AttributeWriter, Consumer::TicketStatus] {
-        made.extend(p.queue.drain(c));
-    }
-    let requeue: Vec<JobEnvelope> = waiting.iter().chain(made.iter()).cloned().collect();
-    if !requeue.is_empty() {
-        if let Err(e) = p.queue.send(&requeue).await {
-            tracing::error!(error = %e, "could not queue the jobs again");
-        }
-    }
+    let made = p.take_queued();
+    let requeue: Vec<_> = waiting.iter().chain(made.iter()).cloned().collect();
+    p.requeue(&requeue).await;
     let summary = match &result {
         Ok(v) => match v.get("statusCode") {
             Some(s) => format!(
@@ -340,13 +327,13 @@ async fn run_logged(
             ),
             None => format!("ok {v}"),
         },
-        Err(d) => format!("error {}: {}", d.error_type, d.error_message),
+        Err(d) => format!("error {}", describe_diagnostic(d)),
     };
     let mut log = format!("[{}] {what} -> {summary}\n", function.name());
     for j in &made {
         log.push_str(&format!("    job       {}\n", describe_job(j)));
     }
-    push_calls(&mut log, &p.calls_since(mark));
+    push_calls(&mut log, &p.sandbox.journal_since(mark));
     print!("{log}");
     result
 }
@@ -360,18 +347,18 @@ fn push_calls(log: &mut String, calls: &[bridge_sandbox::JournalEntry]) {
 async fn worker_loop(dev: Arc<Dev>) {
     loop {
         tokio::time::sleep(POLL).await;
-        if dev.pipeline.pending() == 0 {
+        if dev.pipeline.queue.is_empty() {
             continue;
         }
         let _turn = dev.turn.lock().await;
         let p = &dev.pipeline;
-        let mark = p.journal_mark();
+        let mark = p.sandbox.last_seq();
         let runs = p.drain_once().await;
         let mut log = String::new();
         for r in &runs {
             log.push_str(&describe_run(r));
         }
-        push_calls(&mut log, &p.calls_since(mark));
+        push_calls(&mut log, &p.sandbox.journal_since(mark));
         print!("{log}");
     }
 }
@@ -379,7 +366,7 @@ async fn worker_loop(dev: Arc<Dev>) {
 fn describe_run(r: &WorkerRun) -> String {
     let outcome = match &r.result {
         Ok(v) => format!("ok {v}"),
-        Err(d) => format!("error {}: {}", d.error_type, d.error_message),
+        Err(d) => format!("error {}", describe_diagnostic(d)),
     };
     let mut s = format!(
         "[{}] SQS batch of {} job(s) -> {outcome}\n",

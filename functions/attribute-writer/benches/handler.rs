@@ -23,7 +23,7 @@ use bridge::config::AttributeLimits;
 use bridge::http::HttpClient;
 use bridge::secrets::{CountingSource, SecretSource};
 use bridge::testkit::sandbox_orgs_from_dir;
-use bridge::Runtime;
+use bridge::{OrgConfig, Runtime};
 use bridge_sandbox::{default_seed, Sandbox};
 use criterion::Criterion;
 use serde_json::{json, Value};
@@ -172,10 +172,16 @@ fn pure(c: &mut Criterion) {
             black_box(input)
         })
     });
+    let org = Arc::new(
+        OrgConfig::from_json(
+            &std::fs::read_to_string(repo().join(format!("examples/orgs/{ACME}.json"))).unwrap(),
+        )
+        .unwrap(),
+    );
     let writes: Vec<PendingWrite> = (0..10)
         .map(|i| PendingWrite {
             message_id: format!("m{i}"),
-            org_id: ACME.into(),
+            org: org.clone(),
             conversation_id: CONV.into(),
             participant_id: format!("p{}", i % 3),
             attributes: [

@@ -8,7 +8,8 @@
 use serde::Serialize;
 use tracing::Instrument;
 
-use bridge::{BridgeError, ErrorKind, OrgConfig, Result, Runtime};
+use bridge::runtime::check_invocation_alias;
+use bridge::{OrgConfig, Result, Runtime};
 
 use crate::attrs::{check_limits, parse_action_input, ActionInput};
 use crate::verify::verify;
@@ -78,18 +79,14 @@ async fn write(
     check_limits(&input.attributes, &org.rules.attribute_limits)
         .map_err(|e| e.or_org(&org.org_id))?;
     let deadline = rt.deadline(ctx);
-    let first = patch(rt, &org, &input, deadline).await;
-    let (org, written) = match first {
-        Ok(w) => (org, w),
-        // Rotated credentials: one re-read of the org's secret, one more try.
-        Err(e) => match rt.refresh_after(&org, &e).await {
-            Some(fresh) => {
-                let w = patch(rt, &fresh, &input, deadline).await?;
-                (fresh, w)
-            }
-            None => return Err(e),
-        },
-    };
+    let input = &input;
+    let (org, written) = rt
+        .with_rotation(
+            org,
+            |org| async move { patch(rt, &org, input, deadline).await },
+        )
+        .await;
+    let written = written?;
     let genesys = rt.genesys.org(&org, deadline);
     let mut out = ActionOutput {
         ok: true,
@@ -129,53 +126,4 @@ async fn write(
         "participant attributes written"
     );
     Ok(out)
-}
-
-/// Tenant identity from something the caller cannot forge: when the function is invoked
-/// through a per-org alias (`...:function:name:<orgId>` or `...:org-<orgId>`), the event's
-/// org id must be that org. Unqualified, version or other aliases carry no org, and the
-/// org id of the request template is used (the Genesys role's `sts:ExternalId` condition
-/// already limits which Genesys org can invoke).
-pub fn check_invocation_alias(invoked_arn: &str, org_id: &str) -> Result<()> {
-    let parts: Vec<&str> = invoked_arn.split(':').collect();
-    let Some(qualifier) = parts.get(7) else {
-        return Ok(());
-    };
-    let candidate = qualifier.strip_prefix("org-").unwrap_or(qualifier);
-    let Ok(alias_org) = bridge::config::validate_uuid("alias", candidate) else {
-        return Ok(());
-    };
-    if alias_org == org_id {
-        return Ok(());
-    }
-    Err(BridgeError::new(
-        ErrorKind::WrongOrg,
-        format!("the function was invoked through the alias of org {alias_org}, but the event names org {org_id}"),
-    )
-    .with_org(org_id)
-    .with_field("orgId")
-    .with_hint(format!(
-        "the data action imported in org {alias_org} must send its own org id in the request template (render it with infra/genesys/render.py --org-id {alias_org}); nothing was written"
-    )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alias_table() {
-        let a = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-        let b = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
-        let base = "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer";
-        assert!(check_invocation_alias("", a).is_ok());
-        assert!(check_invocation_alias(base, a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:7"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:live"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:{a}"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:org-{a}"), a).is_ok());
-        let e = check_invocation_alias(&format!("{base}:org-{b}"), a).unwrap_err();
-        assert_eq!(e.error_type(), "Bridge.WrongOrg");
-        assert!(e.to_string().contains(b), "{e}");
-    }
 }

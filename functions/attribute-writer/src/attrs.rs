@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use bridge::config::AttributeLimits;
+use bridge::config::{AttributeLimits, AttributeViolation};
 use bridge::{BridgeError, Result};
 use serde_json::{Map, Value};
 
@@ -166,52 +166,41 @@ pub fn normalize(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
 /// Checks a set of attributes against the org's limits (`rules.attributeLimits`); the error
 /// names the key and the limit that was hit.
 pub fn check_limits(attributes: &BTreeMap<String, String>, limits: &AttributeLimits) -> Result<()> {
-    if attributes.is_empty() {
-        return Err(BridgeError::validation(
+    let Some(violation) = limits.violation(attributes) else {
+        return Ok(());
+    };
+    Err(match violation {
+        AttributeViolation::Empty => BridgeError::validation(
             "attributes",
             "expected at least one attribute to write; the set is empty",
-        ));
-    }
-    if attributes.len() > limits.max_keys {
-        return Err(BridgeError::validation(
+        ),
+        AttributeViolation::TooManyKeys { count } => BridgeError::validation(
             "attributes",
             format!(
-                "{} attributes in one write; the limit for this org is {} (rules.attributeLimits.maxKeys)",
-                attributes.len(),
+                "{count} attributes in one write; the limit for this org is {} (rules.attributeLimits.maxKeys)",
                 limits.max_keys
             ),
-        ));
-    }
-    for (key, value) in attributes {
-        if key.trim().is_empty() {
-            return Err(BridgeError::validation(
-                "attributes",
-                "attribute names must not be empty or blank",
-            ));
-        }
-        let key_chars = key.chars().count();
-        if key_chars > limits.max_key_chars {
-            return Err(BridgeError::validation(
-                key_field(key),
-                format!(
-                    "attribute name {:?} is {key_chars} characters long; the limit for this org is {} (rules.attributeLimits.maxKeyChars)",
-                    preview(key),
-                    limits.max_key_chars
-                ),
-            ));
-        }
-        let value_chars = value.chars().count();
-        if value_chars > limits.max_value_chars {
-            return Err(BridgeError::validation(
-                key_field(key),
-                format!(
-                    "the value of attribute {key:?} is {value_chars} characters long; the limit for this org is {} (rules.attributeLimits.maxValueChars)",
-                    limits.max_value_chars
-                ),
-            ));
-        }
-    }
-    Ok(())
+        ),
+        AttributeViolation::BlankKey { .. } => BridgeError::validation(
+            "attributes",
+            "attribute names must not be empty or blank",
+        ),
+        AttributeViolation::KeyTooLong { key, chars } => BridgeError::validation(
+            key_field(key),
+            format!(
+                "attribute name {:?} is {chars} characters long; the limit for this org is {} (rules.attributeLimits.maxKeyChars)",
+                preview(key),
+                limits.max_key_chars
+            ),
+        ),
+        AttributeViolation::ValueTooLong { key, chars } => BridgeError::validation(
+            key_field(key),
+            format!(
+                "the value of attribute {key:?} is {chars} characters long; the limit for this org is {} (rules.attributeLimits.maxValueChars)",
+                limits.max_value_chars
+            ),
+        ),
+    })
 }
 
 /// The field name an error reports for one attribute.

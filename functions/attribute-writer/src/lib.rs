@@ -13,7 +13,6 @@ pub mod verify;
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
 
@@ -107,12 +106,9 @@ pub async fn handle_with(
 ) -> std::result::Result<Value, Diagnostic> {
     let result = match classify(&event) {
         Ok(EventShape::DataAction) => action::run(rt, opts, &event, &ctx).await.map(to_value),
-        Ok(EventShape::Sqs) => match serde_json::from_value::<SqsEvent>(event) {
+        Ok(EventShape::Sqs) => match bridge::batch::parse_sqs_event(event) {
             Ok(sqs) => queue::run(rt, &sqs, &ctx).await.map(to_value),
-            Err(e) => Err(BridgeError::validation(
-                "Records",
-                format!("not a valid SQS event: {e}"),
-            )),
+            Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };

@@ -12,7 +12,9 @@
 //! never succeed (invalid, unknown version, missing permission, not found) ends, with its
 //! reason in the log. Nothing is dropped silently.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::future::join_all;
@@ -28,19 +30,21 @@ use bridge::{BridgeError, Deadline, Result, Runtime};
 use crate::attrs::check_limits;
 
 /// One job's attribute write, before merging.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PendingWrite {
     pub message_id: String,
-    pub org_id: String,
+    /// The org's config, as read when the job was prepared.
+    pub org: Arc<OrgConfig>,
     pub conversation_id: String,
     pub participant_id: String,
     pub attributes: BTreeMap<String, String>,
 }
 
 /// The writes of a batch for one participant, merged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MergedWrite {
-    pub org_id: String,
+    /// The config of the first contributing job (the key compares org ids).
+    pub org: Arc<OrgConfig>,
     pub conversation_id: String,
     pub participant_id: String,
     pub attributes: BTreeMap<String, String>,
@@ -55,7 +59,7 @@ pub fn merge_writes(writes: Vec<PendingWrite>) -> Vec<MergedWrite> {
     let mut out: Vec<MergedWrite> = Vec::new();
     for w in writes {
         match out.iter_mut().find(|m| {
-            m.org_id == w.org_id
+            m.org.org_id == w.org.org_id
                 && m.conversation_id == w.conversation_id
                 && m.participant_id == w.participant_id
         }) {
@@ -66,7 +70,7 @@ pub fn merge_writes(writes: Vec<PendingWrite>) -> Vec<MergedWrite> {
                 }
             }
             None => out.push(MergedWrite {
-                org_id: w.org_id,
+                org: w.org,
                 conversation_id: w.conversation_id,
                 participant_id: w.participant_id,
                 attributes: w.attributes,
@@ -79,22 +83,28 @@ pub fn merge_writes(writes: Vec<PendingWrite>) -> Vec<MergedWrite> {
 
 /// Splits a merged set into PATCH bodies of at most `max_keys` keys. Each job was within
 /// the limit, but several merged may not be; one PATCH per participant is the rule unless
-/// the org's own limit forbids it.
+/// the org's own limit forbids it. A set within the limit is its own body (borrowed).
 pub fn chunks(
     attributes: &BTreeMap<String, String>,
     max_keys: usize,
-) -> Vec<BTreeMap<String, String>> {
+) -> Vec<Cow<'_, BTreeMap<String, String>>> {
     let size = max_keys.max(1);
+    if attributes.is_empty() {
+        return Vec::new();
+    }
+    if attributes.len() <= size {
+        return vec![Cow::Borrowed(attributes)];
+    }
     let mut out = Vec::new();
     let mut cur = BTreeMap::new();
     for (k, v) in attributes {
         if cur.len() == size {
-            out.push(std::mem::take(&mut cur));
+            out.push(Cow::Owned(std::mem::take(&mut cur)));
         }
         cur.insert(k.clone(), v.clone());
     }
     if !cur.is_empty() {
-        out.push(cur);
+        out.push(Cow::Owned(cur));
     }
     out
 }
@@ -105,7 +115,7 @@ enum Prepared {
     Write(PendingWrite),
     Contact {
         message_id: String,
-        org_id: String,
+        org: Arc<OrgConfig>,
         contact_id: String,
         changes: Vec<ContactChange>,
     },
@@ -116,7 +126,8 @@ enum Prepared {
     },
     Failed {
         message_id: String,
-        job: Option<JobEnvelope>,
+        /// `""` when the record is not a readable job.
+        job_id: String,
         error: BridgeError,
     },
 }
@@ -138,7 +149,7 @@ pub async fn run(
             Ok(job) => prepare(rt, r.message_id, job, deadline).await,
             Err(error) => Prepared::Failed {
                 message_id: r.message_id,
-                job: None,
+                job_id: String::new(),
                 error,
             },
         }
@@ -152,44 +163,51 @@ pub async fn run(
             Prepared::Write(w) => writes.push(w),
             Prepared::Contact {
                 message_id,
-                org_id,
+                org,
                 contact_id,
                 changes,
-            } => contacts.push((message_id, org_id, contact_id, changes)),
+            } => contacts.push((message_id, org, contact_id, changes)),
             Prepared::Nothing { message_id, why } => {
                 tracing::info!(message_id = %message_id, reason = %why, "job done: nothing to write");
             }
             Prepared::Failed {
                 message_id,
-                job,
+                job_id,
                 error,
-            } => fail(&mut report, &message_id, job.as_ref(), error),
+            } => report.fail(&message_id, &job_id, error),
         }
     }
 
     let merged = merge_writes(writes);
     let write_results = join_all(merged.iter().map(|m| execute_write(rt, m, deadline))).await;
-    for (m, result) in merged.iter().zip(write_results) {
+    // Configs that a write re-read after refused (rotated) credentials: the contact changes
+    // below use them, as they would find them in the org store.
+    let mut rotated: HashMap<&str, Arc<OrgConfig>> = HashMap::new();
+    for (m, (used, result)) in merged.iter().zip(write_results) {
+        if !Arc::ptr_eq(&used, &m.org) {
+            rotated.insert(&m.org.org_id, used);
+        }
         if let Err(error) = result {
             for id in &m.message_ids {
-                fail(&mut report, id, None, error.clone());
+                report.fail(id, "", error.clone());
             }
         }
     }
-    let contact_results = join_all(contacts.iter().map(|(_, org_id, contact_id, changes)| async move {
-        let org = rt.orgs.get(org_id).await?;
+    let rotated = &rotated;
+    let contact_results = join_all(contacts.iter().map(|(_, org, contact_id, changes)| async move {
+        let org = rotated.get(org.org_id.as_str()).unwrap_or(org);
         let contact = rt
             .genesys
-            .org(&org, deadline)
+            .org(org, deadline)
             .patch_external_contact(contact_id, changes)
             .await?;
-        tracing::info!(org_id = %org_id, contact_id = %contact_id, changes = changes.len(), version = ?contact.0.get("version"), "external contact fields patched");
+        tracing::info!(org_id = %org.org_id, contact_id = %contact_id, changes = changes.len(), version = ?contact.0.get("version"), "external contact fields patched");
         Ok::<_, BridgeError>(())
     }))
     .await;
     for ((message_id, ..), result) in contacts.iter().zip(contact_results) {
         if let Err(error) = result {
-            fail(&mut report, message_id, None, error);
+            report.fail(message_id, "", error);
         }
     }
     tracing::info!(
@@ -200,67 +218,65 @@ pub async fn run(
     report.into_response()
 }
 
-/// Logs a failed message with its reason (retryable → redelivered; permanent → it will end
-/// in the DLQ after the redeliveries) and reports it.
-fn fail(report: &mut BatchReport, message_id: &str, job: Option<&JobEnvelope>, error: BridgeError) {
-    let job_id = job.map(|j| j.job_id.as_str()).unwrap_or("");
-    if error.retryable() {
-        tracing::warn!(message_id, job_id, error_type = %error.error_type(), org_id = error.org_id.as_deref().unwrap_or(""), reason = %error, "job failed; SQS will redeliver it");
-    } else {
-        tracing::error!(message_id, job_id, error_type = %error.error_type(), org_id = error.org_id.as_deref().unwrap_or(""), reason = %error, "job cannot succeed as sent; it goes to the DLQ after the queue's redeliveries");
-    }
-    report.fail(message_id, error);
-}
-
 async fn prepare(
     rt: &Runtime,
     message_id: String,
     env: JobEnvelope,
     deadline: Deadline,
 ) -> Prepared {
-    let failed = |error: BridgeError, env: JobEnvelope| Prepared::Failed {
-        message_id: message_id.clone(),
-        job: Some(env),
-        error,
-    };
-    let org = match rt.orgs.get(&env.org_id).await {
-        Ok(o) => o,
-        Err(e) => return failed(e, env),
-    };
-    let result = match &env.job {
+    let JobEnvelope {
+        job_id,
+        org_id,
+        job,
+        ..
+    } = env;
+    match prepare_job(rt, &message_id, &org_id, job, deadline).await {
+        Ok(p) => p,
+        Err(error) => Prepared::Failed {
+            message_id,
+            job_id,
+            error,
+        },
+    }
+}
+
+/// Validates one job (its payload moved in, not copied) into what the batch will do.
+async fn prepare_job(
+    rt: &Runtime,
+    message_id: &str,
+    org_id: &str,
+    job: Job,
+    deadline: Deadline,
+) -> Result<Prepared> {
+    let org = rt.orgs.get(org_id).await?;
+    let result = match job {
         Job::ParticipantAttributes(a) => ids(&a.conversation_id, &a.participant_id).and_then(|(c, p)| {
             check_limits(&a.attributes, &org.rules.attribute_limits)?;
             Ok(Prepared::Write(PendingWrite {
-                message_id: message_id.clone(),
-                org_id: org.org_id.clone(),
+                message_id: message_id.to_string(),
+                org: org.clone(),
                 conversation_id: c,
                 participant_id: p,
-                attributes: a.attributes.clone(),
+                attributes: a.attributes,
             }))
         }),
         Job::ContactFields(c) => match uuid_field("contactId", &c.contact_id) {
             Err(e) => Err(e),
             Ok(_) if c.changes.is_empty() => Err(BridgeError::validation("changes", "expected at least one change")),
             Ok(id) => Ok(Prepared::Contact {
-                message_id: message_id.clone(),
-                org_id: org.org_id.clone(),
+                message_id: message_id.to_string(),
+                org: org.clone(),
                 contact_id: id,
-                changes: c.changes.clone(),
+                changes: c.changes,
             }),
         },
-        Job::ParticipantEnrich(e) => enrich(rt, &org, &message_id, e, deadline).await,
+        Job::ParticipantEnrich(e) => enrich(rt, &org, message_id, &e, deadline).await,
         Job::TicketWrapup(_) => Err(BridgeError::validation(
             "kind",
             "ticket.wrapup jobs belong on the ticket-status queue, not the attribute-writer queue; check webhook-ingest's routing",
         )),
     };
-    match result {
-        Ok(p) => p,
-        Err(e) => {
-            let e = e.or_org(&org.org_id);
-            failed(e, env)
-        }
-    }
+    result.map_err(|e| e.or_org(&org.org_id))
 }
 
 fn ids(conversation_id: &str, participant_id: &str) -> Result<(String, String)> {
@@ -273,7 +289,7 @@ fn ids(conversation_id: &str, participant_id: &str) -> Result<(String, String)> 
 /// Looks the caller up in Zendesk and turns the match into the org's enrichment attributes.
 async fn enrich(
     rt: &Runtime,
-    org: &OrgConfig,
+    org: &Arc<OrgConfig>,
     message_id: &str,
     job: &ParticipantEnrich,
     deadline: Deadline,
@@ -356,24 +372,24 @@ async fn enrich(
     tracing::info!(org_id = %org.org_id, conversation_id = %conversation_id, zendesk_user_id = user.id, keys = attributes.len(), "caller found in Zendesk");
     Ok(Prepared::Write(PendingWrite {
         message_id: message_id.to_string(),
-        org_id: org.org_id.clone(),
+        org: org.clone(),
         conversation_id,
         participant_id,
         attributes,
     }))
 }
 
-async fn execute_write(rt: &Runtime, m: &MergedWrite, deadline: Deadline) -> Result<()> {
-    let org = rt.orgs.get(&m.org_id).await?;
-    match write_chunks(rt, &org, m, deadline).await {
-        // Rotated credentials: one re-read of the org's secret, one more try (the merge
-        // PATCH is safe to repeat).
-        Err(e) => match rt.refresh_after(&org, &e).await {
-            Some(fresh) => write_chunks(rt, &fresh, m, deadline).await,
-            None => Err(e),
-        },
-        ok => ok,
-    }
+/// Writes one merged set; returns the config used last (a re-read one after a rotation).
+async fn execute_write(
+    rt: &Runtime,
+    m: &MergedWrite,
+    deadline: Deadline,
+) -> (Arc<OrgConfig>, Result<()>) {
+    // The merge PATCH is safe to repeat after rotated credentials were refused.
+    rt.with_rotation(m.org.clone(), |org| async move {
+        write_chunks(rt, &org, m, deadline).await
+    })
+    .await
 }
 
 async fn write_chunks(
@@ -388,7 +404,7 @@ async fn write_chunks(
             .patch_participant_attributes(&m.conversation_id, &m.participant_id, &body)
             .await?;
         tracing::info!(
-            org_id = %m.org_id,
+            org_id = %m.org.org_id,
             conversation_id = %m.conversation_id,
             participant_id = %m.participant_id,
             keys = body.len(),
@@ -405,10 +421,22 @@ async fn write_chunks(
 mod tests {
     use super::*;
 
+    const ORG: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+    const ORG2: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
+
+    fn org(org_id: &str) -> Arc<OrgConfig> {
+        let doc = serde_json::json!({
+            "orgId": org_id,
+            "genesys": {"region": "mypurecloud.ie", "clientId": "c", "clientSecret": "s"},
+            "webhook": {"sharedSecret": "0123456789abcdef0123456789abcdef"}
+        });
+        Arc::new(OrgConfig::from_json(&doc.to_string()).unwrap())
+    }
+
     fn w(msg: &str, conv: &str, part: &str, pairs: &[(&str, &str)]) -> PendingWrite {
         PendingWrite {
             message_id: msg.into(),
-            org_id: "o".into(),
+            org: org(ORG),
             conversation_id: conv.into(),
             participant_id: part.into(),
             attributes: pairs
@@ -435,7 +463,7 @@ mod tests {
         assert_eq!(merged[1].message_ids, vec!["m2"]);
         assert_eq!(merged[2].attributes["tier"], "bronze");
         let mut other_org = w("m5", "c1", "p1", &[("k", "v")]);
-        other_org.org_id = "o2".into();
+        other_org.org = org(ORG2);
         assert_eq!(
             merge_writes(vec![w("m1", "c1", "p1", &[]), other_org]).len(),
             2
@@ -449,7 +477,12 @@ mod tests {
         assert_eq!(chunks(&attrs, 50).len(), 1);
         let c = chunks(&attrs, 2);
         assert_eq!(c.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![2, 2, 1]);
-        assert_eq!(c.into_iter().flatten().collect::<BTreeMap<_, _>>(), attrs);
+        assert_eq!(
+            c.into_iter()
+                .flat_map(Cow::into_owned)
+                .collect::<BTreeMap<_, _>>(),
+            attrs
+        );
         assert!(chunks(&BTreeMap::new(), 3).is_empty());
     }
 }

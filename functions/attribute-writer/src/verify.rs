@@ -48,11 +48,8 @@ pub fn check(
     participant_id: &str,
     written: &BTreeMap<String, String>,
 ) -> Check {
-    let Some(p) = conversation
-        .participants
-        .iter()
-        .find(|p| p.id.eq_ignore_ascii_case(participant_id))
-    else {
+    // Both ids are canonical lower-case UUIDs (input ids go through `uuid_field`).
+    let Some(p) = conversation.participant(participant_id) else {
         return Check::ParticipantMissing;
     };
     let differing = written

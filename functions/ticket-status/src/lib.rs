@@ -11,8 +11,7 @@ pub mod wrapup;
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use bridge::{BridgeError, Deadline, ErrorKind, Runtime};
+use bridge::{BridgeError, Deadline, Runtime};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
 use tracing::Instrument;
@@ -94,27 +93,9 @@ pub fn data_action_deadline(rt: &Runtime, ctx: &Context) -> Deadline {
     }
 }
 
-/// When the function is invoked through an alias named `org-<orgId>` (one alias per org,
-/// each org's IAM role allowed to invoke only its own), the payload's orgId must be that
-/// org: a payload alone must never choose a tenant. Other invocations rely on the request
-/// template and the per-org IAM role.
-pub fn check_alias(invoked_function_arn: &str, org_id: &str) -> Result<(), BridgeError> {
-    // arn:aws:lambda:region:account:function:name[:qualifier]
-    let qualifier = invoked_function_arn.split(':').nth(7);
-    let Some(alias_org) = qualifier.and_then(|q| q.strip_prefix("org-")) else {
-        return Ok(());
-    };
-    if alias_org.eq_ignore_ascii_case(org_id) {
-        return Ok(());
-    }
-    Err(BridgeError::new(
-        ErrorKind::WrongOrg,
-        format!("the data action sent orgId {org_id} but invoked the alias of org {alias_org}"),
-    )
-    .with_org(org_id)
-    .with_field("orgId")
-    .with_hint("each org's data action must invoke its own alias (org-<orgId>) and send its own org id from the request template"))
-}
+/// The per-org alias rule of every data-action function (see
+/// [`bridge::runtime::check_invocation_alias`]).
+pub use bridge::runtime::check_invocation_alias as check_alias;
 
 async fn data_action(rt: &Runtime, event: Value, ctx: &Context) -> Result<Value, BridgeError> {
     let input = ActionInput::parse(&event)?;
@@ -163,8 +144,7 @@ async fn data_action(rt: &Runtime, event: Value, ctx: &Context) -> Result<Value,
 }
 
 async fn sqs_batch(rt: &Runtime, event: Value, ctx: &Context) -> Result<Value, BridgeError> {
-    let event: SqsEvent = serde_json::from_value(event)
-        .map_err(|e| BridgeError::validation("Records", format!("not a valid SQS event: {e}")))?;
+    let event = bridge::batch::parse_sqs_event(event)?;
     let outcomes = wrapup::process(rt, &event, rt.deadline(ctx)).await;
     let response = wrapup::report(&outcomes)?;
     serde_json::to_value(response)

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bridge::config::{ClosedTicketPolicy, OrgConfig};
-use bridge::zendesk::{Comment, TicketUpdate, ZendeskAccount};
+use bridge::zendesk::{Comment, TicketUpdate, ZendeskAccount, CLOSED_TICKET_HINT};
 use bridge::{BridgeError, Deadline, ErrorKind, Result, Runtime, Upstream};
 
 /// Safe-update attempts per ticket (the first included). Each try is one read and one PUT,
@@ -45,17 +45,11 @@ pub async fn apply(
     deadline: Deadline,
     change: &Change,
 ) -> Result<Applied> {
-    let result = match apply_with(rt, &cfg, deadline, change).await {
-        Err(e) if e.upstream == Some(Upstream::Zendesk) => match rt.refresh_after(&cfg, &e).await {
-            Some(fresh) => {
-                tracing::info!(org_id = %cfg.org_id, ticket_id = change.ticket_id,
-                    "Zendesk refused the cached credential and the org config holds a new one: trying once with it");
-                apply_with(rt, &fresh, deadline, change).await
-            }
-            None => Err(e),
-        },
-        other => other,
-    };
+    let (_, result) = rt
+        .with_rotation(cfg, |cfg| async move {
+            apply_with(rt, &cfg, deadline, change).await
+        })
+        .await;
     result.map_err(|e| in_context(e, change))
 }
 
@@ -181,9 +175,7 @@ pub fn closed_error(cfg: &OrgConfig, id: u64) -> BridgeError {
     .with_org(cfg.org_id.clone())
     .with_operation("update the Zendesk ticket")
     .with_field("ticketId")
-    .with_hint(
-        "closed tickets cannot change; create a follow-up ticket instead (set rules.closedTicket to \"followUp\" to do it automatically)",
-    )
+    .with_hint(CLOSED_TICKET_HINT)
 }
 
 #[cfg(test)]

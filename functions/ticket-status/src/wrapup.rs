@@ -6,7 +6,7 @@
 //! (unmapped code, no ticket id, closed ticket) are handled, not failed; only errors that a
 //! later try or an operator's fix can cure go back to SQS (and from there to the DLQ).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -101,10 +101,12 @@ pub fn ticket_id_from_conversation(
     participant_id: &str,
     attribute: &str,
 ) -> std::result::Result<u64, String> {
+    let mut wrapup_participant_seen = false;
     let candidates = conv
         .participants
         .iter()
         .filter(|p| p.id == participant_id)
+        .inspect(|_| wrapup_participant_seen = true)
         .chain(conv.participants.iter().filter(|p| {
             p.id != participant_id
                 && p.purpose
@@ -125,7 +127,8 @@ pub fn ticket_id_from_conversation(
             )
         });
     }
-    let seen = if conv.participant(participant_id).is_some() {
+    // Every candidate was visited, so the wrap-up participant was seen if it is there.
+    let seen = if wrapup_participant_seen {
         "the wrap-up participant"
     } else {
         "the wrap-up participant (not found in the conversation)"
@@ -201,14 +204,17 @@ struct Wanted {
 /// Runs a batch: one outcome per record, in order.
 pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<MessageOutcome> {
     let records = batch::records(event);
-    let mut outcomes: Vec<MessageOutcome> = records
+    // (message id, job id) per record, and its outcome once known.
+    let ids: Vec<(String, Option<String>)> = records
         .iter()
-        .map(|r| MessageOutcome {
-            message_id: r.message_id.clone(),
-            job_id: r.job.as_ref().ok().map(|j| j.job_id.clone()),
-            outcome: Outcome::Failed(BridgeError::internal("not processed")),
+        .map(|r| {
+            (
+                r.message_id.clone(),
+                r.job.as_ref().ok().map(|j| j.job_id.clone()),
+            )
         })
         .collect();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 
     // 1. Parse, load the org, map the code. No upstream calls besides the (cached) config.
     let mut wanted: Vec<Wanted> = Vec::new();
@@ -216,14 +222,14 @@ pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<
         let job = match record.job {
             Ok(j) => j,
             Err(e) => {
-                outcomes[index].outcome = Outcome::Failed(e);
+                outcomes[index] = Some(Outcome::Failed(e));
                 continue;
             }
         };
         let wrapup = match job.job {
             Job::TicketWrapup(w) => w,
             other => {
-                outcomes[index].outcome = Outcome::Failed(
+                outcomes[index] = Some(Outcome::Failed(
                     BridgeError::validation(
                         "kind",
                         format!(
@@ -232,33 +238,33 @@ pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<
                         ),
                     )
                     .with_org(job.org_id.clone()),
-                );
+                ));
                 continue;
             }
         };
         let cfg = match rt.orgs.get(&job.org_id).await {
             Ok(c) => c,
             Err(e) => {
-                outcomes[index].outcome = Outcome::Failed(e.or_org(&job.org_id));
+                outcomes[index] = Some(Outcome::Failed(e.or_org(&job.org_id)));
                 continue;
             }
         };
         if wrapup.ticket_id == Some(0) {
-            outcomes[index].outcome = Outcome::Failed(
+            outcomes[index] = Some(Outcome::Failed(
                 BridgeError::validation(
                     "payload.ticketId",
                     "expected a Zendesk ticket id (1 or more); got 0",
                 )
                 .with_org(cfg.org_id.clone()),
-            );
+            ));
             continue;
         }
         let Some(status) =
             target_status(&cfg.rules, wrapup.wrapup_code.as_deref()).map(str::to_string)
         else {
-            outcomes[index].outcome = Outcome::Unmapped {
+            outcomes[index] = Some(Outcome::Unmapped {
                 wrapup_code: wrapup.wrapup_code.clone(),
-            };
+            });
             continue;
         };
         wanted.push(Wanted {
@@ -272,30 +278,22 @@ pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<
 
     // 2. Read each conversation that has to name the ticket, once per batch.
     let mut to_read: Vec<(Arc<OrgConfig>, String)> = Vec::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for w in wanted.iter().filter(|w| w.wrapup.ticket_id.is_none()) {
-        if !to_read
-            .iter()
-            .any(|(c, id)| c.org_id == w.cfg.org_id && *id == w.wrapup.conversation_id)
-        {
+        if seen.insert((&w.cfg.org_id, &w.wrapup.conversation_id)) {
             to_read.push((w.cfg.clone(), w.wrapup.conversation_id.clone()));
         }
     }
     let conversations: HashMap<(String, String), Result<Conversation>> = stream::iter(to_read)
         .map(|(cfg, conv_id)| async move {
-            let read = match rt.genesys.org(&cfg, deadline).conversation(&conv_id).await {
-                // A rotated Genesys client secret: one re-read of the config, one more try.
-                Err(e) => match rt.refresh_after(&cfg, &e).await {
-                    Some(fresh) => {
-                        rt.genesys
-                            .org(&fresh, deadline)
-                            .conversation(&conv_id)
-                            .await
-                    }
-                    None => Err(e),
-                },
-                ok => ok,
-            };
-            ((cfg.org_id.clone(), conv_id), read)
+            let org_id = cfg.org_id.clone();
+            let conv = &conv_id;
+            let (_, read) = rt
+                .with_rotation(cfg, |cfg| async move {
+                    rt.genesys.org(&cfg, deadline).conversation(conv).await
+                })
+                .await;
+            ((org_id, conv_id), read)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -316,18 +314,18 @@ pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<
                     ) {
                         Ok(id) => id,
                         Err(reason) => {
-                            outcomes[w.index].outcome = Outcome::NoTicket { reason };
+                            outcomes[w.index] = Some(Outcome::NoTicket { reason });
                             continue;
                         }
                     },
                     Some(Err(e)) => {
-                        outcomes[w.index].outcome = Outcome::Failed(e.clone());
+                        outcomes[w.index] = Some(Outcome::Failed(e.clone()));
                         continue;
                     }
                     None => {
-                        outcomes[w.index].outcome = Outcome::Failed(BridgeError::internal(
+                        outcomes[w.index] = Some(Outcome::Failed(BridgeError::internal(
                             "conversation was not read (bug)",
-                        ));
+                        )));
                         continue;
                     }
                 }
@@ -387,17 +385,26 @@ pub async fn process(rt: &Runtime, event: &SqsEvent, deadline: Deadline) -> Vec<
         let retry_all = matches!(&winner_outcome, Outcome::Failed(e) if e.retryable());
         for &i in &g.superseded {
             let (w, _) = &resolved[i];
-            outcomes[w.index].outcome = match &winner_outcome {
+            outcomes[w.index] = Some(match &winner_outcome {
                 Outcome::Failed(e) if retry_all => Outcome::Failed(e.clone()),
                 _ => Outcome::Superseded {
                     ticket_id,
                     by_job_id: winner.job_id.clone(),
                 },
-            };
+            });
         }
-        outcomes[winner.index].outcome = winner_outcome;
+        outcomes[winner.index] = Some(winner_outcome);
     }
-    outcomes
+    ids.into_iter()
+        .zip(outcomes)
+        .map(|((message_id, job_id), outcome)| MessageOutcome {
+            message_id,
+            job_id,
+            // Every record gets its outcome above; this is only the guard of a bug.
+            outcome: outcome
+                .unwrap_or_else(|| Outcome::Failed(BridgeError::internal("not processed"))),
+        })
+        .collect()
 }
 
 /// Logs every outcome (one line per message) and builds the SQS response.
@@ -407,13 +414,7 @@ pub fn report(outcomes: &[MessageOutcome]) -> Result<SqsBatchResponse> {
         let job_id = m.job_id.as_deref().unwrap_or("");
         let outcome = m.outcome.name();
         match &m.outcome {
-            Outcome::Failed(e) => {
-                tracing::warn!(message_id = %m.message_id, job_id, outcome, error_type = %e.error_type(),
-                    retryable = e.retryable(), org_id = e.org_id.as_deref().unwrap_or(""),
-                    correlation_id = e.correlation_id.as_deref().unwrap_or(""), error = %e,
-                    "ticket.wrapup job failed: SQS will redeliver it");
-                report.fail(&m.message_id, e.clone());
-            }
+            Outcome::Failed(e) => report.fail(&m.message_id, job_id, e.clone()),
             Outcome::Updated {
                 ticket_id,
                 status,

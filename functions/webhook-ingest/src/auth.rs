@@ -14,7 +14,7 @@
 //! so that not even their length leaks. Every refusal looks the same to the caller.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use bridge::OrgConfig;
@@ -84,28 +84,36 @@ fn mac(secret: &[u8], timestamp: &[u8], body: &[u8]) -> [u8; 32] {
 
 /// Checks the request's credential against `cfg` (the org of the path) at `now_s`.
 pub fn check(cfg: &OrgConfig, req: &HttpRequest, now_s: u64, window: Duration) -> Verdict {
-    check_with(
-        cfg.webhook.shared_secret.expose_secret().as_bytes(),
-        req,
-        now_s,
-        window,
-    )
+    let key = Key {
+        secret: cfg.webhook.shared_secret.expose_secret().as_bytes(),
+        secret_sha256: cfg.webhook.shared_secret_sha256(),
+    };
+    check_with(&key, req, now_s, window)
 }
+
+const PLACEHOLDER_KEY: &[u8] = b"no-such-org-placeholder-key-0000";
+static PLACEHOLDER_SHA256: LazyLock<[u8; 32]> =
+    LazyLock::new(|| Sha256::digest(PLACEHOLDER_KEY).into());
 
 /// The same work as [`check`] against a throwaway key, for requests whose org is unknown,
 /// so that "no such org" does not answer measurably faster than "wrong credential".
 pub fn check_unknown_org(req: &HttpRequest, now_s: u64, window: Duration) {
-    let _ = std::hint::black_box(check_with(
-        b"no-such-org-placeholder-key-0000",
-        req,
-        now_s,
-        window,
-    ));
+    let key = Key {
+        secret: PLACEHOLDER_KEY,
+        secret_sha256: &PLACEHOLDER_SHA256,
+    };
+    let _ = std::hint::black_box(check_with(&key, req, now_s, window));
 }
 
-fn check_with(secret: &[u8], req: &HttpRequest, now_s: u64, window: Duration) -> Verdict {
+/// The shared secret: the HMAC key, and its SHA-256 (computed once) for bearers.
+struct Key<'a> {
+    secret: &'a [u8],
+    secret_sha256: &'a [u8; 32],
+}
+
+fn check_with(key: &Key, req: &HttpRequest, now_s: u64, window: Duration) -> Verdict {
     if let Some(sig) = req.header(SIGNATURE_HEADER) {
-        return check_hmac(secret, req, sig, now_s, window);
+        return check_hmac(key.secret, req, sig, now_s, window);
     }
     let Some(auth) = req.header("authorization") else {
         return Verdict::Denied("no Authorization or X-Bridge-Signature header");
@@ -114,8 +122,7 @@ fn check_with(secret: &[u8], req: &HttpRequest, now_s: u64, window: Duration) ->
         return Verdict::Denied("Authorization is not a Bearer credential");
     };
     let given = Sha256::digest(token.as_bytes());
-    let want = Sha256::digest(secret);
-    if bool::from(given.as_slice().ct_eq(want.as_slice())) {
+    if bool::from(given.as_slice().ct_eq(key.secret_sha256.as_slice())) {
         Verdict::Accepted(AuthMethod::SharedSecret)
     } else {
         Verdict::CheckToken(SecretString::from(token.to_string()))
@@ -164,8 +171,8 @@ fn check_hmac(
     }
 }
 
-/// (org id, SHA-256 of the token).
-type VerdictKey = (String, [u8; 32]);
+/// (org id, SHA-256 of the token): see [`TokenVerdicts::key`].
+pub type VerdictKey = (String, [u8; 32]);
 
 /// Recent answers of `tokens/me`, per (org, SHA-256 of token). Bounded: when full, expired
 /// entries go, and if that is not enough, all of them.
@@ -184,7 +191,9 @@ impl TokenVerdicts {
         }
     }
 
-    fn key(org_id: &str, token: &SecretString) -> VerdictKey {
+    /// The key of `token`'s verdict for `org_id`: made once per request, for the lookup
+    /// and the answer that follows.
+    pub fn key(org_id: &str, token: &SecretString) -> VerdictKey {
         (
             org_id.to_string(),
             Sha256::digest(token.expose_secret().as_bytes()).into(),
@@ -192,14 +201,14 @@ impl TokenVerdicts {
     }
 
     /// The cached verdict, if still fresh at `now_ms`.
-    pub fn get(&self, org_id: &str, token: &SecretString, now_ms: u64) -> Option<bool> {
+    pub fn get(&self, key: &VerdictKey, now_ms: u64) -> Option<bool> {
         let map = self.map.lock().expect("poisoned");
-        map.get(&Self::key(org_id, token))
+        map.get(key)
             .filter(|(_, until)| *until > now_ms)
             .map(|(ok, _)| *ok)
     }
 
-    pub fn put(&self, org_id: &str, token: &SecretString, ok: bool, now_ms: u64) {
+    pub fn put(&self, key: VerdictKey, ok: bool, now_ms: u64) {
         let mut map = self.map.lock().expect("poisoned");
         if map.len() >= self.max_entries {
             map.retain(|_, (_, until)| *until > now_ms);
@@ -207,7 +216,7 @@ impl TokenVerdicts {
                 map.clear();
             }
         }
-        map.insert(Self::key(org_id, token), (ok, now_ms + self.ttl_ms));
+        map.insert(key, (ok, now_ms + self.ttl_ms));
     }
 }
 
@@ -233,7 +242,12 @@ mod tests {
     }
 
     fn verdict(r: &HttpRequest) -> Verdict {
-        check_with(SECRET.as_bytes(), r, NOW, DEFAULT_HMAC_WINDOW)
+        let digest: [u8; 32] = Sha256::digest(SECRET.as_bytes()).into();
+        let key = Key {
+            secret: SECRET.as_bytes(),
+            secret_sha256: &digest,
+        };
+        check_with(&key, r, NOW, DEFAULT_HMAC_WINDOW)
     }
 
     #[test]
@@ -337,17 +351,22 @@ mod tests {
     fn token_verdicts_expire_and_stay_bounded() {
         let v = TokenVerdicts::new(Duration::from_secs(60));
         let t = SecretString::from("tok".to_string());
-        assert_eq!(v.get("a", &t, 0), None);
-        v.put("a", &t, true, 1_000);
-        assert_eq!(v.get("a", &t, 60_999), Some(true));
-        assert_eq!(v.get("a", &t, 61_000), None);
-        assert_eq!(v.get("b", &t, 2_000), None, "verdicts are per org");
+        let key = |org: &str| TokenVerdicts::key(org, &t);
+        assert_eq!(v.get(&key("a"), 0), None);
+        v.put(key("a"), true, 1_000);
+        assert_eq!(v.get(&key("a"), 60_999), Some(true));
+        assert_eq!(v.get(&key("a"), 61_000), None);
+        assert_eq!(v.get(&key("b"), 2_000), None, "verdicts are per org");
         let small = TokenVerdicts {
             max_entries: 2,
             ..TokenVerdicts::new(Duration::from_secs(1))
         };
         for i in 0..5 {
-            small.put("a", &SecretString::from(format!("t{i}")), false, 0);
+            small.put(
+                TokenVerdicts::key("a", &SecretString::from(format!("t{i}"))),
+                false,
+                0,
+            );
         }
         assert!(small.map.lock().unwrap().len() <= 2);
     }

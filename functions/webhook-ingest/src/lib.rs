@@ -113,6 +113,7 @@ impl Reject {
 pub struct Plan {
     pub org_id: String,
     pub event_id: String,
+    /// What the event asked for; its `jobs` were moved into [`Plan::jobs`] (left empty).
     pub routed: Routed,
     pub jobs: Vec<JobEnvelope>,
 }
@@ -156,11 +157,10 @@ pub fn plan_http(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan
     Ok(plan(&cfg.org_id, &event_id, routed, now_ms))
 }
 
-fn plan(org_id: &str, event_id: &str, routed: Routed, now_ms: u64) -> Plan {
+fn plan(org_id: &str, event_id: &str, mut routed: Routed, now_ms: u64) -> Plan {
     let created_at = rfc3339(now_ms);
-    let jobs = routed
-        .jobs
-        .iter()
+    let jobs = std::mem::take(&mut routed.jobs)
+        .into_iter()
         .enumerate()
         .map(|(n, job)| JobEnvelope {
             v: JOB_VERSION,
@@ -169,7 +169,7 @@ fn plan(org_id: &str, event_id: &str, routed: Routed, now_ms: u64) -> Plan {
             event_id: event_id.to_string(),
             created_at: created_at.clone(),
             correlation_id: routed.correlation_id.clone(),
-            job: job.clone(),
+            job,
         })
         .collect();
     Plan {
@@ -433,51 +433,54 @@ async fn handle_http(ingest: &Ingest, event: &Value, ctx: &Context) -> Result<De
     let method = match auth::check(&cfg, &req, now / 1000, ingest.limits.hmac_window) {
         Verdict::Accepted(m) => m,
         Verdict::Denied(why) => return Err(unauthorized(&path_org, why, &req)),
-        Verdict::CheckToken(token) => match ingest.tokens.get(&cfg.org_id, &token, now) {
-            Some(true) => AuthMethod::GenesysToken,
-            Some(false) => {
-                return Err(unauthorized(
-                    &path_org,
-                    "Genesys token refused (cached)",
-                    &req,
-                ))
-            }
-            None => {
-                let deadline = ingest.rt.deadline(ctx);
-                match ingest
-                    .rt
-                    .genesys
-                    .token_info_of(&cfg, &token, deadline)
-                    .await
-                {
-                    Ok(info) => {
-                        let same = info.organization.id.eq_ignore_ascii_case(&cfg.org_id);
-                        ingest.tokens.put(&cfg.org_id, &token, same, now);
-                        if !same {
-                            tracing::warn!(org_id = %cfg.org_id, token_org = %info.organization.id, "a Genesys token of another org was presented");
+        Verdict::CheckToken(token) => {
+            let key = auth::TokenVerdicts::key(&cfg.org_id, &token);
+            match ingest.tokens.get(&key, now) {
+                Some(true) => AuthMethod::GenesysToken,
+                Some(false) => {
+                    return Err(unauthorized(
+                        &path_org,
+                        "Genesys token refused (cached)",
+                        &req,
+                    ))
+                }
+                None => {
+                    let deadline = ingest.rt.deadline(ctx);
+                    match ingest
+                        .rt
+                        .genesys
+                        .token_info_of(&cfg, &token, deadline)
+                        .await
+                    {
+                        Ok(info) => {
+                            let same = info.organization.id.eq_ignore_ascii_case(&cfg.org_id);
+                            ingest.tokens.put(key, same, now);
+                            if !same {
+                                tracing::warn!(org_id = %cfg.org_id, token_org = %info.organization.id, "a Genesys token of another org was presented");
+                                return Err(unauthorized(
+                                    &path_org,
+                                    "Genesys token of another org",
+                                    &req,
+                                ));
+                            }
+                            AuthMethod::GenesysToken
+                        }
+                        Err(e) if e.retryable() => {
+                            tracing::error!(org_id = %cfg.org_id, error = %e, "could not check a Genesys token");
+                            return Err(Reject::Unavailable(e));
+                        }
+                        Err(_) => {
+                            ingest.tokens.put(key, false, now);
                             return Err(unauthorized(
                                 &path_org,
-                                "Genesys token of another org",
+                                "bearer is neither the shared secret nor a Genesys token",
                                 &req,
                             ));
                         }
-                        AuthMethod::GenesysToken
-                    }
-                    Err(e) if e.retryable() => {
-                        tracing::error!(org_id = %cfg.org_id, error = %e, "could not check a Genesys token");
-                        return Err(Reject::Unavailable(e));
-                    }
-                    Err(_) => {
-                        ingest.tokens.put(&cfg.org_id, &token, false, now);
-                        return Err(unauthorized(
-                            &path_org,
-                            "bearer is neither the shared secret nor a Genesys token",
-                            &req,
-                        ));
                     }
                 }
             }
-        },
+        }
     };
     let plan = plan_http(&cfg, &req, now).map_err(|e| {
         tracing::info!(org_id = %cfg.org_id, field = e.field.as_deref(), error = %e, "bad request");

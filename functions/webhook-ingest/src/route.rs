@@ -10,10 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use bridge::config::Rules;
+use bridge::config::{AttributeViolation, Rules};
 use bridge::genesys::ContactChange;
 use bridge::jobs::{ContactFields, Job, ParticipantAttributes, ParticipantEnrich, TicketWrapup};
 use bridge::BridgeError;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::inbound::canonical_uuid;
@@ -238,21 +239,36 @@ fn conversation(n: &Fields, body: &Fields, from_topic: &str) -> Result<String, B
 /// participant attribute; an unusable value is left to the worker too, which reports it
 /// with the conversation's context rather than failing the whole event here.
 fn ticket_in_event(rules: &Rules, body: &Fields) -> Option<u64> {
-    let from_attrs = body
-        .get("attributes")
-        .and_then(|a| a.get(&rules.ticket_id_attribute))
-        .and_then(Value::as_str)
-        .map(|s| Value::String(s.to_string()));
-    let candidate = body.get("ticketId").cloned().or(from_attrs)?;
-    let parsed = match &candidate {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+    let parsed = match body.get("ticketId") {
+        Some(v) => {
+            let parsed = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            if parsed.is_none() {
+                ignoring_ticket_id(v);
+            }
+            parsed
+        }
+        None => {
+            let s = body
+                .get("attributes")?
+                .get(&rules.ticket_id_attribute)?
+                .as_str()?;
+            let parsed = s.trim().parse().ok();
+            if parsed.is_none() {
+                // Logged as JSON, like a `ticketId` value.
+                ignoring_ticket_id(&Value::from(s));
+            }
+            parsed
+        }
     };
-    if parsed.is_none() {
-        tracing::warn!(value = %candidate, "ignoring a ticket id in the event that is not a number");
-    }
     parsed.filter(|n| *n > 0)
+}
+
+fn ignoring_ticket_id(value: &Value) {
+    tracing::warn!(value = %value, "ignoring a ticket id in the event that is not a number");
 }
 
 /// Phone or email from a Genesys address: `tel:+1555...`, `sip:+1555...@host`,
@@ -306,7 +322,7 @@ pub fn command(rules: &Rules, v: &Value, now_ms: u64) -> Result<Routed, BridgeEr
         "contact.fields" => {
             let contact_id = p.uuid("contactId")?;
             let changes: Vec<ContactChange> = match p.get("changes") {
-                Some(ch @ Value::Array(a)) if !a.is_empty() => serde_json::from_value(ch.clone()).map_err(|e| {
+                Some(ch @ Value::Array(a)) if !a.is_empty() => Vec::<ContactChange>::deserialize(ch).map_err(|e| {
                     BridgeError::validation(
                         "payload.changes",
                         format!("expected [{{\"field\": \"$.customFields.x\", \"value\": ..., \"action\": \"Update\"}}]: {e}"),
@@ -357,7 +373,7 @@ fn attributes(rules: &Rules, p: &Fields) -> Result<BTreeMap<String, String>, Bri
             "expected an object of string values, e.g. {\"zendesk_ticket_id\": \"1001\"}",
         ));
     };
-    if map.is_empty() || map.len() > limits.max_keys {
+    if limits.count_violation(map.len()).is_some() {
         return Err(BridgeError::validation(
             "payload.attributes",
             format!(
@@ -369,10 +385,10 @@ fn attributes(rules: &Rules, p: &Fields) -> Result<BTreeMap<String, String>, Bri
     }
     let mut out = BTreeMap::new();
     for (k, v) in map {
-        let field = format!("payload.attributes.{k}");
-        if k.trim().is_empty() || k.chars().count() > limits.max_key_chars {
+        let field = || format!("payload.attributes.{k}");
+        if limits.key_violation(k).is_some() {
             return Err(BridgeError::validation(
-                field,
+                field(),
                 format!(
                     "expected a key of 1 to {} characters (rules.attributeLimits.maxKeyChars)",
                     limits.max_key_chars
@@ -381,17 +397,16 @@ fn attributes(rules: &Rules, p: &Fields) -> Result<BTreeMap<String, String>, Bri
         }
         let Value::String(s) = v else {
             return Err(BridgeError::validation(
-                field,
+                field(),
                 format!("expected a string value (Genesys attributes are strings only; send numbers and booleans as text); got {}", type_name(v)),
             ));
         };
-        if s.chars().count() > limits.max_value_chars {
+        if let Some(AttributeViolation::ValueTooLong { chars, .. }) = limits.value_violation(k, s) {
             return Err(BridgeError::validation(
-                field,
+                field(),
                 format!(
-                    "expected at most {} characters (rules.attributeLimits.maxValueChars); got {}",
+                    "expected at most {} characters (rules.attributeLimits.maxValueChars); got {chars}",
                     limits.max_value_chars,
-                    s.chars().count()
                 ),
             ));
         }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::error::{BridgeError, ErrorKind, Upstream};
-use crate::http::{Call, ErrorReader, RawResponse};
+use crate::http::{ErrorReader, RawResponse};
 
 /// `{message, code, status, messageWithParams, messageParams, contextId, details, errors}`.
 #[derive(Debug, Default, Deserialize)]
@@ -60,15 +60,11 @@ pub fn extract_permissions(body: &ApiErrorBody) -> Vec<String> {
             }
         }
     }
-    let from_params = {
-        let mut found = false;
-        if let Some(params) = &body.message_params {
-            found = params
-                .values()
-                .any(|v| v.as_str().is_some_and(|s| s.contains(':')));
-        }
-        found
-    };
+    // The message is read only when the params name no permission.
+    let from_params = body.message_params.as_ref().is_some_and(|p| {
+        p.values()
+            .any(|v| v.as_str().is_some_and(|s| s.contains(':')))
+    });
     if !from_params {
         if let Some(m) = &body.message {
             scan(m);
@@ -91,7 +87,7 @@ impl ErrorReader for ApiReader<'_> {
     fn correlation_header(&self) -> &'static str {
         "inin-correlation-id"
     }
-    fn read_error(&self, call: &Call, resp: &RawResponse) -> BridgeError {
+    fn read_error(&self, resp: &RawResponse) -> BridgeError {
         let body: ApiErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
         let code = body.code.clone();
         let message = body
@@ -156,7 +152,7 @@ impl ErrorReader for ApiReader<'_> {
             .with_correlation_id(resp.correlation_id.clone().or(body.context_id))
             .with_credential(format!("OAuth client {}", self.client_id))
             .with_hint(hint)
-            .with_retry_after(retry_after(resp));
+            .with_retry_after(resp.retry_after());
         e.code = code;
         e.missing_permissions = permissions;
         if let Some(field) = body
@@ -166,7 +162,6 @@ impl ErrorReader for ApiReader<'_> {
         {
             e.field = Some(field.to_string());
         }
-        let _ = call;
         e
     }
 }
@@ -196,7 +191,7 @@ impl ErrorReader for TokenReader<'_> {
         // Seen in the vendor's Terraform provider: throttling as 400 invalid_request.
         resp.status == 400 && TokenReader::text_says_rate_limited(resp)
     }
-    fn read_error(&self, _call: &Call, resp: &RawResponse) -> BridgeError {
+    fn read_error(&self, resp: &RawResponse) -> BridgeError {
         let body: TokenErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
         let code = body.error.clone();
         let text = body
@@ -251,17 +246,10 @@ impl ErrorReader for TokenReader<'_> {
         .with_correlation_id(resp.correlation_id.clone())
         .with_credential(format!("OAuth client {}", self.client_id))
         .with_hint(hint)
-        .with_retry_after(retry_after(resp));
+        .with_retry_after(resp.retry_after());
         e.code = code;
         e
     }
-}
-
-fn retry_after(resp: &RawResponse) -> Option<std::time::Duration> {
-    resp.headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()))
 }
 
 #[cfg(test)]
@@ -288,9 +276,6 @@ mod tests {
             client_id: "client-a",
             region: "mypurecloud.ie",
         }
-    }
-    fn call() -> Call {
-        Call::get("https://api.mypurecloud.ie/api/v2/x".into(), "test")
     }
 
     #[test]
@@ -368,12 +353,12 @@ mod tests {
             ),
         ];
         for (status, body, kind) in rows {
-            let e = api().read_error(&call(), &resp(status, body));
+            let e = api().read_error(&resp(status, body));
             assert_eq!(e.kind, kind, "{status}");
             assert_eq!(e.upstream, Some(Upstream::Genesys));
             assert_eq!(e.correlation_id.as_deref(), Some("corr-1"));
         }
-        let e = api().read_error(&call(), &resp(403, json!({"code": "missing.permissions", "message": "You are missing the following permission(s): [conversation:communication:view]"})));
+        let e = api().read_error(&resp(403, json!({"code": "missing.permissions", "message": "You are missing the following permission(s): [conversation:communication:view]"})));
         assert_eq!(
             e.missing_permissions,
             vec!["conversation:communication:view"]
@@ -384,15 +369,12 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("conversation:communication:view"));
-        let e = api().read_error(
-            &call(),
-            &resp(
-                400,
-                json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}),
-            ),
-        );
+        let e = api().read_error(&resp(
+            400,
+            json!({"code": "bad.request", "details": [{"fieldName": "attributes"}]}),
+        ));
         assert_eq!(e.field.as_deref(), Some("attributes"));
-        let e = api().read_error(&call(), &resp(429, json!({})));
+        let e = api().read_error(&resp(429, json!({})));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
     }
 
@@ -409,20 +391,17 @@ mod tests {
             json!({"error": "invalid_request", "description": "rate limit exceeded", "error_description": "rate limit exceeded"}),
         );
         assert!(r.is_throttled(&rl));
-        assert_eq!(r.read_error(&call(), &rl).kind, ErrorKind::RateLimited);
+        assert_eq!(r.read_error(&rl).kind, ErrorKind::RateLimited);
         let bad = resp(
             401,
             json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"}),
         );
-        let e = r.read_error(&call(), &bad);
+        let e = r.read_error(&bad);
         assert_eq!(e.kind, ErrorKind::BadCredentials);
         assert_eq!(e.code.as_deref(), Some("invalid_client"));
         assert!(e.hint.as_deref().unwrap().contains("region"));
         let grant = resp(400, json!({"error": "unsupported_grant_type"}));
         assert!(!r.is_throttled(&grant));
-        assert_eq!(
-            r.read_error(&call(), &grant).kind,
-            ErrorKind::InvalidRequest
-        );
+        assert_eq!(r.read_error(&grant).kind, ErrorKind::InvalidRequest);
     }
 }

@@ -49,14 +49,16 @@ struct CachedToken {
 #[derive(Default)]
 struct TokenSlot {
     token: Option<CachedToken>,
-    /// tokens/me confirmed this client belongs to the org.
-    verified: bool,
+    /// What tokens/me said when it confirmed this client belongs to the org.
+    verified: Option<TokenInfo>,
 }
+
+type Slot = Arc<tokio::sync::Mutex<TokenSlot>>;
 
 /// The Genesys client. One per process, shared by all orgs; each org's tokens are separate.
 pub struct Genesys {
     http: HttpClient,
-    slots: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<TokenSlot>>>>,
+    slots: Mutex<HashMap<TokenKey, Slot>>,
     tokens_issued: AtomicUsize,
 }
 
@@ -76,11 +78,15 @@ impl Genesys {
         }
     }
 
-    /// Operations for one org, bounded by `deadline`.
+    /// Operations for one org, bounded by `deadline`. The org's token slot is looked up
+    /// here, once, not on every attempt.
     pub fn org<'a>(&'a self, org: &'a OrgConfig, deadline: Deadline) -> GenesysOrg<'a> {
         GenesysOrg {
-            g: self,
-            org,
+            auth: BearerAuth {
+                g: self,
+                org,
+                slot: self.slot(org),
+            },
             deadline,
         }
     }
@@ -111,7 +117,7 @@ impl Genesys {
             .retain(|k, _| k.org_id != org_id);
     }
 
-    fn slot(&self, org: &OrgConfig) -> Arc<tokio::sync::Mutex<TokenSlot>> {
+    fn slot(&self, org: &OrgConfig) -> Slot {
         let key = TokenKey {
             org_id: org.org_id.clone(),
             client_id: org.genesys.client_id.clone(),
@@ -125,9 +131,14 @@ impl Genesys {
             .clone()
     }
 
-    /// The `Authorization` header for `org`: cached, or fetched (and verified) once.
-    async fn bearer(&self, org: &OrgConfig, deadline: Deadline) -> Result<SecretString> {
-        let slot = self.slot(org);
+    /// The `Authorization` header for `org` (whose slot is `slot`): cached, or fetched (and
+    /// verified) once.
+    async fn bearer(
+        &self,
+        org: &OrgConfig,
+        slot: &Slot,
+        deadline: Deadline,
+    ) -> Result<SecretString> {
         let mut guard = slot.lock().await;
         if let Some(t) = &guard.token {
             if Instant::now() < t.valid_until {
@@ -135,10 +146,10 @@ impl Genesys {
             }
         }
         let fresh = self.fetch_token(org, deadline).await?;
-        if !guard.verified {
+        if guard.verified.is_none() {
             let info = self.tokens_me_with(org, &fresh.header, deadline).await?;
             check_same_org(org, &info)?;
-            guard.verified = true;
+            guard.verified = Some(info);
         }
         let header = fresh.header.clone();
         guard.token = Some(fresh);
@@ -147,8 +158,7 @@ impl Genesys {
 
     /// Drops the cached token if it is the one the upstream refused (another caller may
     /// already have replaced it).
-    async fn invalidate(&self, org: &OrgConfig, used: &SecretString) {
-        let slot = self.slot(org);
+    async fn invalidate(slot: &Slot, used: &SecretString) {
         let mut guard = slot.lock().await;
         if guard
             .token
@@ -254,42 +264,42 @@ fn check_same_org(org: &OrgConfig, info: &TokenInfo) -> Result<()> {
 struct BearerAuth<'a> {
     g: &'a Genesys,
     org: &'a OrgConfig,
+    slot: Slot,
 }
 
 #[async_trait]
 impl Authorizer for BearerAuth<'_> {
     async fn authorization(&self, deadline: Deadline) -> Result<Option<SecretString>> {
-        self.g.bearer(self.org, deadline).await.map(Some)
+        self.g
+            .bearer(self.org, &self.slot, deadline)
+            .await
+            .map(Some)
     }
     async fn rejected(&self, used: &SecretString) -> bool {
-        self.g.invalidate(self.org, used).await;
+        Genesys::invalidate(&self.slot, used).await;
         true
     }
 }
 
 /// Genesys operations for one org.
 pub struct GenesysOrg<'a> {
-    g: &'a Genesys,
-    org: &'a OrgConfig,
+    auth: BearerAuth<'a>,
     deadline: Deadline,
 }
 
 impl GenesysOrg<'_> {
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.org.genesys.api_base_url)
+        format!("{}{path}", self.auth.org.genesys.api_base_url)
     }
 
     async fn call(&self, call: Call) -> Result<RawResponse> {
-        let auth = BearerAuth {
-            g: self.g,
-            org: self.org,
-        };
+        let org = self.auth.org;
         execute(
-            &self.g.http,
+            &self.auth.g.http,
             &call,
-            &auth,
-            &api_reader(self.org),
-            &self.org.org_id,
+            &self.auth,
+            &api_reader(org),
+            &org.org_id,
             self.deadline,
         )
         .await
@@ -300,16 +310,22 @@ impl GenesysOrg<'_> {
             if e.kind == ErrorKind::NotFound {
                 e.hint = Some(format!(
                     "{what} was not found in org {} (region {}): it may belong to another org or region, or the id is wrong",
-                    self.org.org_id, self.org.genesys.region.domain
+                    self.auth.org.org_id, self.auth.org.genesys.region.domain
                 ));
             }
             e
         }
     }
 
-    /// Makes sure a verified token is cached (for `bridge doctor`).
-    pub async fn ensure_token(&self) -> Result<()> {
-        self.g.bearer(self.org, self.deadline).await.map(|_| ())
+    /// Makes sure a verified token is cached and returns what tokens/me said when it was
+    /// verified (for `bridge doctor`: no second tokens/me call).
+    pub async fn ensure_token(&self) -> Result<TokenInfo> {
+        let a = &self.auth;
+        a.g.bearer(a.org, &a.slot, self.deadline).await?;
+        let verified = a.slot.lock().await.verified.clone();
+        verified.ok_or_else(|| {
+            BridgeError::internal("a token was issued without the tokens/me org check")
+        })
     }
 
     /// `GET /api/v2/tokens/me` (no permission needed).

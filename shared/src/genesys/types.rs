@@ -18,8 +18,11 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// The participant with id `id` (UUIDs compare case-insensitively).
     pub fn participant(&self, id: &str) -> Option<&Participant> {
-        self.participants.iter().find(|p| p.id == id)
+        self.participants
+            .iter()
+            .find(|p| p.id.eq_ignore_ascii_case(id))
     }
 }
 

@@ -70,8 +70,9 @@ impl SecretSource for DirSource {
         Ok(out)
     }
 
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
         let path = self.path(org_id)?;
+        let existed = tokio::fs::try_exists(&path).await.unwrap_or(false);
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| self.io_error("create", &self.dir, e))?;
@@ -82,7 +83,8 @@ impl SecretSource for DirSource {
             .map_err(|e| self.io_error("write", &tmp, e))?;
         tokio::fs::rename(&tmp, &path)
             .await
-            .map_err(|e| self.io_error("write", &path, e))
+            .map_err(|e| self.io_error("write", &path, e))?;
+        Ok(existed)
     }
 
     async fn delete(&self, org_id: &str) -> Result<bool> {

@@ -1,6 +1,7 @@
 //! Org configs held in memory: for tests and for `bridge dev`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -12,11 +13,22 @@ use crate::error::Result;
 #[derive(Default)]
 pub struct MemorySource {
     docs: Mutex<BTreeMap<String, String>>,
+    /// The directory the documents were copied from: messages then name the file to edit,
+    /// not an in-memory copy.
+    copied_from: Option<PathBuf>,
 }
 
 impl MemorySource {
     pub fn new() -> MemorySource {
         MemorySource::default()
+    }
+
+    /// An empty source whose messages name `<dir>/<orgId>.json`, for copies of a directory.
+    pub fn copied_from(dir: &Path) -> MemorySource {
+        MemorySource {
+            copied_from: Some(dir.to_path_buf()),
+            ..MemorySource::default()
+        }
     }
 
     /// Adds or replaces a document (test setup; no validation).
@@ -47,14 +59,21 @@ impl SecretSource for MemorySource {
             .cloned()
             .collect())
     }
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
-        self.insert(org_id, document.expose_secret().to_string());
-        Ok(())
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
+        Ok(self
+            .docs
+            .lock()
+            .expect("poisoned")
+            .insert(org_id.to_string(), document.expose_secret().to_string())
+            .is_some())
     }
     async fn delete(&self, org_id: &str) -> Result<bool> {
         Ok(self.docs.lock().expect("poisoned").remove(org_id).is_some())
     }
     fn location(&self, org_id: &str) -> String {
-        format!("in-memory org {org_id}")
+        match &self.copied_from {
+            Some(dir) => format!("file {}/{org_id}.json", dir.display()),
+            None => format!("in-memory org {org_id}"),
+        }
     }
 }

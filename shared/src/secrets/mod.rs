@@ -22,12 +22,28 @@ pub use dir::DirSource;
 pub use memory::MemorySource;
 pub use secrets_manager::{SecretsManagerSource, DEFAULT_PREFIX};
 
-use crate::config::{validate_uuid, OrgConfig};
+use crate::config::OrgConfig;
 use crate::error::{BridgeError, ErrorKind, Result};
 
 /// Default cache TTL. Powertools uses 5 s; ours is longer because a warm invocation must make
 /// no secret call, and rotation is handled by [`OrgStore::refresh`] on an auth failure.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// Opens the source a setting names: one place for the functions (`Runtime::from_settings`)
+/// and the CLI.
+pub async fn open(
+    setting: &crate::settings::SecretSourceSetting,
+    aws_endpoint_url: Option<&str>,
+) -> Arc<dyn SecretSource> {
+    use crate::settings::SecretSourceSetting;
+    match setting {
+        SecretSourceSetting::SecretsManager { prefix } => {
+            let conf = crate::aws::sdk_config(aws_endpoint_url).await;
+            Arc::new(SecretsManagerSource::from_conf(&conf, prefix.clone()))
+        }
+        SecretSourceSetting::Dir { path } => Arc::new(DirSource::new(path.clone())),
+    }
+}
 
 /// A store of org config documents, keyed by org id.
 #[async_trait]
@@ -36,8 +52,9 @@ pub trait SecretSource: Send + Sync {
     async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>>;
     /// Org ids that have a document.
     async fn list(&self) -> Result<Vec<String>>;
-    /// Creates or replaces the document for `org_id` (callers validate first).
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()>;
+    /// Creates or replaces the document for `org_id` (callers validate first); `true` if it
+    /// replaced one.
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool>;
     /// Removes the document; `false` if there was none.
     async fn delete(&self, org_id: &str) -> Result<bool>;
     /// Where `org_id`'s document lives, for messages ("secret genesys-bridge/orgs/<id>").
@@ -90,7 +107,7 @@ impl<S: SecretSource> SecretSource for CountingSource<S> {
     async fn list(&self) -> Result<Vec<String>> {
         self.inner.list().await
     }
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
         self.inner.put(org_id, document).await
     }
     async fn delete(&self, org_id: &str) -> Result<bool> {
@@ -109,7 +126,7 @@ impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
     async fn list(&self) -> Result<Vec<String>> {
         (**self).list().await
     }
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
         (**self).put(org_id, document).await
     }
     async fn delete(&self, org_id: &str) -> Result<bool> {
@@ -147,12 +164,12 @@ impl OrgStore {
     }
 
     fn slot(&self, org_id: &str) -> Arc<tokio::sync::Mutex<Slot>> {
-        self.slots
-            .lock()
-            .expect("poisoned")
-            .entry(org_id.to_string())
-            .or_default()
-            .clone()
+        let mut slots = self.slots.lock().expect("poisoned");
+        // A warm lookup allocates nothing.
+        if let Some(slot) = slots.get(org_id) {
+            return slot.clone();
+        }
+        slots.entry(org_id.to_string()).or_default().clone()
     }
 
     /// The config of `org_id`: from the cache while fresh, else fetched once (concurrent
@@ -186,9 +203,7 @@ impl OrgStore {
         org_id: &str,
         force: Option<Option<&Arc<OrgConfig>>>,
     ) -> Result<Arc<OrgConfig>> {
-        let org_id = validate_uuid("orgId", org_id).map_err(|_| {
-            BridgeError::validation("orgId", crate::config::uuid_expectation(org_id))
-        })?;
+        let org_id = crate::input::uuid_field("orgId", org_id)?;
         let slot = self.slot(&org_id);
         let mut guard = slot.lock().await;
         if let Some((value, at)) = &guard.cached {

@@ -35,6 +35,19 @@ impl SecretsManagerSource {
     }
 }
 
+/// A secret of a removed org stays in its recovery window, "scheduled for deletion":
+/// reads and deletes answer InvalidRequestException, meaning the org is gone.
+fn scheduled_for_deletion<E>(e: &aws_sdk_secretsmanager::error::SdkError<E>) -> bool
+where
+    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
+{
+    e.as_service_error().is_some_and(|s| {
+        s.code() == Some("InvalidRequestException")
+            && s.message()
+                .is_some_and(|m| m.contains("deleted") || m.contains("deletion"))
+    })
+}
+
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
     async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
@@ -43,13 +56,10 @@ impl SecretSource for SecretsManagerSource {
         match self.client.get_secret_value().secret_id(&id).send().await {
             Ok(out) => Ok(out.secret_string.map(SecretString::from)),
             Err(e) => {
-                let gone = e.as_service_error().is_some_and(|s| {
-                    s.is_resource_not_found_exception()
-                        // Marked for deletion (recovery window): the org was removed.
-                        || (s.is_invalid_request_exception()
-                            && aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(s)
-                                .is_some_and(|m| m.contains("deleted") || m.contains("deletion")))
-                });
+                let gone = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                    || scheduled_for_deletion(&e);
                 if gone {
                     return Ok(None);
                 }
@@ -93,7 +103,7 @@ impl SecretSource for SecretsManagerSource {
         Ok(out)
     }
 
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<()> {
+    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
         let org_id = validate_uuid("orgId", org_id)?;
         let id = self.secret_id(&org_id);
         let created = self
@@ -107,7 +117,7 @@ impl SecretSource for SecretsManagerSource {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(false),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_exists_exception()) =>
@@ -118,15 +128,23 @@ impl SecretSource for SecretsManagerSource {
                     .secret_string(document.expose_secret())
                     .send()
                     .await
-                    .map(|_| ())
+                    .map(|_| true)
                     .map_err(|e| {
                         sdk_error(Upstream::SecretsManager, "update the org secret", e)
                             .with_org(org_id)
                     })
             }
-            Err(e) => Err(
-                sdk_error(Upstream::SecretsManager, "create the org secret", e).with_org(org_id),
-            ),
+            Err(e) => {
+                let in_recovery = scheduled_for_deletion(&e);
+                let mut err = sdk_error(Upstream::SecretsManager, "create the org secret", e)
+                    .with_org(&org_id);
+                if in_recovery {
+                    err.hint = Some(format!(
+                        "the org was removed recently and its secret {id} is in its recovery window: restore it (`aws secretsmanager restore-secret --secret-id {id}`) and put it again"
+                    ));
+                }
+                Err(err)
+            }
         }
     }
 
@@ -144,7 +162,8 @@ impl SecretSource for SecretsManagerSource {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                    || scheduled_for_deletion(&e) =>
             {
                 Ok(false)
             }

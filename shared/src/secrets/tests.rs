@@ -30,7 +30,7 @@ impl SecretSource for Slow {
     async fn list(&self) -> Result<Vec<String>> {
         self.0.list().await
     }
-    async fn put(&self, o: &str, d: &SecretString) -> Result<()> {
+    async fn put(&self, o: &str, d: &SecretString) -> Result<bool> {
         self.0.put(o, d).await
     }
     async fn delete(&self, o: &str) -> Result<bool> {

@@ -15,6 +15,10 @@ use crate::deadline::Deadline;
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
 use crate::http::{execute, seg, Body, Call, ErrorReader, HttpClient, RawResponse, StaticAuth};
 
+/// The fix for a closed ticket (`Zendesk.ClosedTicket`), whether Zendesk refused the
+/// update (422) or the ticket was seen closed before anything was sent.
+pub const CLOSED_TICKET_HINT: &str = "closed tickets cannot change; create a follow-up ticket instead (set rules.closedTicket to \"followUp\" to do it automatically)";
+
 /// The Zendesk client. One per process; credentials come per org.
 pub struct Zendesk {
     http: HttpClient,
@@ -31,10 +35,13 @@ impl Zendesk {
         org: &'a OrgConfig,
         deadline: Deadline,
     ) -> Result<ZendeskAccount<'a>> {
+        let cfg = org.zendesk()?;
         Ok(ZendeskAccount {
             z: self,
             org_id: &org.org_id,
-            cfg: org.zendesk()?,
+            // Built once per account handle, not per call.
+            auth: StaticAuth(Some(authorization(&cfg.auth))),
+            cfg,
             deadline,
         })
     }
@@ -62,6 +69,7 @@ pub struct ZendeskAccount<'a> {
     z: &'a Zendesk,
     org_id: &'a str,
     cfg: &'a ZendeskConfig,
+    auth: StaticAuth,
     deadline: Deadline,
 }
 
@@ -90,12 +98,11 @@ impl ZendeskAccount<'_> {
     }
 
     async fn call(&self, call: Call) -> Result<RawResponse> {
-        let auth = StaticAuth(Some(authorization(&self.cfg.auth)));
         let reader = Reader { cfg: self.cfg };
         execute(
             &self.z.http,
             &call,
-            &auth,
+            &self.auth,
             &reader,
             self.org_id,
             self.deadline,
@@ -326,7 +333,7 @@ impl ErrorReader for Reader<'_> {
     fn correlation_header(&self) -> &'static str {
         "x-request-id"
     }
-    fn read_error(&self, _call: &Call, resp: &RawResponse) -> BridgeError {
+    fn read_error(&self, resp: &RawResponse) -> BridgeError {
         let (code, message, details) = read_zendesk_body(resp);
         let details_text = details.as_ref().map(|d| d.to_string()).unwrap_or_default();
         let host = format!("{}.zendesk.com", self.cfg.subdomain);
@@ -358,7 +365,7 @@ impl ErrorReader for Reader<'_> {
             ),
             422 if details_text.contains("closed prevents ticket update") || message.contains("closed prevents ticket update") => (
                 ErrorKind::ClosedTicket,
-                "closed tickets cannot change; create a follow-up ticket instead (set rules.closedTicket to \"followUp\" to do it automatically)".to_string(),
+                CLOSED_TICKET_HINT.to_string(),
             ),
             429 => (
                 ErrorKind::RateLimited,
@@ -380,12 +387,7 @@ impl ErrorReader for Reader<'_> {
             .with_correlation_id(resp.correlation_id.clone())
             .with_credential(cred)
             .with_hint(hint)
-            .with_retry_after(
-                resp.headers
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now())),
-            );
+            .with_retry_after(resp.retry_after());
         e.code = code;
         e
     }
@@ -424,7 +426,6 @@ mod tests {
     fn zendesk_error_table() {
         let c = cfg();
         let r = Reader { cfg: &c };
-        let call = Call::get("https://acme.zendesk.com/api/v2/tickets/1.json".into(), "t");
         let rows: Vec<(u16, &str, &str, ErrorKind, Option<&str>)> = vec![
             (401, r#"{"error":"Couldn't authenticate you"}"#, "application/json", ErrorKind::BadCredentials, Some("Couldn't authenticate you")),
             (403, r#"{"error":"Forbidden","description":"You do not have access to this page."}"#, "application/json", ErrorKind::Forbidden, Some("Forbidden")),
@@ -437,7 +438,7 @@ mod tests {
             (400, r#"{"error":{"title":"Invalid attribute","message":"You passed an invalid value"}}"#, "application/json", ErrorKind::InvalidRequest, Some("Invalid attribute")),
         ];
         for (status, body, ctype, kind, code) in rows {
-            let e = r.read_error(&call, &resp(status, body, ctype));
+            let e = r.read_error(&resp(status, body, ctype));
             assert_eq!(e.kind, kind, "{status} {body}");
             assert_eq!(e.code.as_deref(), code, "{status} {body}");
             assert_eq!(e.upstream, Some(Upstream::Zendesk));
@@ -446,20 +447,18 @@ mod tests {
             assert!(!text.contains("tok-secret-123"), "{text}");
             assert!(text.contains("Zendesk answered"), "{text}");
         }
-        let e = r.read_error(
-            &call,
-            &resp(429, "Rate limit for ticket updates exceeded", "text/plain"),
-        );
+        let e = r.read_error(&resp(
+            429,
+            "Rate limit for ticket updates exceeded",
+            "text/plain",
+        ));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(9)));
         assert!(e.message.contains("Rate limit for ticket updates exceeded"));
-        let e = r.read_error(
-            &call,
-            &resp(
-                401,
-                r#"{"error":"Couldn't authenticate you"}"#,
-                "application/json",
-            ),
-        );
+        let e = r.read_error(&resp(
+            401,
+            r#"{"error":"Couldn't authenticate you"}"#,
+            "application/json",
+        ));
         let text = e.to_string();
         assert!(
             text.contains("bridge@acme.example") && text.contains("not Genesys"),
