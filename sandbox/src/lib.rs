@@ -2,7 +2,7 @@
 //! loopback, for client tests in other crates and for local runs of the whole bridge.
 //!
 //! It answers with the status codes, bodies and headers described in
-//! `shared/docs/upstream-facts.md`, and anything it does not model gets a loud 501.
+//! `../shared/docs/upstream-facts.md`, and anything it does not model gets a loud 501.
 
 mod admin;
 mod faults;
