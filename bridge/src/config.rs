@@ -648,16 +648,8 @@ pub fn validate_status(field: &str, status: &str) -> Result<()> {
 /// Genesys ids are UUIDs. Checking before any call keeps typos from becoming confusing 404s,
 /// and keeps an org id from ever being a path (the directory secret source joins it).
 pub fn validate_uuid(field: &str, value: &str) -> Result<String> {
-    let v = value.trim();
-    match uuid::Uuid::parse_str(v) {
-        Ok(u) if v.len() == 36 => Ok(u.hyphenated().to_string()),
-        _ => Err(BridgeError::config(field, uuid_expectation(value))),
-    }
-}
-
-/// What a UUID field expects, for messages.
-pub fn uuid_expectation(value: &str) -> String {
-    format!("expected a UUID like 4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11; got {value:?}")
+    crate::input::canonical_uuid(value)
+        .ok_or_else(|| BridgeError::config(field, crate::input::uuid_expectation(value)))
 }
 
 fn validate_base_url(field: &str, value: &str) -> Result<String> {

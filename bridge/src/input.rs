@@ -1,10 +1,14 @@
-//! Reading untrusted input (events, data action inputs, job payloads): errors are
-//! `Input.InvalidInput`, name the field, say what was expected, and never echo long content.
+//! Reading untrusted input (events, data action inputs, commands, job payloads): the one
+//! reader every function uses. Errors are `Input.InvalidInput`, name the field by its full
+//! path (`payload.attributes.tier`), say what was expected, and never echo more than a
+//! short preview of what was sent ([`preview`]).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::config::{uuid_expectation, validate_uuid};
 use crate::error::{BridgeError, Result};
+
+/// Longest piece of untrusted text any message or log line quotes (characters).
+pub const PREVIEW_CHARS: usize = 64;
 
 /// Names a JSON value's type for messages ("a number", "an object").
 pub fn json_kind(v: &Value) -> &'static str {
@@ -18,10 +22,196 @@ pub fn json_kind(v: &Value) -> &'static str {
     }
 }
 
+/// `s` cut to `max` characters, with `…` when something was cut: the one way untrusted text
+/// is quoted in messages and logs (a 120 KB key must not become a 240 KB error).
+pub fn preview(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
+/// What a UUID field expects, quoting at most a preview of what was sent.
+pub fn uuid_expectation(value: &str) -> String {
+    format!(
+        "expected a UUID like 4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11; got {:?}",
+        preview(value, PREVIEW_CHARS)
+    )
+}
+
+/// `Some(lower-case hyphenated)` if `s` (trimmed) is a UUID in the usual 36-character form.
+pub fn canonical_uuid(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.len() != 36 {
+        return None;
+    }
+    uuid::Uuid::parse_str(s)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
 /// A Genesys id from input: a canonical lower-case hyphenated UUID, or a validation error
 /// naming `field`.
 pub fn uuid_field(field: &str, value: &str) -> Result<String> {
-    validate_uuid(field, value).map_err(|_| BridgeError::validation(field, uuid_expectation(value)))
+    canonical_uuid(value).ok_or_else(|| BridgeError::validation(field, uuid_expectation(value)))
+}
+
+/// A typed view on a JSON object that names fields by their full path in errors.
+///
+/// Conventions, the same for every function: a `null` field counts as absent; a blank
+/// string counts as absent for optional strings (Architect sends `""` for an unset
+/// variable); ids are canonical UUIDs; whole numbers may come as JSON numbers or strings of
+/// digits (Architect builds many values as text).
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    /// Path of this object (`""` for the root).
+    at: String,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads `v` as an object found at path `at` (`""` for the root: fields are then named
+    /// bare, `orgId`; otherwise `at.orgId`).
+    pub fn of(v: &'a Value, at: &str) -> Result<Fields<'a>> {
+        v.as_object()
+            .map(|obj| Fields {
+                obj,
+                at: at.to_string(),
+            })
+            .ok_or_else(|| {
+                let field = if at.is_empty() { "event" } else { at };
+                BridgeError::validation(
+                    field,
+                    format!("expected a JSON object; got {}", json_kind(v)),
+                )
+            })
+    }
+
+    /// The full path of `name` under this object.
+    pub fn path(&self, name: &str) -> String {
+        if self.at.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.at)
+        }
+    }
+
+    /// The raw map.
+    pub fn map(&self) -> &'a Map<String, Value> {
+        self.obj
+    }
+
+    /// The field's value; `null` counts as absent.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    /// An error for `name` that says what was expected.
+    pub fn invalid(&self, name: &str, expected: impl Into<String>) -> BridgeError {
+        BridgeError::validation(self.path(name), expected)
+    }
+
+    /// Refuses any field not in `allowed` (a contract mismatch, e.g. a typo in a request
+    /// template), naming it (cut) and listing the allowed ones.
+    pub fn only(&self, allowed: &[&str]) -> Result<()> {
+        match self.obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(unknown) => Err(BridgeError::validation(
+                self.path(&preview(unknown, PREVIEW_CHARS)),
+                format!(
+                    "unknown field; expected only {} (check the caller's contract)",
+                    allowed.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// A trimmed string; absent, null or blank is `None`.
+    pub fn opt_str(&self, name: &str) -> Result<Option<&'a str>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim())),
+            Some(v) => Err(self.invalid(name, format!("expected a string; got {}", json_kind(v)))),
+        }
+    }
+
+    /// A non-blank trimmed string.
+    pub fn str(&self, name: &str) -> Result<&'a str> {
+        self.opt_str(name)?
+            .ok_or_else(|| self.invalid(name, "expected a non-empty string"))
+    }
+
+    /// A Genesys id (UUID), canonical; absent, null or blank is `None`.
+    pub fn opt_uuid(&self, name: &str) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => uuid_field(&self.path(name), s).map(Some),
+            Some(v) => Err(self.invalid(
+                name,
+                format!("expected a UUID string; got {}", json_kind(v)),
+            )),
+        }
+    }
+
+    /// A required Genesys id (UUID), canonical.
+    pub fn uuid(&self, name: &str) -> Result<String> {
+        self.opt_uuid(name)?
+            .ok_or_else(|| self.invalid(name, "expected a UUID; the field is missing"))
+    }
+
+    /// A whole number, as a JSON number or a string of digits; absent, null or blank is
+    /// `None`.
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        let bad =
+            |shown: String| self.invalid(name, format!("expected a whole number; got {shown}"));
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| bad(n.to_string())),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| bad(format!("{:?}", preview(s, PREVIEW_CHARS)))),
+            Some(v) => Err(bad(json_kind(v).to_string())),
+        }
+    }
+
+    /// `true`/`false`, also as the strings `"true"`/`"false"` (any case; Architect hands
+    /// booleans over as text in places); absent, null or `""` is `None`.
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(self.invalid(
+                name,
+                format!("expected true or false; got {}", json_kind(v)),
+            )),
+        }
+    }
+
+    /// A nested object, read with the same conventions; absent or null is `None`.
+    pub fn opt_object(&self, name: &str) -> Result<Option<Fields<'a>>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(obj)) => Ok(Some(Fields {
+                obj,
+                at: self.path(name),
+            })),
+            Some(v) => Err(self.invalid(name, format!("expected an object; got {}", json_kind(v)))),
+        }
+    }
+
+    /// A required nested object.
+    pub fn object(&self, name: &str) -> Result<Fields<'a>> {
+        self.opt_object(name)?
+            .ok_or_else(|| self.invalid(name, "expected an object; the field is missing"))
+    }
 }
 
 #[cfg(test)]
@@ -30,9 +220,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn kinds_and_uuids() {
+    fn kinds_previews_and_uuids() {
         assert_eq!(json_kind(&json!({})), "an object");
         assert_eq!(json_kind(&json!(1.5)), "a number");
+        assert_eq!(preview("abc", 5), "abc");
+        assert_eq!(preview("abcdef", 3), "abc…");
+        assert_eq!(preview("ééééé", 2), "éé…");
         assert_eq!(
             uuid_field("conversationId", "C0A00001-0000-4000-8000-000000000000").unwrap(),
             "c0a00001-0000-4000-8000-000000000000"
@@ -40,5 +233,40 @@ mod tests {
         let e = uuid_field("conversationId", "abc").unwrap_err();
         assert_eq!(e.error_type(), "Input.InvalidInput");
         assert_eq!(e.field.as_deref(), Some("conversationId"));
+        let e = uuid_field("conversationId", &"x".repeat(100_000)).unwrap_err();
+        assert!(e.message.len() < 300, "cut: {}", e.message.len());
+    }
+
+    #[test]
+    fn fields_name_the_full_path() {
+        let v = json!({"payload": {"conversationId": "nope", "n": "12", "b": "TRUE", "blank": " ",
+                       "inner": {"x": 5}}, "extra": 1});
+        let root = Fields::of(&v, "").unwrap();
+        let p = root.object("payload").unwrap();
+        assert_eq!(p.path("n"), "payload.n");
+        assert_eq!(p.opt_int("n").unwrap(), Some(12));
+        assert_eq!(p.opt_bool("b").unwrap(), Some(true));
+        assert_eq!(p.opt_str("blank").unwrap(), None);
+        assert_eq!(p.opt_str("missing").unwrap(), None);
+        let field = |r: Result<()>| r.unwrap_err().field.clone().unwrap();
+        assert_eq!(
+            field(p.uuid("conversationId").map(|_| ())),
+            "payload.conversationId"
+        );
+        assert_eq!(field(p.uuid("missing").map(|_| ())), "payload.missing");
+        assert_eq!(field(p.str("blank").map(|_| ())), "payload.blank");
+        assert_eq!(field(p.opt_bool("n").map(|_| ())), "payload.n");
+        let inner = p.object("inner").unwrap();
+        assert_eq!(field(inner.opt_str("x").map(|_| ())), "payload.inner.x");
+        assert_eq!(field(root.object("extra").map(|_| ())), "extra");
+        assert_eq!(field(root.only(&["payload"])), "extra");
+        assert!(root.only(&["payload", "extra"]).is_ok());
+        assert_eq!(field(Fields::of(&json!([1]), "").map(|_| ())), "event");
+        assert_eq!(field(Fields::of(&json!(1), "body").map(|_| ())), "body");
+        let e = Fields::of(&json!({"n": "9".repeat(1000)}), "")
+            .unwrap()
+            .opt_int("n")
+            .unwrap_err();
+        assert!(e.message.len() < 300, "cut: {}", e.message.len());
     }
 }

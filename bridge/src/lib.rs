@@ -8,6 +8,7 @@ pub mod aws;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod event;
 pub mod region;
 pub mod retry;
 pub mod secrets;
