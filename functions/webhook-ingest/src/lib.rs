@@ -3,40 +3,35 @@
 //! One handler for two shapes: EventBridge partner events from Genesys (the org comes from
 //! the event `source`) and HTTPS requests through a Lambda Function URL
 //! (`POST /orgs/{orgId}/events`, the org proven by a credential of that org, see [`auth`]).
-//! Each event is routed to jobs by the org's rules ([`route`]), claimed in the idempotency
+//! Each event is routed to jobs by the org's rules ([`plan`]), claimed in the idempotency
 //! store under `<orgId>#<eventId>`, queued, and only then marked COMPLETED; if queueing
 //! fails, the claim is released and the invocation fails so the sender retries.
 //!
-//! The steps that need no network ([`inbound`], [`auth::check`], [`route`]) are plain
+//! The steps that need no network ([`inbound`], [`auth::check`], [`plan`]) are plain
 //! functions; [`offline`] chains them for the property tests and the benchmark.
 
 pub mod auth;
 pub mod clock;
 pub mod inbound;
+pub mod plan;
 mod response;
-pub mod route;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bridge::idempotency::{self, Claim, IdempotencyStore, RecordStatus};
-use bridge::jobs::{JobEnvelope, JOB_VERSION};
 use bridge::queue::JobQueue;
 use bridge::settings::Settings;
 use bridge::{BridgeError, ErrorKind, OrgConfig, Runtime};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 pub use auth::{AuthMethod, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use inbound::{HttpRequest, PartnerEvent, Shape};
-pub use route::Routed;
-
-/// Header that names the event of an HTTPS request for idempotency.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub use plan::{Plan, Routed};
 
 /// Limits and windows; defaults are documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,88 +103,6 @@ impl Reject {
     }
 }
 
-/// What an event turns into, before idempotency and queueing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub org_id: String,
-    pub event_id: String,
-    /// What the event asked for; its `jobs` were moved into [`Plan::jobs`] (left empty).
-    pub routed: Routed,
-    pub jobs: Vec<JobEnvelope>,
-}
-
-/// Routes an EventBridge event of `cfg`'s org.
-pub fn plan_partner_event(
-    cfg: &OrgConfig,
-    ev: &PartnerEvent,
-    now_ms: u64,
-) -> Result<Plan, BridgeError> {
-    let routed = route::notification(&cfg.rules, &ev.detail, "detail")?;
-    Ok(plan(&cfg.org_id, &ev.event_id, routed, now_ms))
-}
-
-/// Routes an (authenticated) HTTPS request of `cfg`'s org: a notification or a command.
-pub fn plan_http(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, BridgeError> {
-    let body: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| BridgeError::validation("body", format!("expected a JSON object: {e}")))?;
-    let Some(obj) = body.as_object() else {
-        return Err(BridgeError::validation("body", "expected a JSON object"));
-    };
-    let routed = if obj.contains_key("command") {
-        route::command(&cfg.rules, &body, now_ms)?
-    } else if obj.contains_key("topicName") {
-        route::notification(&cfg.rules, &body, "body")?
-    } else {
-        return Err(BridgeError::validation(
-            "body",
-            "expected a Genesys notification {\"topicName\", \"eventBody\"} or a command {\"command\", \"payload\"}",
-        ));
-    };
-    let event_id = match (req.header(IDEMPOTENCY_KEY_HEADER), obj.get("id")) {
-        (Some(k), _) => inbound::event_id("Idempotency-Key", k)?,
-        (None, Some(Value::String(id))) => inbound::event_id("body.id", id)?,
-        (None, Some(v)) if !v.is_null() => {
-            return Err(BridgeError::validation("body.id", "expected a string"));
-        }
-        // No id given: the same body is the same event (a retry of the same POST).
-        _ => format!("sha256:{}", &hex::encode(Sha256::digest(&req.body))[..32]),
-    };
-    Ok(plan(&cfg.org_id, &event_id, routed, now_ms))
-}
-
-fn plan(org_id: &str, event_id: &str, mut routed: Routed, now_ms: u64) -> Plan {
-    let created_at = rfc3339(now_ms);
-    let jobs = std::mem::take(&mut routed.jobs)
-        .into_iter()
-        .enumerate()
-        .map(|(n, job)| JobEnvelope {
-            v: JOB_VERSION,
-            job_id: format!("{event_id}:{n}"),
-            org_id: org_id.to_string(),
-            event_id: event_id.to_string(),
-            created_at: created_at.clone(),
-            correlation_id: routed.correlation_id.clone(),
-            job,
-        })
-        .collect();
-    Plan {
-        org_id: org_id.to_string(),
-        event_id: event_id.to_string(),
-        routed,
-        jobs,
-    }
-}
-
-fn rfc3339(ms: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
-}
-
 /// Parse, authenticate (shared secret or HMAC) and route without any I/O: `orgs` stands in
 /// for the org store. A Genesys-token bearer needs the network, so it is refused here.
 /// Used by the property tests and the benchmark; the handler runs the same steps.
@@ -213,13 +126,13 @@ pub fn offline(
                 }
                 Verdict::Denied(why) => return Err(Reject::Unauthorized(why)),
             };
-            let plan = plan_http(&cfg, &req, now_ms).map_err(Reject::BadRequest)?;
+            let plan = plan::https(&cfg, &req, now_ms).map_err(Reject::BadRequest)?;
             Ok((Some(method), plan))
         }
         Shape::EventBridge => {
             let ev = inbound::parse_eventbridge(event).map_err(Reject::BadRequest)?;
             let cfg = orgs(&ev.org_id).ok_or(Reject::Unauthorized("unknown org"))?;
-            let plan = plan_partner_event(&cfg, &ev, now_ms).map_err(Reject::BadRequest)?;
+            let plan = plan::partner_event(&cfg, &ev, now_ms).map_err(Reject::BadRequest)?;
             Ok((None, plan))
         }
         Shape::Unknown => Err(Reject::BadRequest(unknown_shape())),
@@ -383,7 +296,7 @@ async fn handle_eventbridge(
         .get(&ev.org_id)
         .await
         .map_err(|e| e.or_org(&ev.org_id))?;
-    let plan = plan_partner_event(&cfg, &ev, now).map_err(|e| e.with_org(&cfg.org_id))?;
+    let plan = plan::partner_event(&cfg, &ev, now).map_err(|e| e.with_org(&cfg.org_id))?;
     deliver(ingest, &plan, ctx).await.map_err(|r| match r {
         Reject::InProgress { event_id } => in_progress_error(&plan.org_id, &event_id),
         Reject::Failed(e) | Reject::Unavailable(e) | Reject::BadRequest(e) => e,
@@ -482,7 +395,7 @@ async fn handle_http(ingest: &Ingest, event: &Value, ctx: &Context) -> Result<De
             }
         }
     };
-    let plan = plan_http(&cfg, &req, now).map_err(|e| {
+    let plan = plan::https(&cfg, &req, now).map_err(|e| {
         tracing::info!(org_id = %cfg.org_id, field = e.field.as_deref(), error = %e, "bad request");
         Reject::BadRequest(e)
     })?;
