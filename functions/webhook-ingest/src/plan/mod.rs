@@ -13,7 +13,7 @@ use bridge::{BridgeError, OrgConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::inbound::{self, HttpRequest, PartnerEvent};
+use crate::input::{self, HttpRequest, PartnerEvent};
 
 /// Header that names the event of an HTTPS request for idempotency.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -71,8 +71,8 @@ pub fn https(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, Br
 /// else a digest of the body.
 fn https_event_id(req: &HttpRequest, body_id: Option<&Value>) -> Result<String, BridgeError> {
     match (req.header(IDEMPOTENCY_KEY_HEADER), body_id) {
-        (Some(k), _) => inbound::event_id("Idempotency-Key", k),
-        (None, Some(Value::String(id))) => inbound::event_id("body.id", id),
+        (Some(k), _) => input::event_id("Idempotency-Key", k),
+        (None, Some(Value::String(id))) => input::event_id("body.id", id),
         (None, Some(v)) if !v.is_null() => {
             Err(BridgeError::validation("body.id", "expected a string"))
         }
