@@ -45,6 +45,7 @@ pub enum Inbound {
 pub fn read(event: &Value, max_body_bytes: usize) -> Result<Inbound, BridgeError> {
     match accept(event, "webhook-ingest", &TAKES)? {
         EventKind::FunctionUrl => Ok(Inbound::Https(function_url(event, max_body_bytes))),
+        // `accept` lets only the kinds of TAKES through: this is EventBridge.
         _ => partner_event(event).map(Inbound::Partner),
     }
 }
