@@ -11,9 +11,10 @@ pub mod dlq;
 pub mod doctor;
 pub mod exit;
 pub mod orgs;
+pub mod progress;
 pub mod source;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 pub use args::Cli;
@@ -21,6 +22,7 @@ pub use exit::{CliError, Exit};
 pub use source::Env;
 
 use args::{Command, DevArgs, DlqCommand, DoctorArgs, OrgsCommand, ReplayArgs};
+use progress::Progress;
 
 /// Runs one command, printing its output; returns the exit code.
 pub async fn run(cli: Cli, env: Env) -> Exit {
@@ -154,9 +156,13 @@ async fn dlq_replay_command(a: ReplayArgs, env: &Env) -> Result<Exit, CliError> 
         dry_run: a.dry_run,
         max: a.max,
     };
-    let mut bar = ProgressBar::new(if opts.dry_run { "listing" } else { "moving" });
-    let summary = dlq::replay(&client, &opts, &mut |done, total| bar.update(done, total)).await;
-    bar.finish();
+    let label = if opts.dry_run { "listing" } else { "moving" };
+    let mut progress = Progress::new(label, "message(s)");
+    let summary = dlq::replay(&client, &opts, &mut |done, total| {
+        progress.update(done, total)
+    })
+    .await;
+    progress.finish();
     let summary = summary?;
     if a.json {
         print_json(&summary, true);
@@ -164,56 +170,4 @@ async fn dlq_replay_command(a: ReplayArgs, env: &Env) -> Result<Exit, CliError> 
         print!("{}", summary.render());
     }
     Ok(pass_fail(summary.passed()))
-}
-
-/// A one-line progress bar on stderr (redrawn in place on a terminal, one final line
-/// otherwise, so logs of scripted runs stay readable).
-struct ProgressBar {
-    label: &'static str,
-    tty: bool,
-    last: Option<(usize, Option<usize>)>,
-}
-
-impl ProgressBar {
-    fn new(label: &'static str) -> ProgressBar {
-        ProgressBar {
-            label,
-            tty: std::io::stderr().is_terminal(),
-            last: None,
-        }
-    }
-
-    fn line(&self, done: usize, total: Option<usize>) -> String {
-        match total {
-            Some(t) if t >= done && t > 0 => {
-                let width = 30;
-                let filled = done * width / t;
-                format!(
-                    "{} [{}{}] {done}/{t}",
-                    self.label,
-                    "#".repeat(filled),
-                    " ".repeat(width - filled)
-                )
-            }
-            _ => format!("{} {done} message(s)", self.label),
-        }
-    }
-
-    fn update(&mut self, done: usize, total: Option<usize>) {
-        self.last = Some((done, total));
-        if self.tty {
-            eprint!("\r{}", self.line(done, total));
-            let _ = std::io::stderr().flush();
-        }
-    }
-
-    fn finish(&self) {
-        if let Some((done, total)) = self.last {
-            if self.tty {
-                eprintln!();
-            } else {
-                eprintln!("{}", self.line(done, total));
-            }
-        }
-    }
 }
