@@ -20,7 +20,7 @@ pub struct Expect {
     /// Shown in the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Which function takes the event, when its directory does not say.
+    /// Which function takes the event (overrides its kind and directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     /// "ok" or "error": the invocation's result (for Function URL requests: a 2xx status).
