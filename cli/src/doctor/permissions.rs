@@ -190,6 +190,7 @@ impl Probe {
     }
 }
 
+/// The permissions as the probes find them (the roles could not be read).
 async fn probed(
     genesys: &Genesys,
     cfg: &OrgConfig,
