@@ -117,10 +117,12 @@ pub fn assign_arns(specs: &[String]) -> Result<BTreeMap<&'static str, String>, C
                     .collect();
                 match matches.as_slice() {
                     [one] => *one,
-                    _ => return Err(CliError::usage(format!(
+                    _ => {
+                        return Err(CliError::usage(format!(
                         "cannot tell which action {arn} is for; write it as --function-arn {}=ARN",
                         keys()
-                    ))),
+                    )))
+                    }
                 }
             }
         };

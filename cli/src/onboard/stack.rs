@@ -67,9 +67,9 @@ where
     R: std::fmt::Debug,
 {
     match &err {
-        SdkError::ServiceError(se) => {
+        SdkError::ServiceError(se) if se.err().code().is_some() => {
             let e = se.err();
-            let code = e.code().unwrap_or("Unknown");
+            let code = e.code().unwrap_or_default();
             let msg = e.message().unwrap_or("");
             let hint = if code.contains("AccessDenied") || code.contains("UnauthorizedOperation") {
                 " (the AWS identity in use lacks this permission; see the README, \"Deploy\", for what onboarding needs)"
