@@ -23,7 +23,7 @@ pub use exit::{CliError, Exit};
 pub use source::Env;
 
 use args::{Command, DevArgs, DlqCommand, DoctorArgs, OrgsCommand, ReplayArgs};
-use progress::Progress;
+use progress::Bar;
 
 /// Runs one command, printing its output; returns the exit code.
 pub async fn run(cli: Cli, env: Env) -> Exit {
@@ -171,7 +171,7 @@ async fn dlq_replay_command(a: ReplayArgs, env: &Env) -> Result<Exit, CliError> 
         max: a.max,
     };
     let label = if opts.dry_run { "listing" } else { "moving" };
-    let mut progress = Progress::new(label, "message(s)");
+    let mut progress = Bar::new(label, "message(s)");
     let summary = dlq::replay(&client, &opts, &mut |done, total| {
         progress.update(done, total)
     })

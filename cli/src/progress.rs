@@ -1,14 +1,16 @@
-//! Progress of a long command on stderr: a live `indicatif` bar when stderr is a terminal;
-//! otherwise nothing until the end and then one line, so logs of scripted runs (CI, tests)
-//! stay readable and the same from run to run.
+//! Progress of a long command on stderr, drawn by `indicatif` when stderr is a terminal;
+//! otherwise plain lines, so logs of scripted runs (CI, tests) stay readable and nothing is
+//! drawn. Two displays: [`Bar`], items done out of a total (`dlq replay`), and
+//! [`Spinner`], a status that changes while something runs (`orgs onboard`'s stack wait).
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Progress of `done` items out of a total that may be unknown (or turn out too small: an
-/// SQS queue depth is approximate).
-pub struct Progress {
+/// SQS queue depth is approximate). Off a terminal: nothing until the end, then one line.
+pub struct Bar {
     label: &'static str,
     /// What is counted, for the line without a total ("message(s)").
     unit: &'static str,
@@ -20,14 +22,14 @@ pub struct Progress {
     last: Option<(usize, Option<usize>)>,
 }
 
-impl Progress {
+impl Bar {
     /// `label` starts the line ("moving"); `unit` names what is counted ("message(s)").
-    pub fn new(label: &'static str, unit: &'static str) -> Progress {
-        Progress::with_terminal(label, unit, std::io::stderr().is_terminal())
+    pub fn new(label: &'static str, unit: &'static str) -> Bar {
+        Bar::with_terminal(label, unit, std::io::stderr().is_terminal())
     }
 
-    fn with_terminal(label: &'static str, unit: &'static str, terminal: bool) -> Progress {
-        Progress {
+    fn with_terminal(label: &'static str, unit: &'static str, terminal: bool) -> Bar {
+        Bar {
             label,
             unit,
             terminal,
@@ -108,13 +110,53 @@ fn style(bounded: bool, unit: &str) -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
+/// A status that changes while something runs (a stack operation): a spinner with the
+/// elapsed time on a terminal; otherwise one line per new status.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+    last: Option<String>,
+}
+
+impl Spinner {
+    /// A spinner labelled `label` if stderr is a terminal.
+    pub fn start(label: &str) -> Spinner {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}") {
+                bar.set_style(style);
+            }
+            bar.set_message(label.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Spinner { bar, last: None }
+    }
+
+    /// Shows `message` (on a non-terminal only when it differs from the last one).
+    pub fn set(&mut self, message: String) {
+        match &self.bar {
+            Some(bar) => bar.set_message(message.clone()),
+            None if self.last.as_ref() != Some(&message) => eprintln!("  {message}"),
+            None => {}
+        }
+        self.last = Some(message);
+    }
+
+    /// Removes the spinner; the command prints its own result.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_line_without_a_terminal() {
-        let p = Progress::with_terminal("moving", "message(s)", false);
+        let p = Bar::with_terminal("moving", "message(s)", false);
         assert_eq!(
             p.line(3, Some(3)),
             format!("moving [{}] 3/3", "#".repeat(30))
@@ -131,7 +173,7 @@ mod tests {
 
     #[test]
     fn no_live_bar_without_a_terminal() {
-        let mut p = Progress::with_terminal("listing", "message(s)", false);
+        let mut p = Bar::with_terminal("listing", "message(s)", false);
         p.update(1, Some(2));
         p.update(2, Some(2));
         assert!(p.bar.is_none());
@@ -140,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_terminal_gets_an_indicatif_bar_that_follows_the_total() {
-        let mut p = Progress::with_terminal("moving", "message(s)", true);
+        let mut p = Bar::with_terminal("moving", "message(s)", true);
         p.update(1, Some(3));
         let bar = p.bar.as_ref().expect("a live bar on a terminal");
         assert_eq!((bar.position(), bar.length()), (1, Some(3)));

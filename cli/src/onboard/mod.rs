@@ -5,7 +5,6 @@
 
 pub mod actions;
 pub mod args;
-mod progress;
 pub mod stack;
 
 use std::collections::BTreeMap;
@@ -20,10 +19,10 @@ use bridge::OrgConfig;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use args::{OffboardArgs, OnboardArgs, RenderArgs};
-use progress::Progress;
 use stack::{Deployment, StackInfo, State, Wait};
 
 use crate::exit::CliError;
+use crate::progress::Spinner;
 use crate::source::Env;
 
 /// The org stack's template, built into the binary: what is deployed is what was tested.
@@ -292,7 +291,7 @@ async fn deploy(
             Change::Updated
         }
     };
-    let mut progress = Progress::start(&format!("{}: {} …", d.name, change.as_str()));
+    let mut progress = Spinner::start(&format!("{}: {} …", d.name, change.as_str()));
     let settled = stack::wait(&aws.cfn, d.name, wait, &mut progress).await;
     progress.finish();
     let expected = if change == Change::Created {
@@ -635,7 +634,7 @@ pub async fn offboard(
             poll: POLL,
             timeout: Duration::from_secs(a.timeout.max(1)),
         };
-        let mut progress = Progress::start(&format!("{stack_name}: deleting …"));
+        let mut progress = Spinner::start(&format!("{stack_name}: deleting …"));
         let settled = stack::wait(&aws.cfn, &stack_name, wait, &mut progress).await;
         progress.finish();
         if let Some(info) = settled? {
