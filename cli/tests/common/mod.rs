@@ -1,35 +1,16 @@
-//! Shared helpers for the CLI's tests: org files pointed at a sandbox, and running the
-//! built `bridge` binary.
+//! What only the CLI's tests need: org files written for the binary, and running the built
+//! `bridge` binary (the shared helpers are in bridge-testkit).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use bridge_testkit::repo_root;
 use serde_json::Value;
-
-pub const ACME: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-pub const GLOBEX: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
-
-/// The repository root (examples/, events/ live there).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cli/ has a parent")
-        .to_path_buf()
-}
-
-/// An example org file as JSON.
-pub fn example_org(org_id: &str) -> Value {
-    let path = repo_root()
-        .join("examples/orgs")
-        .join(format!("{org_id}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("example org is JSON")
-}
 
 /// Writes `doc` (pointed at the sandbox at `base`) as `<dir>/<org_id>.json`.
 pub fn write_org(dir: &Path, org_id: &str, mut doc: Value, base: &str) {
-    bridge::testkit::point_at_sandbox(&mut doc, base);
+    bridge_sandbox::point_org_config(&mut doc, base);
     std::fs::write(
         dir.join(format!("{org_id}.json")),
         serde_json::to_string_pretty(&doc).unwrap(),
@@ -67,7 +48,7 @@ pub fn stderr(o: &Output) -> String {
 /// Env for the binary to talk to the AWS emulator.
 pub fn aws_env() -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", bridge::testkit::aws_test_endpoint()),
+        ("AWS_ENDPOINT_URL", bridge_testkit::aws_test_endpoint()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", "us-east-1".into()),
