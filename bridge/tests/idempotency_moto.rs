@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use bridge::idempotency::{key, Claim, DynamoIdempotency, IdempotencyStore, RecordStatus};
-use bridge_testkit::{aws_test_config, unique_name};
-use bridge_testkit::ids::ORG_A;
 use bridge::{ErrorKind, Upstream};
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{aws_test_config, unique_name};
 
 const NOW: u64 = 1_800_000_000_000;
 

@@ -5,10 +5,9 @@ use std::collections::BTreeSet;
 
 use bridge::jobs::{Consumer, Job, JobEnvelope, ParticipantAttributes, TicketWrapup, JOB_VERSION};
 use bridge::queue::{JobQueue, SqsQueue};
-use bridge_testkit::{aws_test_config, unique_name};
-use bridge_testkit::ids::ORG_A;
 use bridge::{ErrorKind, Upstream};
-
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{aws_test_config, unique_name};
 
 fn job(n: usize, wrapup: bool) -> JobEnvelope {
     JobEnvelope {

@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use bridge::secrets::{OrgStore, SecretSource, SecretsManagerSource, DEFAULT_TTL};
-use bridge_testkit::{aws_test_config, unique_name, CountingSource};
-use bridge_testkit::ids::{ORG_A, ORG_B};
 use bridge::ErrorKind;
+use bridge_testkit::ids::{ORG_A, ORG_B};
+use bridge_testkit::{aws_test_config, unique_name, CountingSource};
 use secrecy::SecretString;
 use serde_json::json;
-
 
 fn doc(org: &str, client: &str) -> SecretString {
     SecretString::from(

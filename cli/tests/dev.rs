@@ -298,7 +298,10 @@ fn binary_replay_exit_codes_and_banner() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(banner.contains("curl -s http://127.0.0.1:"), "{banner}");
-    assert!(banner.contains(&format!("/orgs/{ORG_A}/events")), "{banner}");
+    assert!(
+        banner.contains(&format!("/orgs/{ORG_A}/events")),
+        "{banner}"
+    );
     assert!(
         banner.contains("Acme Support") && banner.contains("Globex Care"),
         "{banner}"

@@ -86,10 +86,7 @@ fn exercise(source: &[&str], env: &[(&str, &str)]) {
 
     // list.
     let globex = example_file(files.path(), "globex.json", &example_org(ORG_B));
-    assert_eq!(
-        run(&["orgs", "put", ORG_B, &globex]).status.code(),
-        Some(0)
-    );
+    assert_eq!(run(&["orgs", "put", ORG_B, &globex]).status.code(), Some(0));
     let o = run(&["orgs", "list"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);

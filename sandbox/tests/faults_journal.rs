@@ -97,10 +97,13 @@ async fn zendesk_default_429_is_text_plain_and_custom_bodies_work() {
             .body(json!({"error": "Boom"})),
     );
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ZENDESK_TOKEN_A)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!((status, b), (500, json!({"error": "Boom"})));
@@ -110,10 +113,13 @@ async fn zendesk_default_429_is_text_plain_and_custom_bodies_work() {
             .text_body("bad gateway"),
     );
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ZENDESK_TOKEN_A)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!((status, b), (502, json!("bad gateway")));

@@ -30,8 +30,8 @@ async fn token_success_shape_and_basic_parsing() {
     assert_eq!(h.sandbox.state().tokens_issued(), 1);
 
     // A hand-built header with extra whitespace and a lowercase scheme parses the same way.
-    let encoded = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", CLIENT_B.0, CLIENT_B.1));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", CLIENT_B.0, CLIENT_B.1));
     let response = h
         .http
         .post(h.url("/oauth/token"))

@@ -261,14 +261,17 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     assert!(b["details"]["status"].is_array());
 
     let (status, b) = body(
-        h.zd_basic(h.http.post(h.zd("acme", "/api/v2/tickets.json")), ZENDESK_TOKEN_A)
-            .json(
-                &json!({"ticket": {"via_followup_source_id": 1004, "requester_id": 361101,
+        h.zd_basic(
+            h.http.post(h.zd("acme", "/api/v2/tickets.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .json(
+            &json!({"ticket": {"via_followup_source_id": 1004, "requester_id": 361101,
                                      "comment": {"body": "Follow-up of 1004"}}}),
-            )
-            .send()
-            .await
-            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 201, "{b}");
@@ -278,11 +281,14 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     assert!(h.sandbox.state().ticket("acme", id).is_some());
 
     let (status, _) = body(
-        h.zd_basic(h.http.post(h.zd("acme", "/api/v2/tickets.json")), ZENDESK_TOKEN_A)
-            .json(&json!({"ticket": {"via_followup_source_id": 1001, "comment": {"body": "x"}}}))
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.post(h.zd("acme", "/api/v2/tickets.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .json(&json!({"ticket": {"via_followup_source_id": 1001, "comment": {"body": "x"}}}))
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 422);
@@ -419,10 +425,13 @@ async fn user_search_normalises_phone_and_email() {
     assert_eq!(b["count"], 3);
 
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ZENDESK_TOKEN_A)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
@@ -451,10 +460,13 @@ async fn unimplemented_zendesk_paths_are_501() {
     ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let (status, b) = body(
-            h.zd_basic(h.http.request(method.clone(), h.zd("acme", path)), ZENDESK_TOKEN_A)
-                .send()
-                .await
-                .unwrap(),
+            h.zd_basic(
+                h.http.request(method.clone(), h.zd("acme", path)),
+                ZENDESK_TOKEN_A,
+            )
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert_eq!(status, 501, "{method} {path}");

@@ -91,7 +91,10 @@ mod tests {
                 "Acme Support",
                 vec![CLIENT_A, CLIENT_A_LIMITED],
                 vec![
-                    (CONV_A1, vec![(CONV_A1_CUSTOMER, "customer"), (CONV_A1_AGENT, "agent")]),
+                    (
+                        CONV_A1,
+                        vec![(CONV_A1_CUSTOMER, "customer"), (CONV_A1_AGENT, "agent")],
+                    ),
                     (
                         CONV_A2,
                         vec![
@@ -113,8 +116,14 @@ mod tests {
                 "Globex Care",
                 vec![CLIENT_B],
                 vec![
-                    (CONV_B1, vec![(CONV_B1_CUSTOMER, "customer"), (CONV_B1_AGENT, "agent")]),
-                    (CONV_B2, vec![(CONV_B2_CUSTOMER, "customer"), (CONV_B2_AGENT, "agent")]),
+                    (
+                        CONV_B1,
+                        vec![(CONV_B1_CUSTOMER, "customer"), (CONV_B1_AGENT, "agent")],
+                    ),
+                    (
+                        CONV_B2,
+                        vec![(CONV_B2_CUSTOMER, "customer"), (CONV_B2_AGENT, "agent")],
+                    ),
                 ],
                 AGENT_USER_B,
                 vec![CONTACT_B1],
@@ -141,7 +150,8 @@ mod tests {
         }
         let ended = |id| find(&org(&seed, ORG_A)["conversations"], "id", id)["endTime"].is_string();
         assert!(ended(CONV_A3_ENDED) && !ended(CONV_A1) && !ended(CONV_A2));
-        for (subdomain, (email, token)) in [("acme", ZENDESK_TOKEN_A), ("globex", ZENDESK_TOKEN_B)] {
+        for (subdomain, (email, token)) in [("acme", ZENDESK_TOKEN_A), ("globex", ZENDESK_TOKEN_B)]
+        {
             let account = find(&seed["zendesk"]["accounts"], "subdomain", subdomain);
             assert_eq!(find(&account["apiTokens"], "email", email)["token"], token);
         }

@@ -18,9 +18,7 @@ use crate::files::repo_root;
 /// Every `<orgId>.json` of `dir`, pointed at the sandbox at `base_url`, in a new in-memory
 /// source whose messages name the files.
 pub fn sandbox_orgs_from_dir(dir: &Path, base_url: &str) -> std::io::Result<MemorySource> {
-    MemorySource::from_dir(dir, |doc| {
-        bridge_sandbox::point_org_config(doc, base_url)
-    })
+    MemorySource::from_dir(dir, |doc| bridge_sandbox::point_org_config(doc, base_url))
 }
 
 /// Changes the document of `org_id` in `source` (no validation: the runtime validates on
