@@ -2,12 +2,13 @@
 //!
 //! One small trait, [`SecretSource`], with two adapters: AWS Secrets Manager (one secret per
 //! org, id = prefix + org id) for production, a directory of `<orgId>.json` files for local
-//! runs (and, with the `local` feature, an in-memory copy of one for `bridge dev`). [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each
-//! org at most once at a time (single-flight), and can be forced to refresh after a
-//! credential rotation. A lookup for org A never reads org B's secret.
+//! runs (and, with the `local` feature, an in-memory copy of one for `bridge dev`).
+//! [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each org at
+//! most once at a time (single-flight), and can be forced to refresh after a credential
+//! rotation. A lookup for org A never reads org B's secret.
 
 mod dir;
-#[cfg(any(test, feature = "local"))]
+#[cfg(feature = "local")]
 mod memory;
 mod secrets_manager;
 
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use dir::DirSource;
-#[cfg(any(test, feature = "local"))]
+#[cfg(feature = "local")]
 pub use memory::MemorySource;
 pub use secrets_manager::{SecretsManagerSource, DEFAULT_PREFIX};
 
