@@ -18,15 +18,21 @@ pub fn write_org(dir: &Path, org_id: &str, mut doc: Value, base: &str) {
     .unwrap();
 }
 
-/// Runs the built binary with `args` (and extra env), in the repository root.
+/// Runs the built binary with `args` and `env`, in the repository root, with no stdin. The
+/// caller's AWS setup never leaks in: every `AWS_*` variable is removed (tests that need AWS
+/// pass [`aws_env`]) and the instance metadata service is never asked.
 pub fn bridge(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bridge"));
     cmd.args(args).current_dir(repo_root());
-    // The caller's AWS setup must not leak into tests that set their own.
-    for k in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "RUST_LOG"] {
-        cmd.env_remove(k);
+    for (k, _) in std::env::vars_os() {
+        if k.to_str()
+            .is_some_and(|k| k.starts_with("AWS_") || k == "RUST_LOG")
+        {
+            cmd.env_remove(k);
+        }
     }
-    // An empty value removes the variable.
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    // An empty value leaves the variable out.
     for (k, v) in env {
         if v.is_empty() {
             cmd.env_remove(k);
@@ -45,15 +51,14 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-/// Env for the binary to talk to the AWS emulator.
+/// Env for the binary to talk to the AWS emulator: its endpoint, fixed fake credentials,
+/// one region (only `AWS_REGION`, so that leaving it out means "no region").
 pub fn aws_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", bridge_testkit::aws_test_endpoint()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", "us-east-1".into()),
-        ("AWS_DEFAULT_REGION", "us-east-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
     ]
 }
 
