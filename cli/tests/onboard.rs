@@ -10,10 +10,15 @@
 //! The shared stack is a stand-in with the outputs of `infra/template.yaml` that org stacks
 //! read, because moto cannot run the SAM transform; a test checks the names match.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 
 use aws_sdk_cloudformation::types::Capability;
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{aws_test_config, aws_test_endpoint, example_org, repo_root};
+use common::{aws_env, bridge, stdout, with_env};
 use serde_json::Value;
 
 const STAND_IN_SHARED: &str = r#"
@@ -71,48 +76,6 @@ Outputs:
     Value: !Ref OrgSecretPrefix
 "#;
 
-fn endpoint() -> String {
-    match std::env::var("BRIDGE_TEST_AWS_ENDPOINT") {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "this test needs the AWS emulator: run `scripts/test.sh` (it starts moto on loopback and sets BRIDGE_TEST_AWS_ENDPOINT), or start `moto_server -H 127.0.0.1 -p PORT` and export BRIDGE_TEST_AWS_ENDPOINT=http://127.0.0.1:PORT"
-        ),
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The AWS settings the binary gets: the emulator, fixed fake credentials, one region.
-fn aws_env() -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", endpoint()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
-}
-
-/// Runs `bridge` with only the given AWS environment (the caller's is removed), no stdin.
-fn bridge(args: &[&str], env: &[(&'static str, String)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bridge"));
-    cmd.args(args).current_dir(repo_root()).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AWS_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("the bridge binary runs")
-}
-
 fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}--- stderr\n{}",
@@ -120,21 +83,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    let creds =
-        aws_sdk_cloudformation::config::Credentials::new("testing", "testing", None, None, "tests");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(creds)
-        .load()
-        .await
 }
 
 /// A stand-in shared stack with a name (and secret prefix) of its own, so reruns against
@@ -161,8 +109,7 @@ async fn shared_stack(conf: &aws_config::SdkConfig) -> String {
 /// An org file for a fresh org id (the Acme example with another id).
 fn org_file(dir: &Path, name: &str) -> (String, String) {
     let org = uuid::Uuid::new_v4().hyphenated().to_string();
-    let example = repo_root().join("examples/orgs/4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11.json");
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    let mut doc = example_org(ORG_A);
     doc["orgId"] = Value::String(org.clone());
     doc["name"] = Value::String(name.into());
     let path = dir.join(format!("{name}.json"));
@@ -205,7 +152,7 @@ async fn iam(params: &[(&str, &str)]) -> String {
     let mut form = vec![("Version", "2010-05-08")];
     form.extend_from_slice(params);
     reqwest::Client::new()
-        .post(format!("{}/", endpoint()))
+        .post(format!("{}/", aws_test_endpoint()))
         .header(
             "Authorization",
             "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
@@ -237,13 +184,14 @@ fn onboard_args<'a>(org: &'a str, file: &'a str, stack: &'a str, out: &'a str) -
 
 #[tokio::test]
 async fn onboard_twice_then_offboard_twice() {
-    let conf = sdk().await;
+    let conf = aws_test_config().await;
     let shared = shared_stack(&conf).await;
     let dir = tempfile::tempdir().unwrap();
     let (org, file) = org_file(dir.path(), "acme");
     let out_dir = dir.path().join("genesys");
     let out = out_dir.to_str().unwrap();
-    let env = aws_env();
+    let aws = aws_env();
+    let env = with_env(&aws);
     let stack_name = format!("{shared}-org-{org}");
 
     let o = bridge(&onboard_args(&org, &file, &shared, out), &env);
@@ -439,10 +387,11 @@ async fn onboard_twice_then_offboard_twice() {
 
 #[tokio::test]
 async fn two_orgs_get_stacks_that_name_only_themselves() {
-    let conf = sdk().await;
+    let conf = aws_test_config().await;
     let shared = shared_stack(&conf).await;
     let dir = tempfile::tempdir().unwrap();
-    let env = aws_env();
+    let aws = aws_env();
+    let env = with_env(&aws);
     let mut orgs = Vec::new();
     for name in ["acme", "globex"] {
         let (org, file) = org_file(dir.path(), name);
@@ -509,15 +458,16 @@ async fn two_orgs_get_stacks_that_name_only_themselves() {
 
 #[tokio::test]
 async fn clear_errors_and_nothing_changed() {
-    let conf = sdk().await;
+    let conf = aws_test_config().await;
     let shared = shared_stack(&conf).await;
     let dir = tempfile::tempdir().unwrap();
     let (org, file) = org_file(dir.path(), "acme");
     let (other, _) = org_file(dir.path(), "globex");
     let out = dir.path().join("out");
     let out = out.to_str().unwrap();
-    let env = aws_env();
-    let check = |args: &[&str], env: &[(&'static str, String)], code: i32, needle: &str| {
+    let aws = aws_env();
+    let env = with_env(&aws);
+    let check = |args: &[&str], env: &[(&str, &str)], code: i32, needle: &str| {
         let o = bridge(args, env);
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
         assert!(
@@ -581,19 +531,14 @@ async fn clear_errors_and_nothing_changed() {
         "needs an AWS region",
     );
     let empty = dir.path().join("no-aws-files");
+    let (config, credentials) = (empty.join("config"), empty.join("credentials"));
     let mut no_creds: Vec<_> = env
         .iter()
         .filter(|(k, _)| !k.starts_with("AWS_SECRET") && !k.starts_with("AWS_ACCESS"))
         .cloned()
         .collect();
-    no_creds.push((
-        "AWS_CONFIG_FILE",
-        empty.join("config").to_str().unwrap().to_string(),
-    ));
-    no_creds.push((
-        "AWS_SHARED_CREDENTIALS_FILE",
-        empty.join("credentials").to_str().unwrap().to_string(),
-    ));
+    no_creds.push(("AWS_CONFIG_FILE", config.to_str().unwrap()));
+    no_creds.push(("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()));
     check(
         &onboard_args(&org, &file, &shared, out),
         &no_creds,
