@@ -4,7 +4,6 @@
 //! Genesys) never panic, never pass authentication without the org's credential, and
 //! whatever is accepted is queued well formed.
 
-use std::path::Path;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -13,26 +12,21 @@ use bridge::http::HttpClient;
 use bridge::idempotency::MemoryIdempotency;
 use bridge::jobs::{Consumer, Job, JobEnvelope};
 use bridge::queue::MemoryQueue;
-use bridge::testkit::sandbox_orgs_from_dir;
 use bridge::Runtime;
 use bridge_sandbox::{default_seed, Sandbox};
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{repo_root, sandbox_orgs_from_dir};
 use lambda_runtime::Context;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use webhook_ingest::auth::signature;
 use webhook_ingest::{handle, Ingest, Limits, ManualClock};
 
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
 const SECRET_A: &str = "acme-webhook-secret-local-0123456789abcdef";
 const NOW_MS: u64 = 1_795_255_680_000;
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("events/webhook-ingest").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
+    bridge_testkit::fixture(&format!("webhook-ingest/{name}"))
 }
 
 /// One warm container for every case: a tokio runtime, the sandbox, and the org store
@@ -51,7 +45,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         .build()
         .unwrap();
     let sandbox = tokio.block_on(Sandbox::start(default_seed())).unwrap();
-    let orgs = sandbox_orgs_from_dir(&root().join("examples/orgs"), &sandbox.base_url()).unwrap();
+    let orgs =
+        sandbox_orgs_from_dir(&repo_root().join("examples/orgs"), &sandbox.base_url()).unwrap();
     let rt = Runtime::new(
         Arc::new(orgs),
         Duration::from_secs(300),
