@@ -6,8 +6,7 @@ use bridge_sandbox::{count, Fault};
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
-use ticket_status::handle;
-use ticket_status::wrapup::{process, Outcome};
+use ticket_status::{handle, Outcome, Wrapups};
 
 async fn invoke(env: &Env, event: Value) -> Value {
     handle(&env.rt, event, Context::default())
@@ -17,10 +16,11 @@ async fn invoke(env: &Env, event: Value) -> Value {
 
 async fn outcomes(env: &Env, event: &Value) -> Vec<Outcome> {
     let ev = serde_json::from_value(event.clone()).unwrap();
-    process(&env.rt, &ev, bridge::Deadline::none())
+    let worker = Wrapups::new(&env.rt, bridge::Deadline::none());
+    bridge::batch::settle(&worker, &ev)
         .await
         .into_iter()
-        .map(|m| m.outcome)
+        .map(|(_, outcome)| outcome)
         .collect()
 }
 
