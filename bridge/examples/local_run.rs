@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use bridge::genesys::GenesysOrg;
 use bridge::http::HttpClient;
-use bridge::secrets::{CountingSource, DEFAULT_TTL};
-use bridge::testkit::sandbox_orgs_from_dir;
+use bridge::secrets::{MemorySource, DEFAULT_TTL};
 use bridge::zendesk::{Comment, TicketUpdate};
 use bridge::{Deadline, OrgConfig, Runtime};
-use bridge_sandbox::{default_seed, Sandbox};
+use bridge_sandbox::{default_seed, point_org_config, Sandbox};
+// Only to count the secret fetches printed at the end.
+use bridge_testkit::CountingSource;
 
 const ORG: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
 const CONVERSATION: &str = "c0a00001-0000-4000-8000-000000000000";
@@ -35,10 +36,10 @@ async fn main() -> Result<(), Error> {
         "sandbox (Genesys Cloud + Zendesk stand-in) on {}",
         sandbox.base_url()
     );
-    let source = Arc::new(CountingSource::new(sandbox_orgs_from_dir(
-        &dir,
-        &sandbox.base_url(),
-    )?));
+    // The org files, pointed at the sandbox in memory (the files are not changed).
+    let base_url = sandbox.base_url();
+    let orgs = MemorySource::from_dir(&dir, |doc| point_org_config(doc, &base_url))?;
+    let source = Arc::new(CountingSource::new(orgs));
     let rt = Runtime::new(source.clone(), DEFAULT_TTL, HttpClient::new()?);
     println!("org configs from {}", dir.display());
 

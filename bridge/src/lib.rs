@@ -29,4 +29,3 @@ pub use runtime::Runtime;
 pub mod batch;
 pub mod idempotency;
 pub mod queue;
-pub mod testkit;

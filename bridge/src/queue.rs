@@ -2,15 +2,12 @@
 //!
 //! [`JobQueue`] is the seam; [`SqsQueue`] is the AWS adapter (`SendMessageBatch`, at most
 //! 10 entries and 256 KiB per call, failed entries retried a bounded number of times) and
-//! [`MemoryQueue`] the local one (`bridge dev`, handler tests), with fault injection.
+//! `MemoryQueue` the local one (`bridge dev`, handler tests), with the `local` feature.
 //!
 //! Delivery is at least once: if one batch of a multi-batch send fails, the caller fails
 //! and retries the whole event, so the batches that did go out are sent again. Job ids are
 //! deterministic (`<eventId>:<n>`), which is what lets a consumer recognise the repeat.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -237,82 +234,69 @@ impl JobQueue for SqsQueue {
     }
 }
 
-/// The local queue: keeps jobs in memory per consumer. `fail_next(n)` makes the next `n`
-/// sends fail (like SQS refusing them) without queueing anything.
-#[derive(Default)]
-pub struct MemoryQueue {
-    jobs: Mutex<HashMap<Consumer, Vec<JobEnvelope>>>,
-    fail_next: AtomicUsize,
-    sends: AtomicUsize,
-}
+#[cfg(feature = "local")]
+pub use memory::MemoryQueue;
 
-impl MemoryQueue {
-    pub fn new() -> MemoryQueue {
-        MemoryQueue::default()
+#[cfg(feature = "local")]
+mod memory {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::JobQueue;
+    use crate::error::Result;
+    use crate::jobs::{Consumer, JobEnvelope};
+
+    /// The local queue: keeps jobs in memory per consumer, for `bridge dev` to drain into
+    /// the consumers. It never fails; tests that need a failing queue wrap it.
+    #[derive(Default)]
+    pub struct MemoryQueue {
+        jobs: Mutex<HashMap<Consumer, Vec<JobEnvelope>>>,
     }
 
-    /// Takes every job queued for `consumer` so far, oldest first.
-    pub fn drain(&self, consumer: Consumer) -> Vec<JobEnvelope> {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .remove(&consumer)
-            .unwrap_or_default()
-    }
-
-    /// How many jobs wait for `consumer`.
-    pub fn len(&self, consumer: Consumer) -> usize {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .get(&consumer)
-            .map_or(0, Vec::len)
-    }
-
-    /// Whether no job waits for any consumer.
-    pub fn is_empty(&self) -> bool {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .values()
-            .all(Vec::is_empty)
-    }
-
-    /// The next `n` calls to `send` fail and queue nothing.
-    pub fn fail_next(&self, n: usize) {
-        self.fail_next.store(n, Ordering::SeqCst);
-    }
-
-    /// How many `send` calls were made (failed ones included).
-    pub fn sends(&self) -> usize {
-        self.sends.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl JobQueue for MemoryQueue {
-    async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
-        self.sends.fetch_add(1, Ordering::SeqCst);
-        let injected = self
-            .fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if injected {
-            return Err(BridgeError::upstream(
-                Upstream::Sqs,
-                ErrorKind::ServerError,
-                format!(
-                    "{} job message(s) were not queued (injected failure)",
-                    jobs.len()
-                ),
-            )
-            .with_operation("send job messages to SQS"));
+    impl MemoryQueue {
+        pub fn new() -> MemoryQueue {
+            MemoryQueue::default()
         }
-        let mut map = self.jobs.lock().expect("poisoned");
-        for job in jobs {
-            map.entry(job.job.consumer()).or_default().push(job.clone());
+
+        /// Takes every job queued for `consumer` so far, oldest first.
+        pub fn drain(&self, consumer: Consumer) -> Vec<JobEnvelope> {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .remove(&consumer)
+                .unwrap_or_default()
         }
-        Ok(())
+
+        /// How many jobs wait for `consumer`.
+        pub fn len(&self, consumer: Consumer) -> usize {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .get(&consumer)
+                .map_or(0, Vec::len)
+        }
+
+        /// Whether no job waits for any consumer.
+        pub fn is_empty(&self) -> bool {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .values()
+                .all(Vec::is_empty)
+        }
+    }
+
+    #[async_trait]
+    impl JobQueue for MemoryQueue {
+        async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
+            let mut map = self.jobs.lock().expect("poisoned");
+            for job in jobs {
+                map.entry(job.job.consumer()).or_default().push(job.clone());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -415,20 +399,5 @@ mod tests {
             "{e}"
         );
         assert!(!e.retryable(), "an invalid message stays invalid");
-    }
-
-    #[tokio::test]
-    async fn memory_queue_routes_and_injects_failures() {
-        let q = MemoryQueue::new();
-        q.fail_next(1);
-        let e = q.send(&[job(0, true, 1)]).await.unwrap_err();
-        assert_eq!(e.upstream, Some(Upstream::Sqs));
-        assert!(e.retryable());
-        assert!(q.is_empty());
-        q.send(&[job(0, true, 1), job(1, false, 1)]).await.unwrap();
-        assert_eq!(q.len(Consumer::TicketStatus), 1);
-        assert_eq!(q.drain(Consumer::AttributeWriter)[0].job_id, "evt:1");
-        assert_eq!(q.len(Consumer::AttributeWriter), 0);
-        assert_eq!(q.sends(), 2);
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use bridge::genesys::{ContactAction, ContactChange};
 use bridge::{Deadline, ErrorKind, OrgConfig, Upstream};
 use bridge_sandbox::Fault;
-use common::*;
+use bridge_testkit::ids::*;
+use bridge_testkit::{example_org_for, token_requests};
+use common::env;
 use serde_json::json;
 
 fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -25,7 +27,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let g = e.rt.genesys.org(&cfg, Deadline::none());
     for i in 0..100 {
-        g.patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("n", &i.to_string())]))
+        g.patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("n", &i.to_string())]))
             .await
             .unwrap();
     }
@@ -44,7 +46,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     assert_eq!(patches.len(), 100);
     assert_eq!(
         patches[0].path,
-        format!("/api/v2/conversations/{CONV_A1}/participants/{CUST_A1}/attributes")
+        format!("/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes")
     );
     assert_eq!(patches[0].body, Some(json!({"attributes": {"n": "0"}})));
     assert_eq!(patches[0].status, 202);
@@ -56,7 +58,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     let stored = e
         .sandbox
         .state()
-        .participant_attributes(CONV_A1, CUST_A1)
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
         .unwrap();
     assert_eq!(stored["n"], "99");
     assert_eq!(stored["zendesk_ticket_id"], "1001", "merge, not replace");
@@ -255,7 +257,7 @@ async fn server_errors_retry_but_501_does_not() {
 #[tokio::test]
 async fn missing_permission_is_named_with_correlation_id() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientId"] = json!("acme-limited-client");
     doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
@@ -292,14 +294,14 @@ async fn missing_permission_is_named_with_correlation_id() {
 async fn credentials_of_another_org_are_refused_before_use() {
     let e = env().await;
     // Org A's config, but with org B's OAuth client: a classic copy-paste mistake.
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientId"] = json!("globex-bridge-client");
     doc["genesys"]["clientSecret"] = json!("globex-client-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
         e.rt.genesys
             .org(&cfg, Deadline::none())
-            .patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("k", "v")]))
+            .patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("k", "v")]))
             .await
             .unwrap_err();
     assert_eq!(err.kind, ErrorKind::WrongOrg);
@@ -319,7 +321,7 @@ async fn credentials_of_another_org_are_refused_before_use() {
 #[tokio::test]
 async fn bad_client_secret_names_client_and_region() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientSecret"] = json!("wrong-secret-value");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
@@ -416,7 +418,7 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     // The cached config holds a secret that was rotated away; the secret store has the new one.
     let e = env().await;
     let stale_doc = {
-        let mut d = example_doc(ORG_A, &e.sandbox);
+        let mut d = example_org_for(ORG_A, &e.sandbox);
         d["genesys"]["clientSecret"] = json!("old-rotated-away-secret");
         d
     };
@@ -432,7 +434,7 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     // Rotation lands in the store.
     e.source
         .inner()
-        .insert(ORG_A, example_doc(ORG_A, &e.sandbox).to_string());
+        .insert(ORG_A, example_org_for(ORG_A, &e.sandbox).to_string());
     let fresh =
         e.rt.refresh_after(&stale, &err)
             .await

@@ -10,6 +10,7 @@ pub mod dev;
 pub mod dlq;
 pub mod doctor;
 pub mod exit;
+pub mod onboard;
 pub mod orgs;
 pub mod source;
 
@@ -104,6 +105,19 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<Exit, CliError> {
             OrgsCommand::Rm { org_id, source } => {
                 let src = source::open(&source, env, true).await?;
                 println!("{}", orgs::rm(src.as_ref(), &org_id).await?);
+                Ok(Exit::Ok)
+            }
+            OrgsCommand::Onboard(a) => {
+                print!("{}", onboard::onboard(env, &a).await?.render());
+                Ok(Exit::Ok)
+            }
+            OrgsCommand::Offboard(a) => {
+                let report = onboard::offboard(env, &a, &mut onboard::confirm_on_terminal).await?;
+                print!("{}", report.render());
+                Ok(Exit::Ok)
+            }
+            OrgsCommand::Render(a) => {
+                print!("{}", onboard::render(&a)?);
                 Ok(Exit::Ok)
             }
         },

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use bridge_cli::dev::replay;
 use bridge_cli::dev::server::DevServer;
 use bridge_sandbox::StateHandle;
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::repo_root;
 use common::*;
 use serde_json::{json, Value};
 
@@ -65,7 +67,7 @@ async fn the_local_server_runs_the_pipeline() {
         "participantId": "c0a00001-0000-4000-8000-00000000a001",
         "wrapupCode": "b1f0a1c2-3d4e-4f50-8a6b-7c8d9e0f1a21", "eventTimeMs": 1_795_255_650_000u64, "ticketId": 1001}});
     let resp = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth(ACME_SECRET)
         .header("idempotency-key", "dev-test-1")
         .json(&command)
@@ -82,7 +84,7 @@ async fn the_local_server_runs_the_pipeline() {
 
     // The same request again is a duplicate: no second job.
     let again: Value = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth(ACME_SECRET)
         .header("idempotency-key", "dev-test-1")
         .json(&command)
@@ -96,7 +98,7 @@ async fn the_local_server_runs_the_pipeline() {
 
     // Wrong secret: 401; wrong method: 405 (the function's own answers).
     let r = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth("nope")
         .json(&command)
         .send()
@@ -105,7 +107,7 @@ async fn the_local_server_runs_the_pipeline() {
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().get("www-authenticate").is_some());
     let r = http
-        .get(format!("{base}/orgs/{ACME}/events"))
+        .get(format!("{base}/orgs/{ORG_A}/events"))
         .send()
         .await
         .unwrap();
@@ -114,7 +116,7 @@ async fn the_local_server_runs_the_pipeline() {
     // Invoke endpoints: the same JSON as a Lambda invoke.
     let r = http
         .post(format!("{base}/invoke/ticket-status"))
-        .json(&json!({"orgId": ACME, "ticketId": "1002", "status": "solved"}))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1002", "status": "solved"}))
         .send()
         .await
         .unwrap();
@@ -126,7 +128,7 @@ async fn the_local_server_runs_the_pipeline() {
     // A function error, as Lambda's Invoke API reports it.
     let r = http
         .post(format!("{base}/invoke/ticket-status"))
-        .json(&json!({"orgId": ACME, "ticketId": "1001", "status": "done"}))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1001", "status": "done"}))
         .send()
         .await
         .unwrap();
@@ -138,7 +140,7 @@ async fn the_local_server_runs_the_pipeline() {
     assert_eq!(err["errorType"], "Input.InvalidInput");
     let r = http
         .post(format!("{base}/invoke/attribute-writer"))
-        .json(&json!({"orgId": ACME, "conversationId": "c0a00002-0000-4000-8000-000000000000",
+        .json(&json!({"orgId": ORG_A, "conversationId": "c0a00002-0000-4000-8000-000000000000",
                       "participantId": "c0a00002-0000-4000-8000-00000000c001", "attributes": {"lang": "fr"}}))
         .send()
         .await
@@ -296,7 +298,10 @@ fn binary_replay_exit_codes_and_banner() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(banner.contains("curl -s http://127.0.0.1:"), "{banner}");
-    assert!(banner.contains(&format!("/orgs/{ACME}/events")), "{banner}");
+    assert!(
+        banner.contains(&format!("/orgs/{ORG_A}/events")),
+        "{banner}"
+    );
     assert!(
         banner.contains("Acme Support") && banner.contains("Globex Care"),
         "{banner}"

@@ -15,9 +15,6 @@ use crate::server::{basic_credentials, bearer_token, empty, json, not_implemente
 use crate::state::{genesys_time, Contact, Org, State, HOME_DIVISION_ID};
 use axum::response::Response;
 
-// [U] upstream-facts does not state which permission this route needs; configurable per seed via OrgSeed.attributePermission (optional)
-pub const ATTRIBUTES_PERMISSION: &str = "conversation:communication:update";
-
 #[derive(Clone, Copy)]
 enum Endpoint {
     TokensMe,
@@ -34,7 +31,8 @@ enum Endpoint {
 enum Permission {
     None,
     Required(&'static str),
-    /// The org's attribute permission: [`ATTRIBUTES_PERMISSION`] unless the seed overrides it.
+    /// The org's attribute permission: [`crate::seed::ATTRIBUTES_PERMISSION`] unless the seed
+    /// overrides it.
     OrgAttributes,
 }
 

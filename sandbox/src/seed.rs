@@ -54,6 +54,11 @@ pub struct GenesysSeed {
     pub orgs: Vec<OrgSeed>,
 }
 
+/// The permission the attribute PATCH route requires in an org whose seed does not say
+/// otherwise ([`OrgSeed::attribute_permission`]).
+// [U] upstream-facts does not state which permission this route needs; configurable per seed via OrgSeed.attributePermission (optional)
+pub const ATTRIBUTES_PERMISSION: &str = "conversation:communication:update";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrgSeed {
@@ -64,7 +69,7 @@ pub struct OrgSeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_org_name: Option<String>,
     /// Overrides the permission the attribute PATCH route requires in this org
-    /// (see `genesys::ATTRIBUTES_PERMISSION` for why this is configurable).
+    /// (default [`ATTRIBUTES_PERMISSION`], which says why this is configurable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_permission: Option<String>,
     #[serde(default)]

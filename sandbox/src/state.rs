@@ -10,10 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::genesys::ATTRIBUTES_PERMISSION;
 use crate::seed::{
     ApiTokenSeed, ConversationSeed, ExternalContactSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed,
-    RoleSeed, Seed, TicketSeed, ZendeskAccountSeed, ZendeskUserSeed,
+    RoleSeed, Seed, TicketSeed, ZendeskAccountSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
 };
 
 /// Zendesk's Update Ticket budget: 30 updates per 10 minutes per user and ticket.

@@ -2,16 +2,17 @@
 //!
 //! One small trait, [`SecretSource`], with two adapters: AWS Secrets Manager (one secret per
 //! org, id = prefix + org id) for production, a directory of `<orgId>.json` files for local
-//! runs. [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each
-//! org at most once at a time (single-flight), and can be forced to refresh after a
-//! credential rotation. A lookup for org A never reads org B's secret.
+//! runs (and, with the `local` feature, an in-memory copy of one for `bridge dev`).
+//! [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each org at
+//! most once at a time (single-flight), and can be forced to refresh after a credential
+//! rotation. A lookup for org A never reads org B's secret.
 
 mod dir;
+#[cfg(feature = "local")]
 mod memory;
 mod secrets_manager;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use dir::DirSource;
+#[cfg(feature = "local")]
 pub use memory::MemorySource;
 pub use secrets_manager::{SecretsManagerSource, DEFAULT_PREFIX};
 
@@ -59,63 +61,6 @@ pub trait SecretSource: Send + Sync {
     async fn delete(&self, org_id: &str) -> Result<bool>;
     /// Where `org_id`'s document lives, for messages ("secret genesys-bridge/orgs/<id>").
     fn location(&self, org_id: &str) -> String;
-}
-
-/// Counts fetches, so tests can prove "warm invocations make no secret call".
-pub struct CountingSource<S> {
-    inner: S,
-    fetches: AtomicUsize,
-    per_org: Mutex<HashMap<String, usize>>,
-}
-
-impl<S> CountingSource<S> {
-    pub fn new(inner: S) -> Self {
-        CountingSource {
-            inner,
-            fetches: AtomicUsize::new(0),
-            per_org: Mutex::new(HashMap::new()),
-        }
-    }
-    pub fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-    pub fn fetches_for(&self, org_id: &str) -> usize {
-        self.per_org
-            .lock()
-            .expect("poisoned")
-            .get(org_id)
-            .copied()
-            .unwrap_or(0)
-    }
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-}
-
-#[async_trait]
-impl<S: SecretSource> SecretSource for CountingSource<S> {
-    async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        *self
-            .per_org
-            .lock()
-            .expect("poisoned")
-            .entry(org_id.to_string())
-            .or_default() += 1;
-        self.inner.fetch(org_id).await
-    }
-    async fn list(&self) -> Result<Vec<String>> {
-        self.inner.list().await
-    }
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
-        self.inner.put(org_id, document).await
-    }
-    async fn delete(&self, org_id: &str) -> Result<bool> {
-        self.inner.delete(org_id).await
-    }
-    fn location(&self, org_id: &str) -> String {
-        self.inner.location(org_id)
-    }
 }
 
 #[async_trait]
@@ -256,6 +201,3 @@ impl OrgStore {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

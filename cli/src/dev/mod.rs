@@ -90,13 +90,16 @@ pub async fn sandbox_with_orgs(
         )));
     }
     let sandbox = start_sandbox().await?;
-    let source =
-        bridge::testkit::sandbox_orgs_from_dir(orgs_dir, &sandbox.base_url()).map_err(|e| {
-            CliError::usage(format!(
-                "could not load the org files of {}: {e}",
-                orgs_dir.display()
-            ))
-        })?;
+    let base_url = sandbox.base_url();
+    let source = MemorySource::from_dir(orgs_dir, |doc| {
+        bridge_sandbox::point_org_config(doc, &base_url)
+    })
+    .map_err(|e| {
+        CliError::usage(format!(
+            "could not load the org files of {}: {e}",
+            orgs_dir.display()
+        ))
+    })?;
     Ok((sandbox, source))
 }
 
@@ -156,7 +159,7 @@ impl OrgFiles {
         let source = MemorySource::copied_from(&self.dir);
         for (id, doc) in &self.docs {
             let mut doc = doc.clone();
-            bridge::testkit::point_at_sandbox(&mut doc, base_url);
+            bridge_sandbox::point_org_config(&mut doc, base_url);
             source.insert(id, doc.to_string());
         }
         source

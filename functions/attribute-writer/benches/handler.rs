@@ -21,10 +21,10 @@ use attribute_writer::plan::{check_limits, merge_writes, Write};
 use attribute_writer::Options;
 use bridge::config::AttributeLimits;
 use bridge::http::HttpClient;
-use bridge::secrets::{CountingSource, SecretSource};
-use bridge::testkit::sandbox_orgs_from_dir;
+use bridge::secrets::SecretSource;
 use bridge::{OrgConfig, Runtime};
 use bridge_sandbox::{default_seed, Sandbox};
+use bridge_testkit::{sandbox_orgs_from_dir, CountingSource};
 use criterion::Criterion;
 use serde_json::{json, Value};
 

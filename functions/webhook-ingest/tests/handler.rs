@@ -3,7 +3,6 @@
 //! org configs pointed at the sandbox (the Genesys-token check and the "wrong bearer" case
 //! really call tokens/me there).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,53 +10,42 @@ use base64::Engine;
 use bridge::http::HttpClient;
 use bridge::idempotency::{self, IdempotencyStore, MemoryIdempotency, RecordStatus};
 use bridge::jobs::{Consumer, Job, JobEnvelope, ParticipantEnrich, TicketWrapup};
-use bridge::queue::MemoryQueue;
-use bridge::testkit::sandbox_orgs_from_dir;
 use bridge::Runtime;
 use bridge_sandbox::{count, default_seed, Sandbox};
+use bridge_testkit::ids::*;
+use bridge_testkit::{repo_root, sandbox_orgs_from_dir, FaultyQueue};
 use lambda_runtime::Context;
 use serde_json::{json, Value};
 use webhook_ingest::auth::signature;
 use webhook_ingest::{handle, Ingest, Limits, ManualClock};
 
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
 const SECRET_A: &str = "acme-webhook-secret-local-0123456789abcdef";
 const SECRET_B: &str = "globex-webhook-secret-local-0123456789abcdef";
-const CONV: &str = "c0a00001-0000-4000-8000-000000000000";
-const CUST: &str = "c0a00001-0000-4000-8000-00000000c001";
-const AGENT: &str = "c0a00001-0000-4000-8000-00000000a001";
-const USER: &str = "d0a00001-0000-4000-8000-000000000000";
 /// 2026-11-21T10:08:00Z, when the Function URL fixtures were "sent".
 const NOW_MS: u64 = 1_795_255_680_000;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn fixture(name: &str) -> Value {
-    let path = root().join("events/webhook-ingest").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    bridge_testkit::fixture(&format!("webhook-ingest/{name}"))
 }
 
 struct H {
     sandbox: Sandbox,
     ingest: Ingest,
-    queue: Arc<MemoryQueue>,
+    queue: Arc<FaultyQueue>,
     store: Arc<MemoryIdempotency>,
     clock: Arc<ManualClock>,
 }
 
 async fn harness_with(limits: Limits) -> H {
     let sandbox = Sandbox::start(default_seed()).await.unwrap();
-    let orgs = sandbox_orgs_from_dir(&root().join("examples/orgs"), &sandbox.base_url()).unwrap();
+    let orgs =
+        sandbox_orgs_from_dir(&repo_root().join("examples/orgs"), &sandbox.base_url()).unwrap();
     let rt = Runtime::new(
         Arc::new(orgs),
         Duration::from_secs(300),
         HttpClient::new().unwrap(),
     );
-    let queue = Arc::new(MemoryQueue::new());
+    let queue = Arc::new(FaultyQueue::new());
     let store = Arc::new(MemoryIdempotency::default());
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let ingest = Ingest::with(
@@ -136,7 +124,7 @@ fn signed(mut ev: Value, secret: &str, ts: u64) -> Value {
 
 fn attributes_command() -> Value {
     json!({"command": "participant.attributes",
-           "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"tier": "gold"}}})
+           "payload": {"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "attributes": {"tier": "gold"}}})
 }
 
 #[tokio::test]
@@ -166,8 +154,8 @@ async fn each_topic_becomes_the_right_job() {
     assert_eq!(
         j.job,
         Job::ParticipantEnrich(ParticipantEnrich {
-            conversation_id: CONV.into(),
-            participant_id: CUST.into(),
+            conversation_id: CONV_A1.into(),
+            participant_id: CONV_A1_CUSTOMER.into(),
             phone: Some("+15551230001".into()),
             email: None,
         })
@@ -193,10 +181,10 @@ async fn each_topic_becomes_the_right_job() {
         assert_eq!(
             ticket[0].job,
             Job::TicketWrapup(TicketWrapup {
-                conversation_id: CONV.into(),
-                participant_id: AGENT.into(),
+                conversation_id: CONV_A1.into(),
+                participant_id: CONV_A1_AGENT.into(),
                 wrapup_code: Some(code.into()),
-                agent_user_id: Some(USER.into()),
+                agent_user_id: Some(AGENT_USER_A.into()),
                 event_time_ms: time,
                 ticket_id: None,
             }),
@@ -344,7 +332,7 @@ async fn https_auth_bearer_hmac_and_base64() {
     assert_eq!(a[0].correlation_id.as_deref(), Some("flow-run-5521"));
     match &a[0].job {
         Job::ParticipantAttributes(p) => {
-            assert_eq!(p.conversation_id, CONV);
+            assert_eq!(p.conversation_id, CONV_A1);
             assert_eq!(p.attributes["zendesk_ticket_id"], "1001");
             assert_eq!(p.attributes["tier"], "gold");
         }
@@ -359,7 +347,7 @@ async fn https_auth_bearer_hmac_and_base64() {
     match &t[0].job {
         Job::TicketWrapup(w) => {
             assert_eq!(w.ticket_id, Some(1001));
-            assert_eq!(w.agent_user_id.as_deref(), Some(USER));
+            assert_eq!(w.agent_user_id.as_deref(), Some(AGENT_USER_A));
             assert_eq!(w.event_time_ms, 1_795_255_650_000);
         }
         j => panic!("{j:?}"),
@@ -560,7 +548,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"command": "participant.attributes", "payload": {"participantId": CUST}}),
+                &json!({"command": "participant.attributes", "payload": {"participantId": CONV_A1_CUSTOMER}}),
                 a,
             ),
             "payload.conversationId",
@@ -569,7 +557,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"command": "participant.attributes", "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"n": 5}}}),
+                &json!({"command": "participant.attributes", "payload": {"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "attributes": {"n": 5}}}),
                 a,
             ),
             "payload.attributes.n",
@@ -578,7 +566,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"topicName": format!("v2.detail.events.conversation.{CONV}.acw"), "eventBody": {"participantId": AGENT}}),
+                &json!({"topicName": format!("v2.detail.events.conversation.{CONV_A1}.acw"), "eventBody": {"participantId": CONV_A1_AGENT}}),
                 a,
             ),
             "body.eventBody.eventTime",

@@ -1,13 +1,16 @@
+//! The org config cache (`OrgStore`): one fetch for concurrent cold calls, TTL and forced
+//! refresh, cached misses, documents stored under the wrong org; and the directory source.
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use bridge::secrets::{DirSource, MemorySource, OrgStore, SecretSource, DEFAULT_TTL};
+use bridge::{ErrorKind, Result};
+use bridge_testkit::ids::{ORG_A, ORG_B};
+use bridge_testkit::CountingSource;
 use secrecy::SecretString;
 use serde_json::json;
-
-use super::*;
-
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
 
 fn doc(org: &str, client: &str) -> String {
     json!({
