@@ -8,8 +8,8 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 
-use super::progress::Progress;
 use crate::exit::CliError;
+use crate::progress::Spinner;
 
 /// What `describe` found.
 #[derive(Debug, Clone, Default)]
@@ -227,7 +227,7 @@ pub async fn wait(
     client: &Client,
     name: &str,
     wait: Wait,
-    progress: &mut Progress,
+    progress: &mut Spinner,
 ) -> Result<Option<StackInfo>, CliError> {
     let started = Instant::now();
     loop {
