@@ -359,106 +359,25 @@ impl OrgConfig {
         Ok(cfg)
     }
 
+    /// Validates the document section by section, in document order, so the first error
+    /// named is the first one an admin meets reading the file.
     fn validate(raw: RawOrg) -> Result<OrgConfig> {
         let org_id = validate_uuid("orgId", &raw.org_id)?;
         let org_err = |e: BridgeError| e.with_org(org_id.clone());
-
-        let region = Region::parse(&raw.genesys.region).ok_or_else(|| {
-            org_err(BridgeError::config(
-                "genesys.region",
-                format!(
-                    "unknown Genesys Cloud region {:?}; expected one of: {}",
-                    raw.genesys.region,
-                    Region::all_names()
-                ),
-            ))
-        })?;
-        let api_base_url = match raw.genesys.api_base_url {
-            Some(u) => validate_base_url("genesys.apiBaseUrl", &u).map_err(org_err)?,
-            None => region.api_base_url(),
-        };
-        let login_base_url = match raw.genesys.login_base_url {
-            Some(u) => validate_base_url("genesys.loginBaseUrl", &u).map_err(org_err)?,
-            None => region.login_base_url(),
-        };
-        non_empty("genesys.clientId", &raw.genesys.client_id).map_err(org_err)?;
-        non_empty(
-            "genesys.clientSecret",
-            raw.genesys.client_secret.expose_secret(),
-        )
-        .map_err(org_err)?;
-
-        let zendesk = match raw.zendesk {
-            None => None,
-            Some(z) => {
-                let subdomain = z.subdomain.trim().to_ascii_lowercase();
-                let valid = !subdomain.is_empty()
-                    && subdomain
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
-                if !valid {
-                    return Err(org_err(BridgeError::config(
-                        "zendesk.subdomain",
-                        format!(
-                            "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com; got {:?}",
-                            z.subdomain
-                        ),
-                    )));
-                }
-                let base_url = match z.base_url {
-                    Some(u) => validate_base_url("zendesk.baseUrl", &u).map_err(org_err)?,
-                    None => format!("https://{subdomain}.zendesk.com"),
-                };
-                let auth = match z.auth {
-                    RawZendeskAuth::ApiToken { email, api_token } => {
-                        if !looks_like_email(&email) {
-                            return Err(org_err(BridgeError::config(
-                                "zendesk.auth.email",
-                                format!("expected the email of the Zendesk agent that owns the API token; got {email:?}"),
-                            )));
-                        }
-                        non_empty("zendesk.auth.apiToken", api_token.expose_secret())
-                            .map_err(org_err)?;
-                        ZendeskAuth::ApiToken {
-                            email: email.trim().to_string(),
-                            api_token,
-                        }
-                    }
-                    RawZendeskAuth::OAuth { access_token } => {
-                        non_empty("zendesk.auth.accessToken", access_token.expose_secret())
-                            .map_err(org_err)?;
-                        ZendeskAuth::OAuth { access_token }
-                    }
-                };
-                Some(ZendeskConfig {
-                    subdomain,
-                    base_url,
-                    auth,
-                })
-            }
-        };
-
-        // Short shared secrets are guessable by brute force through the public endpoint.
-        if raw.webhook.shared_secret.expose_secret().chars().count() < 24 {
-            return Err(org_err(BridgeError::config(
-                "webhook.sharedSecret",
-                "expected at least 24 characters of random secret (e.g. `openssl rand -hex 32`)",
-            )));
-        }
-
+        let genesys = validate_genesys(raw.genesys).map_err(org_err)?;
+        let zendesk = raw
+            .zendesk
+            .map(validate_zendesk)
+            .transpose()
+            .map_err(org_err)?;
+        let webhook = validate_webhook(raw.webhook).map_err(org_err)?;
         let rules = validate_rules(raw.rules.unwrap_or_default()).map_err(org_err)?;
         Ok(OrgConfig {
             org_id,
             name: raw.name,
-            genesys: GenesysConfig {
-                region,
-                api_base_url,
-                login_base_url,
-                client_id: raw.genesys.client_id.trim().to_string(),
-                client_secret: raw.genesys.client_secret,
-            },
+            genesys,
             zendesk,
-            webhook: WebhookConfig::new(raw.webhook.shared_secret),
+            webhook,
             rules,
         })
     }
@@ -530,6 +449,95 @@ impl OrgConfig {
             },
         })
     }
+}
+
+fn validate_genesys(raw: RawGenesys) -> Result<GenesysConfig> {
+    let region = Region::parse(&raw.region).ok_or_else(|| {
+        BridgeError::config(
+            "genesys.region",
+            format!(
+                "unknown Genesys Cloud region {:?}; expected one of: {}",
+                raw.region,
+                Region::all_names()
+            ),
+        )
+    })?;
+    let api_base_url = match raw.api_base_url {
+        Some(u) => validate_base_url("genesys.apiBaseUrl", &u)?,
+        None => region.api_base_url(),
+    };
+    let login_base_url = match raw.login_base_url {
+        Some(u) => validate_base_url("genesys.loginBaseUrl", &u)?,
+        None => region.login_base_url(),
+    };
+    non_empty("genesys.clientId", &raw.client_id)?;
+    non_empty("genesys.clientSecret", raw.client_secret.expose_secret())?;
+    Ok(GenesysConfig {
+        region,
+        api_base_url,
+        login_base_url,
+        client_id: raw.client_id.trim().to_string(),
+        client_secret: raw.client_secret,
+    })
+}
+
+fn validate_zendesk(raw: RawZendesk) -> Result<ZendeskConfig> {
+    let subdomain = raw.subdomain.trim().to_ascii_lowercase();
+    let valid = !subdomain.is_empty()
+        && subdomain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid {
+        return Err(BridgeError::config(
+            "zendesk.subdomain",
+            format!(
+                "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com; got {:?}",
+                raw.subdomain
+            ),
+        ));
+    }
+    let base_url = match raw.base_url {
+        Some(u) => validate_base_url("zendesk.baseUrl", &u)?,
+        None => format!("https://{subdomain}.zendesk.com"),
+    };
+    Ok(ZendeskConfig {
+        subdomain,
+        base_url,
+        auth: validate_zendesk_auth(raw.auth)?,
+    })
+}
+
+fn validate_zendesk_auth(raw: RawZendeskAuth) -> Result<ZendeskAuth> {
+    match raw {
+        RawZendeskAuth::ApiToken { email, api_token } => {
+            if !looks_like_email(&email) {
+                return Err(BridgeError::config(
+                    "zendesk.auth.email",
+                    format!("expected the email of the Zendesk agent that owns the API token; got {email:?}"),
+                ));
+            }
+            non_empty("zendesk.auth.apiToken", api_token.expose_secret())?;
+            Ok(ZendeskAuth::ApiToken {
+                email: email.trim().to_string(),
+                api_token,
+            })
+        }
+        RawZendeskAuth::OAuth { access_token } => {
+            non_empty("zendesk.auth.accessToken", access_token.expose_secret())?;
+            Ok(ZendeskAuth::OAuth { access_token })
+        }
+    }
+}
+
+fn validate_webhook(raw: RawWebhook) -> Result<WebhookConfig> {
+    // Short shared secrets are guessable by brute force through the public endpoint.
+    if raw.shared_secret.expose_secret().chars().count() < 24 {
+        return Err(BridgeError::config(
+            "webhook.sharedSecret",
+            "expected at least 24 characters of random secret (e.g. `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(WebhookConfig::new(raw.shared_secret))
 }
 
 fn validate_rules(raw: RawRules) -> Result<Rules> {

@@ -165,92 +165,26 @@ pub async fn execute(
     org_id: &str,
     deadline: Deadline,
 ) -> Result<RawResponse> {
-    let upstream = reader.upstream();
+    let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
+    let request = Encoded::new(call).map_err(annotate)?;
     let mut attempt: u32 = 0;
     let mut auth_refreshed = false;
-    let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
-    // Once per call, not per attempt: the body bytes (cheap to clone) and the path to log
-    // (path only: queries can carry phone numbers and emails).
-    let body: Option<(&'static str, Bytes)> = match &call.body {
-        Some(Body::Json(v)) => Some((
-            "application/json",
-            Bytes::from(serde_json::to_vec(v).map_err(|e| {
-                annotate(BridgeError::internal(format!(
-                    "could not serialize the request body: {e}"
-                )))
-            })?),
-        )),
-        Some(Body::Form(f)) => Some((
-            "application/x-www-form-urlencoded",
-            Bytes::from_static(f.as_bytes()),
-        )),
-        None => None,
-    };
-    let path = url::Url::parse(&call.url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default();
     loop {
         attempt += 1;
         if deadline.is_expired() {
-            return Err(annotate(deadline_error(upstream, attempt)));
+            return Err(annotate(deadline_error(reader.upstream(), attempt)));
         }
         let credential = auth.authorization(deadline).await.map_err(annotate)?;
-        let mut req = http
-            .inner
-            .request(call.method.clone(), &call.url)
-            .timeout(deadline.cap(REQUEST_TIMEOUT));
-        if let Some(c) = &credential {
-            let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
-                annotate(BridgeError::config(
-                    "credentials",
-                    "the credential contains characters not allowed in an HTTP header",
-                ))
-            })?;
-            // Keeps the value out of reqwest/hyper debug output.
-            v.set_sensitive(true);
-            req = req.header(AUTHORIZATION, v);
-        }
-        if let Some((content_type, bytes)) = &body {
-            req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
-        }
-        let started = Instant::now();
-        let failure = match send(req, reader).await {
-            Ok(raw) => {
-                log_attempt(
-                    upstream,
-                    org_id,
-                    call,
-                    &path,
-                    attempt,
-                    Some(raw.status),
-                    &raw.correlation_id,
-                    started,
-                );
-                if (200..300).contains(&raw.status) {
-                    return Ok(raw);
-                }
-                Failure::Http(raw)
-            }
-            Err((status, e)) => {
-                log_attempt(
-                    upstream, org_id, call, &path, attempt, status, &None, started,
-                );
-                Failure::Transport(e)
-            }
-        };
-        let policy_outcome = match &failure {
-            Failure::Http(raw) => Outcome::Status {
-                status: raw.status,
-                retry_after: raw.retry_after(),
-                throttled: reader.is_throttled(raw),
-            },
-            Failure::Transport(e) => Outcome::Transport {
-                may_have_been_sent: !e.is_connect(),
-            },
+        let req = request
+            .build(http, credential.as_ref(), deadline)
+            .map_err(annotate)?;
+        let failure = match send_logged(req, reader, &request, org_id, attempt).await {
+            Ok(raw) => return Ok(raw),
+            Err(failure) => failure,
         };
         let decision = retry::decide(
             &http.policy,
-            policy_outcome,
+            failure.outcome(reader),
             Attempt {
                 number: attempt,
                 auth_refreshed,
@@ -261,7 +195,7 @@ pub async fn execute(
         );
         match decision {
             Decision::RetryAfter(wait) => {
-                tracing::debug!(upstream = %upstream, org_id, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                tracing::debug!(upstream = %reader.upstream(), org_id, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                 tokio::time::sleep(wait).await;
             }
             Decision::RefreshAuth => {
@@ -281,12 +215,125 @@ pub async fn execute(
     }
 }
 
+/// What stays the same across the attempts of one call: the body, encoded once (cheap to
+/// clone per attempt), and the path to log (path only: queries can carry phone numbers and
+/// emails).
+struct Encoded<'a> {
+    call: &'a Call,
+    body: Option<(&'static str, Bytes)>,
+    path: String,
+}
+
+impl<'a> Encoded<'a> {
+    fn new(call: &'a Call) -> Result<Encoded<'a>> {
+        let body = match &call.body {
+            Some(Body::Json(v)) => Some((
+                "application/json",
+                Bytes::from(serde_json::to_vec(v).map_err(|e| {
+                    BridgeError::internal(format!("could not serialize the request body: {e}"))
+                })?),
+            )),
+            Some(Body::Form(f)) => Some((
+                "application/x-www-form-urlencoded",
+                Bytes::from_static(f.as_bytes()),
+            )),
+            None => None,
+        };
+        let path = url::Url::parse(&call.url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        Ok(Encoded { call, body, path })
+    }
+
+    /// One attempt's request, with the credential of the moment.
+    fn build(
+        &self,
+        http: &HttpClient,
+        credential: Option<&SecretString>,
+        deadline: Deadline,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = http
+            .inner
+            .request(self.call.method.clone(), &self.call.url)
+            .timeout(deadline.cap(REQUEST_TIMEOUT));
+        if let Some(c) = credential {
+            let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
+                BridgeError::config(
+                    "credentials",
+                    "the credential contains characters not allowed in an HTTP header",
+                )
+            })?;
+            // Keeps the value out of reqwest/hyper debug output.
+            v.set_sensitive(true);
+            req = req.header(AUTHORIZATION, v);
+        }
+        if let Some((content_type, bytes)) = &self.body {
+            req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// Sends one attempt and logs it; a success is the answer, anything else a [`Failure`] for
+/// the retry policy.
+async fn send_logged(
+    req: reqwest::RequestBuilder,
+    reader: &dyn ErrorReader,
+    request: &Encoded<'_>,
+    org_id: &str,
+    attempt: u32,
+) -> std::result::Result<RawResponse, Failure> {
+    let started = Instant::now();
+    let log = |status: Option<u16>, correlation_id: &Option<String>| {
+        log_attempt(
+            reader.upstream(),
+            org_id,
+            request.call,
+            &request.path,
+            attempt,
+            status,
+            correlation_id,
+            started,
+        )
+    };
+    match send(req, reader).await {
+        Ok(raw) => {
+            log(Some(raw.status), &raw.correlation_id);
+            if (200..300).contains(&raw.status) {
+                Ok(raw)
+            } else {
+                Err(Failure::Http(raw))
+            }
+        }
+        Err((status, e)) => {
+            log(status, &None);
+            Err(Failure::Transport(e))
+        }
+    }
+}
+
 /// What one failed attempt produced.
 enum Failure {
     /// An HTTP answer that is not a success.
     Http(RawResponse),
     /// No (complete) HTTP answer.
     Transport(reqwest::Error),
+}
+
+impl Failure {
+    /// What the retry policy needs to know about it.
+    fn outcome(&self, reader: &dyn ErrorReader) -> Outcome {
+        match self {
+            Failure::Http(raw) => Outcome::Status {
+                status: raw.status,
+                retry_after: raw.retry_after(),
+                throttled: reader.is_throttled(raw),
+            },
+            Failure::Transport(e) => Outcome::Transport {
+                may_have_been_sent: !e.is_connect(),
+            },
+        }
+    }
 }
 
 /// Sends one attempt and reads the whole answer; on failure, the status if one came.

@@ -56,6 +56,16 @@ pub fn uuid_field(field: &str, value: &str) -> Result<String> {
     canonical_uuid(value).ok_or_else(|| BridgeError::validation(field, uuid_expectation(value)))
 }
 
+/// A positive id written as digits only (surrounding blanks allowed), e.g. a Zendesk ticket
+/// id: `Some(id)` when it is at least 1 and fits in a `u64`. No sign, no other characters.
+pub fn positive_id(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u64>().ok().filter(|id| *id > 0)
+}
+
 /// A typed view on a JSON object that names fields by their full path in errors.
 ///
 /// Conventions, the same for every function: a `null` field counts as absent; a blank
@@ -142,6 +152,17 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| self.invalid(name, "expected a non-empty string"))
     }
 
+    /// Free text kept as sent (a comment, a note: its blanks and line breaks are the
+    /// author's); absent, null or blank is `None`.
+    pub fn opt_text(&self, name: &str) -> Result<Option<&'a str>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self.invalid(name, format!("expected a string; got {}", json_kind(v)))),
+        }
+    }
+
     /// A Genesys id (UUID), canonical; absent, null or blank is `None`.
     pub fn opt_uuid(&self, name: &str) -> Result<Option<String>> {
         match self.get(name) {
@@ -178,6 +199,30 @@ impl<'a> Fields<'a> {
                 .parse()
                 .map(Some)
                 .map_err(|_| bad(format!("{:?}", preview(s, PREVIEW_CHARS)))),
+            Some(v) => Err(bad(json_kind(v).to_string())),
+        }
+    }
+
+    /// A positive id ([`positive_id`]: digits only, at least 1), as a JSON number or a
+    /// string of digits; absent, null or blank is `None`.
+    pub fn opt_id(&self, name: &str) -> Result<Option<u64>> {
+        let bad = |shown: String| {
+            self.invalid(
+                name,
+                format!("expected a positive whole number (digits only); got {shown}"),
+            )
+        };
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .filter(|id| *id > 0)
+                .map(Some)
+                .ok_or_else(|| bad(n.to_string())),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => positive_id(s)
+                .map(Some)
+                .ok_or_else(|| bad(format!("{:?}", preview(s, PREVIEW_CHARS)))),
             Some(v) => Err(bad(json_kind(v).to_string())),
         }
     }
@@ -238,6 +283,45 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("conversationId"));
         let e = uuid_field("conversationId", &"x".repeat(100_000)).unwrap_err();
         assert!(e.message.len() < 300, "cut: {}", e.message.len());
+    }
+
+    #[test]
+    fn ids_and_text() {
+        for (s, want) in [
+            ("1001", Some(1001)),
+            (" 7 ", Some(7)),
+            ("0", None),
+            ("", None),
+            ("-3", None),
+            ("+5", None),
+            ("12a", None),
+            ("ZD-1", None),
+            ("99999999999999999999999", None),
+        ] {
+            assert_eq!(positive_id(s), want, "{s:?}");
+        }
+        let v = json!({"a": 1001, "b": "42", "c": " ", "d": 0, "e": -1, "f": 10.5, "g": "12a",
+                       "h": ["1"], "t": "  keep  \n", "u": "\t", "n": 3});
+        let f = Fields::of(&v, "payload").unwrap();
+        assert_eq!(f.opt_id("a").unwrap(), Some(1001));
+        assert_eq!(f.opt_id("b").unwrap(), Some(42));
+        assert_eq!(f.opt_id("c").unwrap(), None);
+        assert_eq!(f.opt_id("missing").unwrap(), None);
+        for bad in ["d", "e", "f", "g", "h"] {
+            let e = f.opt_id(bad).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(format!("payload.{bad}").as_str()));
+            assert!(e.message.contains("digits only"), "{e}");
+        }
+        assert_eq!(
+            f.opt_text("t").unwrap(),
+            Some("  keep  \n"),
+            "text is kept as sent"
+        );
+        assert_eq!(f.opt_text("u").unwrap(), None);
+        assert_eq!(
+            f.opt_text("n").unwrap_err().field.as_deref(),
+            Some("payload.n")
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use attribute_writer::attrs::{check_limits, parse_action_input};
-use attribute_writer::queue::{merge_writes, PendingWrite};
+use attribute_writer::input::parse_action_input;
+use attribute_writer::plan::{check_limits, merge_writes, Write};
 use attribute_writer::Options;
 use bridge::config::AttributeLimits;
 use bridge::http::HttpClient;
@@ -178,17 +178,21 @@ fn pure(c: &mut Criterion) {
         )
         .unwrap(),
     );
-    let writes: Vec<PendingWrite> = (0..10)
-        .map(|i| PendingWrite {
-            message_id: format!("m{i}"),
-            org: org.clone(),
-            conversation_id: CONV.into(),
-            participant_id: format!("p{}", i % 3),
-            attributes: [
-                ("crm_tier".to_string(), format!("t{i}")),
-                (format!("k{i}"), "v".to_string()),
-            ]
-            .into(),
+    let writes: Vec<(String, Write)> = (0..10)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                Write {
+                    org: org.clone(),
+                    conversation_id: CONV.into(),
+                    participant_id: format!("p{}", i % 3),
+                    attributes: [
+                        ("crm_tier".to_string(), format!("t{i}")),
+                        (format!("k{i}"), "v".to_string()),
+                    ]
+                    .into(),
+                },
+            )
         })
         .collect();
     c.bench_function("pure/merge_batch_of_10_jobs", |b| {

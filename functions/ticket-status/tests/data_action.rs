@@ -97,7 +97,7 @@ async fn bad_input_is_rejected_before_any_call() {
             json!({"orgId": ORG_A, "ticketId": 1001, "status": "open", "public": "no"}),
             "public",
         ),
-        (json!("just a string"), "<event>"),
+        (json!("just a string"), "`event`"),
         (
             json!({"Records": [{"eventSource": "aws:sns"}]}),
             "eventSource",

@@ -10,8 +10,7 @@ use bridge_testkit::{calls, capture_logs, ctx_with_deadline, edit_org, OrgHarnes
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
-use ticket_status::handle;
-use ticket_status::wrapup::{process, Outcome};
+use ticket_status::{handle, Outcome, Wrapups};
 
 async fn invoke(env: &OrgHarness, event: Value) -> Value {
     handle(&env.rt, event, Context::default())
@@ -21,10 +20,11 @@ async fn invoke(env: &OrgHarness, event: Value) -> Value {
 
 async fn outcomes(env: &OrgHarness, event: &Value) -> Vec<Outcome> {
     let ev = serde_json::from_value(event.clone()).unwrap();
-    process(&env.rt, &ev, bridge::Deadline::none())
+    let worker = Wrapups::new(&env.rt, bridge::Deadline::none());
+    bridge::batch::settle(&worker, &ev)
         .await
         .into_iter()
-        .map(|m| m.outcome)
+        .map(|(_, outcome)| outcome)
         .collect()
 }
 

@@ -1,28 +1,26 @@
-//! Moving one Zendesk ticket to a status, safely: read, compare, safe-update, re-read on
-//! conflict; closed tickets end in a clear outcome (or a follow-up ticket, per org rule).
+//! The I/O of both paths, through the shared clients: moving one Zendesk ticket to a
+//! status safely (read, compare, safe-update, re-read on conflict; a closed ticket ends in
+//! a clear error or a follow-up ticket, per org rule), and the conversation reads of a
+//! batch, each made once.
 //!
-//! Both event shapes end here, so the data action and the wrap-up worker behave the same.
+//! The data action and the wrap-up worker both end in [`update_ticket`], so they behave the
+//! same.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use bridge::config::{ClosedTicketPolicy, OrgConfig};
+use bridge::genesys::Conversation;
 use bridge::zendesk::{Comment, TicketUpdate, ZendeskAccount, CLOSED_TICKET_HINT};
 use bridge::{BridgeError, Deadline, ErrorKind, Result, Runtime, Upstream};
+use tokio::sync::OnceCell;
+
+use crate::plan::Change;
 
 /// Safe-update attempts per ticket (the first included). Each try is one read and one PUT,
 /// and every PUT counts against Zendesk's 30 updates per ticket per 10 minutes, so this
 /// stays small; a ticket still contended after this is retried later (SQS) or reported.
 pub const MAX_SAFE_UPDATE_TRIES: u32 = 3;
-
-/// The change to make.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub ticket_id: u64,
-    /// A validated Zendesk status.
-    pub status: String,
-    /// Added with the status change (and used as the follow-up's first comment).
-    pub comment: Option<Comment>,
-}
 
 /// What happened to the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +34,10 @@ pub enum Applied {
     FollowUp { follow_up_id: u64 },
 }
 
-/// Applies `change` for the org. After a Zendesk 401 the org config is re-read once (the
-/// credential may have been rotated in the secret since it was cached); if it holds a new
-/// credential, the change is tried once more with it.
-pub async fn apply(
+/// Applies `change` for the org, safely. After a Zendesk 401 the org config is re-read
+/// once (the credential may have been rotated in the secret since it was cached); if it
+/// holds a new credential, the change is tried once more with it.
+pub async fn update_ticket(
     rt: &Runtime,
     cfg: Arc<OrgConfig>,
     deadline: Deadline,
@@ -176,6 +174,48 @@ pub fn closed_error(cfg: &OrgConfig, id: u64) -> BridgeError {
     .with_operation("update the Zendesk ticket")
     .with_field("ticketId")
     .with_hint(CLOSED_TICKET_HINT)
+}
+
+/// The conversation reads of one batch: each (org, conversation) is read once however many
+/// jobs need it, and jobs prepared at the same time wait for the one read.
+#[derive(Default)]
+pub struct ConversationReads {
+    reads: Mutex<HashMap<(String, String), Arc<Read>>>,
+}
+
+/// One conversation's read: made by the first job that asks, awaited by the others.
+type Read = OnceCell<Result<Arc<Conversation>>>;
+
+impl ConversationReads {
+    /// The conversation, read (with a re-read of rotated credentials) on first ask.
+    pub async fn get(
+        &self,
+        rt: &Runtime,
+        cfg: &Arc<OrgConfig>,
+        conversation_id: &str,
+        deadline: Deadline,
+    ) -> Result<Arc<Conversation>> {
+        let cell = self
+            .reads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry((cfg.org_id.clone(), conversation_id.to_string()))
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let (_, read) = rt
+                .with_rotation(cfg.clone(), |cfg| async move {
+                    rt.genesys
+                        .org(&cfg, deadline)
+                        .conversation(conversation_id)
+                        .await
+                })
+                .await;
+            read.map(Arc::new)
+        })
+        .await
+        .clone()
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
-//! Pure validation of attribute writes: what a data action or a job asks for, checked and
-//! normalised before any upstream call.
+//! Pure reading of what arrives: the data action's input object and the payloads of queued
+//! jobs, through `bridge::input`. Ids become canonical UUIDs and attribute values strings
+//! before any secret or upstream call; every refusal names the field by its full path.
 //!
-//! Genesys stores participant attributes as strings only and documents no size limits
-//! outside bot flows, so this module is where "a number was sent", "a nested object was
-//! sent" and "this value is too long for the org's configured limit" become clear errors that
-//! name the key, instead of a 400 from Genesys or, worse, a 202 and nothing stored.
+//! Genesys stores participant attributes as strings only, so this is where "a number was
+//! sent" becomes its string form and "a nested object was sent" a clear error that names
+//! the key, instead of a 400 from Genesys or, worse, a 202 and nothing stored.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use bridge::config::{AttributeLimits, AttributeViolation};
+use bridge::genesys::ContactChange;
+use bridge::input::{json_kind, preview, uuid_field, Fields, PREVIEW_CHARS};
+use bridge::jobs::Job;
+use bridge::zendesk::UserLookup;
 use bridge::{BridgeError, Result};
 use serde_json::{Map, Value};
 
@@ -23,35 +27,12 @@ pub struct ActionInput {
     pub verify: bool,
 }
 
-/// A UUID field of the input, normalised to lower-case hyphenated form.
-pub fn uuid_input(field: &str, value: Option<&Value>) -> Result<String> {
-    match value {
-        Some(Value::String(s)) => bridge::input::uuid_field(field, s),
-        Some(other) => Err(BridgeError::validation(
-            field,
-            format!("expected a UUID string; got {}", kind(other)),
-        )),
-        None => Err(BridgeError::validation(
-            field,
-            "expected a UUID; the field is missing",
-        )),
-    }
-}
-
 /// Reads a data action input object: `{orgId, conversationId, participantId, attributes |
 /// attributesJson, verify?}`. Unknown fields are ignored (the action's input schema allows
 /// them, and Architect may add some).
 pub fn parse_action_input(event: &Value) -> Result<ActionInput> {
-    let Value::Object(obj) = event else {
-        return Err(BridgeError::validation(
-            "event",
-            format!(
-                "expected the data action's input object; got {}",
-                kind(event)
-            ),
-        ));
-    };
-    let org_id = uuid_input("orgId", obj.get("orgId")).map_err(|mut e| {
+    let f = Fields::of(event, "")?;
+    let org_id = f.uuid("orgId").map_err(|mut e| {
         // The org id is not something the flow designer types: it comes from the request
         // template, so say where to fix it.
         e.hint = Some(
@@ -60,23 +41,10 @@ pub fn parse_action_input(event: &Value) -> Result<ActionInput> {
         );
         e
     })?;
-    let conversation_id = uuid_input("conversationId", obj.get("conversationId"))?;
-    let participant_id = uuid_input("participantId", obj.get("participantId"))?;
-    let raw = attribute_object(obj)?;
-    let attributes = normalize(&raw)?;
-    let verify = match obj.get("verify") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        // Architect hands booleans over as text in some places; accept the two spellings.
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") || s.is_empty() => false,
-        Some(other) => {
-            return Err(BridgeError::validation(
-                "verify",
-                format!("expected true or false; got {}", kind(other)),
-            ))
-        }
-    };
+    let conversation_id = f.uuid("conversationId")?;
+    let participant_id = f.uuid("participantId")?;
+    let attributes = normalize(&*attribute_object(&f)?)?;
+    let verify = f.opt_bool("verify")?.unwrap_or(false);
     Ok(ActionInput {
         org_id,
         conversation_id,
@@ -87,46 +55,47 @@ pub fn parse_action_input(event: &Value) -> Result<ActionInput> {
 }
 
 /// The attributes as a JSON object, from `attributes` (an object) or `attributesJson` (an
-/// object serialised as a string, which is how Architect builds dynamic maps).
-fn attribute_object(obj: &Map<String, Value>) -> Result<Map<String, Value>> {
-    let direct = obj.get("attributes").filter(|v| !v.is_null());
-    let text = obj
+/// object serialised as a string, which is how Architect builds dynamic maps; blank counts
+/// as absent).
+fn attribute_object<'a>(f: &Fields<'a>) -> Result<Cow<'a, Map<String, Value>>> {
+    let direct = f.get("attributes");
+    let text = f
         .get("attributesJson")
-        .filter(|v| !v.is_null() && v.as_str() != Some(""));
+        .filter(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()));
     match (direct, text) {
-        (Some(_), Some(_)) => Err(BridgeError::validation(
+        (Some(_), Some(_)) => Err(f.invalid(
             "attributes",
             "expected either `attributes` (an object) or `attributesJson` (a string), not both",
         )),
-        (Some(Value::Object(m)), None) => Ok(m.clone()),
-        (Some(other), None) => Err(BridgeError::validation(
+        (Some(Value::Object(m)), None) => Ok(Cow::Borrowed(m)),
+        (Some(other), None) => Err(f.invalid(
             "attributes",
             format!(
                 "expected an object of attribute names to values; got {}",
-                kind(other)
+                json_kind(other)
             ),
         )),
         (None, Some(Value::String(s))) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(other) => Err(BridgeError::validation(
+            Ok(Value::Object(m)) => Ok(Cow::Owned(m)),
+            Ok(other) => Err(f.invalid(
                 "attributesJson",
                 format!(
                     "expected a JSON object such as {{\"crm_tier\":\"gold\"}}; the string holds {}",
-                    kind(&other)
+                    json_kind(&other)
                 ),
             )),
-            Err(e) => Err(BridgeError::validation(
+            Err(e) => Err(f.invalid(
                 "attributesJson",
                 format!(
                     "expected a JSON object such as {{\"crm_tier\":\"gold\"}}; the string is not valid JSON ({e}); escape quotes and backslashes in the values"
                 ),
             )),
         },
-        (None, Some(other)) => Err(BridgeError::validation(
+        (None, Some(other)) => Err(f.invalid(
             "attributesJson",
-            format!("expected a string holding a JSON object; got {}", kind(other)),
+            format!("expected a string holding a JSON object; got {}", json_kind(other)),
         )),
-        (None, None) => Err(BridgeError::validation(
+        (None, None) => Err(f.invalid(
             "attributes",
             "expected `attributes` (an object) or `attributesJson` (a JSON object as a string) with at least one attribute",
         )),
@@ -150,10 +119,11 @@ pub fn normalize(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
             Value::Bool(b) => b.to_string(),
             Value::Null | Value::Array(_) | Value::Object(_) => {
                 return Err(BridgeError::validation(
-                    key_field(key),
+                    attribute_field(key),
                     format!(
-                        "attribute {key:?} is {}; expected a string, number or boolean (Genesys stores participant attributes as strings only; serialise nested data yourself, or send \"\" to blank a value)",
-                        kind(value)
+                        "attribute {:?} is {}; expected a string, number or boolean (Genesys stores participant attributes as strings only; serialise nested data yourself, or send \"\" to blank a value)",
+                        preview(key, PREVIEW_CHARS),
+                        json_kind(value)
                     ),
                 ))
             }
@@ -163,61 +133,83 @@ pub fn normalize(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// Checks a set of attributes against the org's limits (`rules.attributeLimits`); the error
-/// names the key and the limit that was hit.
-pub fn check_limits(attributes: &BTreeMap<String, String>, limits: &AttributeLimits) -> Result<()> {
-    let Some(violation) = limits.violation(attributes) else {
-        return Ok(());
-    };
-    Err(match violation {
-        AttributeViolation::Empty => BridgeError::validation(
-            "attributes",
-            "expected at least one attribute to write; the set is empty",
-        ),
-        AttributeViolation::TooManyKeys { count } => BridgeError::validation(
-            "attributes",
-            format!(
-                "{count} attributes in one write; the limit for this org is {} (rules.attributeLimits.maxKeys)",
-                limits.max_keys
-            ),
-        ),
-        AttributeViolation::BlankKey { .. } => BridgeError::validation(
-            "attributes",
-            "attribute names must not be empty or blank",
-        ),
-        AttributeViolation::KeyTooLong { key, chars } => BridgeError::validation(
-            key_field(key),
-            format!(
-                "attribute name {:?} is {chars} characters long; the limit for this org is {} (rules.attributeLimits.maxKeyChars)",
-                preview(key),
-                limits.max_key_chars
-            ),
-        ),
-        AttributeViolation::ValueTooLong { key, chars } => BridgeError::validation(
-            key_field(key),
-            format!(
-                "the value of attribute {key:?} is {chars} characters long; the limit for this org is {} (rules.attributeLimits.maxValueChars)",
-                limits.max_value_chars
-            ),
-        ),
-    })
+/// The field an error reports for one attribute (long keys cut: the full one is useless
+/// in a log line).
+pub fn attribute_field(key: &str) -> String {
+    format!("attributes.{}", preview(key, PREVIEW_CHARS))
 }
 
-/// The field name an error reports for one attribute.
-fn key_field(key: &str) -> String {
-    format!("attributes.{}", preview(key))
+/// What a queued job asks of this worker, with its ids checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobInput {
+    /// `participant.attributes`: write these attributes (merged with the batch's others).
+    Write {
+        conversation_id: String,
+        participant_id: String,
+        attributes: BTreeMap<String, String>,
+    },
+    /// `contact.fields`: field-level changes to an external contact.
+    Contact {
+        contact_id: String,
+        changes: Vec<ContactChange>,
+    },
+    /// `participant.enrich`: look the caller up in Zendesk.
+    Enrich(EnrichInput),
 }
 
-/// Long keys are cut in messages (the full one is useless in a log line).
-fn preview(s: &str) -> String {
-    if s.chars().count() <= 64 {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(64).collect::<String>())
+/// A `participant.enrich` job, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichInput {
+    pub conversation_id: String,
+    pub participant_id: String,
+    /// From the job's `phone` (preferred) or `email`; `None`: use the participant's address.
+    pub lookup: Option<UserLookup>,
+}
+
+/// Reads a job's payload (moved in, not copied). Fields are named as in the message
+/// (`payload.conversationId`).
+pub fn parse_job(job: Job) -> Result<JobInput> {
+    match job {
+        Job::ParticipantAttributes(a) => Ok(JobInput::Write {
+            conversation_id: uuid_field("payload.conversationId", &a.conversation_id)?,
+            participant_id: uuid_field("payload.participantId", &a.participant_id)?,
+            attributes: a.attributes,
+        }),
+        Job::ContactFields(c) => {
+            let contact_id = uuid_field("payload.contactId", &c.contact_id)?;
+            if c.changes.is_empty() {
+                return Err(BridgeError::validation(
+                    "payload.changes",
+                    "expected at least one change",
+                ));
+            }
+            Ok(JobInput::Contact {
+                contact_id,
+                changes: c.changes,
+            })
+        }
+        Job::ParticipantEnrich(e) => {
+            let given = |s: Option<String>| {
+                s.map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let lookup = match (given(e.phone), given(e.email)) {
+                (Some(phone), _) => Some(UserLookup::Phone(phone)),
+                (None, Some(email)) => Some(UserLookup::Email(email)),
+                (None, None) => None,
+            };
+            Ok(JobInput::Enrich(EnrichInput {
+                conversation_id: uuid_field("payload.conversationId", &e.conversation_id)?,
+                participant_id: uuid_field("payload.participantId", &e.participant_id)?,
+                lookup,
+            }))
+        }
+        Job::TicketWrapup(_) => Err(BridgeError::validation(
+            "kind",
+            "ticket.wrapup jobs belong on the ticket-status queue, not the attribute-writer queue; check webhook-ingest's routing",
+        )),
     }
 }
-
-use bridge::input::json_kind as kind;
 
 #[cfg(test)]
 mod tests {
@@ -393,60 +385,86 @@ mod tests {
         .unwrap();
         assert_eq!(i.org_id, ORG);
         assert_eq!(i.conversation_id, CONV);
+        let e = parse_action_input(&json!({"orgId": "acme"})).unwrap_err();
+        assert!(
+            e.hint.as_deref().unwrap_or("").contains("request template"),
+            "{e}"
+        );
     }
 
     #[test]
-    fn limits_table() {
-        let limits = AttributeLimits {
-            max_keys: 3,
-            max_key_chars: 8,
-            max_value_chars: 5,
+    fn job_table() {
+        let job = |kind: &str, payload: Value| -> Job {
+            serde_json::from_value(json!({"kind": kind, "payload": payload})).unwrap()
         };
-        let set = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let ok = [
-            set(&[("a", "12345")]),
-            set(&[("abcdefgh", "")]),
-            set(&[("a", "1"), ("b", "2"), ("c", "3")]),
-            // Characters, not bytes: five two-byte characters fit a five-character limit.
-            set(&[("é", "ééééé")]),
-        ];
-        for s in ok {
-            check_limits(&s, &limits).unwrap_or_else(|e| panic!("{s:?}: {e}"));
-        }
-        let bad: Vec<(BTreeMap<String, String>, &str, &str)> = vec![
-            (set(&[]), "attributes", "empty"),
-            (
-                set(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]),
-                "attributes",
-                "maxKeys",
-            ),
-            (
-                set(&[("abcdefghi", "1")]),
-                "attributes.abcdefghi",
-                "maxKeyChars",
-            ),
-            (
-                set(&[("tier", "123456")]),
-                "attributes.tier",
-                "maxValueChars",
-            ),
-            (set(&[(" ", "1")]), "attributes", "empty or blank"),
-        ];
-        for (s, field, part) in bad {
-            let e = check_limits(&s, &limits).unwrap_err();
-            assert_eq!(e.field.as_deref(), Some(field), "{s:?}: {e}");
-            assert!(e.to_string().contains(part), "{e}");
-        }
-        // Defaults (documented in the README).
-        let d = AttributeLimits::default();
-        assert_eq!(
-            (d.max_keys, d.max_key_chars, d.max_value_chars),
-            (50, 128, 2000)
+        let change =
+            json!([{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]);
+        let ok = parse_job(job(
+            "participant.attributes",
+            json!({"conversationId": CONV.to_uppercase(), "participantId": PART, "attributes": {"a": "1"}}),
+        ))
+        .unwrap();
+        assert!(
+            matches!(&ok, JobInput::Write { conversation_id, .. } if conversation_id == CONV),
+            "{ok:?}"
         );
+        let enrich = |extra: Value| {
+            let mut p = json!({"conversationId": CONV, "participantId": PART});
+            for (k, v) in extra.as_object().unwrap() {
+                p[k] = v.clone();
+            }
+            match parse_job(job("participant.enrich", p)).unwrap() {
+                JobInput::Enrich(e) => e.lookup,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            enrich(json!({"phone": " +1 555 ", "email": "a@b.c"})),
+            Some(UserLookup::Phone("+1 555".into()))
+        );
+        assert_eq!(
+            enrich(json!({"phone": " ", "email": "a@b.c"})),
+            Some(UserLookup::Email("a@b.c".into()))
+        );
+        assert_eq!(enrich(json!({})), None);
+        let rows: Vec<(Job, &str)> = vec![
+            (
+                job(
+                    "participant.attributes",
+                    json!({"conversationId": CONV, "participantId": "12345", "attributes": {}}),
+                ),
+                "payload.participantId",
+            ),
+            (
+                job(
+                    "participant.enrich",
+                    json!({"conversationId": "c1", "participantId": PART}),
+                ),
+                "payload.conversationId",
+            ),
+            (
+                job(
+                    "contact.fields",
+                    json!({"contactId": "jane", "changes": change}),
+                ),
+                "payload.contactId",
+            ),
+            (
+                job("contact.fields", json!({"contactId": CONV, "changes": []})),
+                "payload.changes",
+            ),
+            (
+                job(
+                    "ticket.wrapup",
+                    json!({"conversationId": CONV, "participantId": PART, "eventTimeMs": 1}),
+                ),
+                "kind",
+            ),
+        ];
+        for (j, field) in rows {
+            let e = parse_job(j).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{e}");
+            assert_eq!(e.error_type(), "Input.InvalidInput");
+        }
     }
 }
