@@ -168,7 +168,10 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => uuid_field(&self.path(name), s).map(Some),
+            // The path is formatted only for the error: ids are read on every event.
+            Some(Value::String(s)) => canonical_uuid(s)
+                .map(Some)
+                .ok_or_else(|| self.invalid(name, uuid_expectation(s))),
             Some(v) => Err(self.invalid(
                 name,
                 format!("expected a UUID string; got {}", json_kind(v)),

@@ -11,19 +11,28 @@
 //!    the token (the token itself is never kept).
 //!
 //! Comparisons are constant time ([`subtle`]); secrets are compared through their SHA-256
-//! so that not even their length leaks. Every refusal looks the same to the caller.
+//! so that not even their length leaks. Every refusal looks the same to the caller
+//! ([`Reject::Unauthorized`]); the reason goes to the log only.
+//!
+//! [`Auth::authenticate`] is the whole stage, run once per request between `input` and
+//! `plan`: it reads the org's config and asks Genesys about a token through `apply` (the
+//! I/O), and every rule on what those answers mean is here. [`check`] is its part that
+//! needs no network (shared secret, HMAC).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use bridge::OrgConfig;
+use bridge::input::{preview, PREVIEW_CHARS};
+use bridge::{Deadline, ErrorKind, OrgConfig, Runtime};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::inbound::HttpRequest;
+use crate::apply;
+use crate::input::HttpRequest;
+use crate::response::Reject;
 
 pub const TIMESTAMP_HEADER: &str = "x-bridge-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-bridge-signature";
@@ -60,6 +69,117 @@ pub enum Verdict {
     CheckToken(SecretString),
     /// Refused; the reason is for the log only, never for the caller.
     Denied(&'static str),
+}
+
+/// The authentication stage: the HMAC window and the cache of Genesys-token verdicts,
+/// built once at cold start.
+pub struct Auth {
+    window: Duration,
+    tokens: TokenVerdicts,
+}
+
+impl Auth {
+    pub fn new(hmac_window: Duration, token_verdict_ttl: Duration) -> Auth {
+        Auth {
+            window: hmac_window,
+            tokens: TokenVerdicts::new(token_verdict_ttl),
+        }
+    }
+
+    /// Proves that `req` comes from the org of its path, with that org's credentials only,
+    /// and returns that org's config. Unknown org, malformed org id, missing or wrong
+    /// credential: the same 401. A config that cannot be read right now is a 500, a token
+    /// Genesys cannot check now a 503.
+    pub async fn authenticate(
+        &self,
+        rt: &Runtime,
+        req: &HttpRequest,
+        now_ms: u64,
+        deadline: Deadline,
+    ) -> Result<Arc<OrgConfig>, Reject> {
+        let now_s = now_ms / 1000;
+        let Some(org_id) = &req.org_id else {
+            check_unknown_org(req, now_s, self.window);
+            return Err(unauthorized(req, "the path has no org id"));
+        };
+        let org = match apply::org(rt, org_id).await {
+            Ok(org) => org,
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::UnknownOrg | ErrorKind::Validation | ErrorKind::Config
+                ) =>
+            {
+                check_unknown_org(req, now_s, self.window);
+                if e.kind == ErrorKind::Config {
+                    tracing::error!(org_id = %org_id, error = %e, "the org's config is invalid; refusing its requests until it is fixed");
+                }
+                return Err(unauthorized(req, "unknown org or invalid org config"));
+            }
+            Err(e) => {
+                tracing::error!(org_id = %org_id, error = %e, "could not load the org config");
+                return Err(Reject::Failed(e));
+            }
+        };
+        let method = match check(&org, req, now_s, self.window) {
+            Verdict::Accepted(m) => m,
+            Verdict::Denied(why) => return Err(unauthorized(req, why)),
+            Verdict::CheckToken(token) => {
+                self.genesys_token(rt, &org, req, &token, now_ms, deadline)
+                    .await?
+            }
+        };
+        tracing::debug!(org_id = %org.org_id, auth = method.as_str(), "authenticated");
+        Ok(org)
+    }
+
+    /// A bearer that is not the shared secret: accepted only if Genesys says it is a token
+    /// of this org. Verdicts are cached both ways for a short while, so a warm caller makes
+    /// no Genesys call; one that Genesys could not check is not cached (503, retry).
+    async fn genesys_token(
+        &self,
+        rt: &Runtime,
+        org: &OrgConfig,
+        req: &HttpRequest,
+        token: &SecretString,
+        now_ms: u64,
+        deadline: Deadline,
+    ) -> Result<AuthMethod, Reject> {
+        let key = TokenVerdicts::key(&org.org_id, token);
+        match self.tokens.get(&key, now_ms) {
+            Some(true) => return Ok(AuthMethod::GenesysToken),
+            Some(false) => return Err(unauthorized(req, "Genesys token refused (cached)")),
+            None => {}
+        }
+        match apply::token_org(rt, org, token, deadline).await {
+            Ok(token_org) => {
+                let same = token_org.eq_ignore_ascii_case(&org.org_id);
+                self.tokens.put(key, same, now_ms);
+                if !same {
+                    tracing::warn!(org_id = %org.org_id, token_org = %token_org, "a Genesys token of another org was presented");
+                    return Err(unauthorized(req, "Genesys token of another org"));
+                }
+                Ok(AuthMethod::GenesysToken)
+            }
+            Err(e) if e.retryable() => {
+                tracing::error!(org_id = %org.org_id, error = %e, "could not check a Genesys token");
+                Err(Reject::Unavailable(e))
+            }
+            Err(_) => {
+                self.tokens.put(key, false, now_ms);
+                Err(unauthorized(
+                    req,
+                    "bearer is neither the shared secret nor a Genesys token",
+                ))
+            }
+        }
+    }
+}
+
+/// The one refusal, logged with its reason and the path's org as sent (cut).
+fn unauthorized(req: &HttpRequest, why: &'static str) -> Reject {
+    tracing::warn!(org_id = %preview(&req.path_org, PREVIEW_CHARS), reason = why, request_id = req.request_id.as_deref(), "request refused (401)");
+    Reject::Unauthorized(why)
 }
 
 /// The `X-Bridge-Signature` value for `body` signed at `timestamp` (unix seconds).
@@ -234,7 +354,8 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         HttpRequest {
-            org_id: "o".into(),
+            org_id: None,
+            path_org: "o".into(),
             headers: h,
             body: body.as_bytes().to_vec(),
             request_id: None,

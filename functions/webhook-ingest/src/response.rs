@@ -1,20 +1,81 @@
-//! HTTP answers for Function URL requests (`LambdaFunctionUrlResponse`, JSON bodies).
+//! What webhook-ingest answers: the summary of a delivered event, and for Function URL
+//! requests an HTTP response (`LambdaFunctionUrlResponse`, JSON bodies) for every outcome,
+//! refusals ([`Reject`]) included.
 //!
 //! Refusals never echo internals: a 401 is the same for every reason, and a 5xx names the
 //! error type and whether a retry can help, not queue URLs or table names (those are logged).
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use bridge::BridgeError;
 use serde_json::{json, Value};
 
-use crate::{Delivered, Reject};
+use crate::apply::{Delivered, NotDelivered};
+
+/// Why an HTTPS request was not accepted; each is a status code ([`Reject::status`]).
+#[derive(Debug)]
+pub enum Reject {
+    /// 400: the message names the field and what was expected.
+    BadRequest(BridgeError),
+    /// 401, the same body for every reason; the reason is logged only.
+    Unauthorized(&'static str),
+    /// 404: not `/orgs/{orgId}/events`.
+    NotFound,
+    /// 405: not POST.
+    MethodNotAllowed,
+    /// 409: another invocation is processing the same event right now.
+    InProgress { event_id: String },
+    /// 413.
+    TooLarge { size: usize, limit: usize },
+    /// 500: the event could not be recorded or queued; nothing was marked done.
+    Failed(BridgeError),
+    /// 503: a Genesys token could not be checked right now.
+    Unavailable(BridgeError),
+}
+
+impl Reject {
+    pub fn status(&self) -> u16 {
+        match self {
+            Reject::BadRequest(_) => 400,
+            Reject::Unauthorized(_) => 401,
+            Reject::NotFound => 404,
+            Reject::MethodNotAllowed => 405,
+            Reject::InProgress { .. } => 409,
+            Reject::TooLarge { .. } => 413,
+            Reject::Failed(_) => 500,
+            Reject::Unavailable(_) => 503,
+        }
+    }
+}
+
+impl From<NotDelivered> for Reject {
+    fn from(n: NotDelivered) -> Reject {
+        match n {
+            NotDelivered::InProgress { event_id } => Reject::InProgress { event_id },
+            NotDelivered::Failed(e) => Reject::Failed(e),
+        }
+    }
+}
+
+/// The summary of a delivered event (the EventBridge invocation's output, the 202 body).
+pub fn summary(d: &Delivered) -> Value {
+    json!({"accepted": true, "duplicate": d.duplicate, "eventId": d.event_id, "jobs": d.jobs})
+}
+
+/// The HTTP response for the outcome of a Function URL request.
+pub fn http_answer(out: &Result<Delivered, Reject>) -> Value {
+    match out {
+        Ok(d) => accepted(d),
+        Err(r) => rejected(r),
+    }
+}
 
 /// The one body every 401 carries.
 pub const UNAUTHORIZED_MESSAGE: &str =
     "missing or invalid credentials for this endpoint (Bearer shared secret, X-Bridge-Signature HMAC, or a Genesys token of the org)";
 
 pub fn accepted(d: &Delivered) -> Value {
-    http(202, d.to_json(), &[])
+    http(202, summary(d), &[])
 }
 
 pub fn rejected(r: &Reject) -> Value {

@@ -1,19 +1,24 @@
-//! The two event shapes this function receives, parsed into what the rest needs: an
-//! EventBridge partner event from Genesys, or a Lambda Function URL request.
+//! What arrives, parsed into typed requests: an EventBridge partner event from Genesys, or
+//! a Lambda Function URL request. Pure: no I/O, nothing authenticated yet.
 //!
-//! Nothing here trusts the payload for tenancy: the org of an EventBridge event is taken
-//! from its `source` (set by EventBridge for the partner event source, not by the sender),
-//! the org of an HTTPS request from its path, to be proven by a credential (see `auth`).
+//! Which of the two an invocation is comes from the one classifier,
+//! [`bridge::event::accept`]; anything else is refused with a message that names what
+//! webhook-ingest takes. Nothing here trusts the payload for tenancy: the org of an
+//! EventBridge event is taken from its `source` (set by EventBridge for the partner event
+//! source, not by the sender), the org of an HTTPS request from its path, to be proven by a
+//! credential (see `auth`).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::http::HeaderMap;
 use base64::Engine;
+use bridge::event::{accept, EventKind};
+use bridge::input::{canonical_uuid, preview, PREVIEW_CHARS};
 use bridge::BridgeError;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::Reject;
+use crate::response::Reject;
 
 /// `source` of Genesys partner events: `aws.partner/genesys.com/cloud/{orgId}/{suffix}`.
 pub const GENESYS_SOURCE_PREFIX: &str = "aws.partner/genesys.com/cloud/";
@@ -22,19 +27,26 @@ pub const GENESYS_SOURCE_PREFIX: &str = "aws.partner/genesys.com/cloud/";
 /// long are a client bug).
 pub const MAX_EVENT_ID_CHARS: usize = 256;
 
-/// Which shape an invocation payload has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    EventBridge,
-    FunctionUrl,
-    Unknown,
+/// The invocation kinds webhook-ingest takes.
+pub const TAKES: [EventKind; 2] = [EventKind::EventBridge, EventKind::FunctionUrl];
+
+/// An invocation, read.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A Genesys event delivered by EventBridge.
+    Partner(PartnerEvent),
+    /// A Function URL request, or why it cannot be served: an HTTPS caller is always
+    /// answered over HTTP, never with an invocation error.
+    Https(Result<HttpRequest, Reject>),
 }
 
-pub fn shape(event: &Value) -> Shape {
-    match event.as_object() {
-        Some(o) if o.contains_key("requestContext") => Shape::FunctionUrl,
-        Some(o) if o.contains_key("detail-type") || o.contains_key("source") => Shape::EventBridge,
-        _ => Shape::Unknown,
+/// Reads an invocation payload. An error (not one of [`TAKES`], or an EventBridge envelope
+/// that cannot be used) names the field; it fails the invocation.
+pub fn read(event: &Value, max_body_bytes: usize) -> Result<Inbound, BridgeError> {
+    match accept(event, "webhook-ingest", &TAKES)? {
+        EventKind::FunctionUrl => Ok(Inbound::Https(function_url(event, max_body_bytes))),
+        // `accept` lets only the kinds of TAKES through: this is EventBridge.
+        _ => partner_event(event).map(Inbound::Partner),
     }
 }
 
@@ -50,7 +62,7 @@ pub struct PartnerEvent {
 }
 
 /// Parses an EventBridge envelope; errors name the field.
-pub fn parse_eventbridge(event: &Value) -> Result<PartnerEvent, BridgeError> {
+pub fn partner_event(event: &Value) -> Result<PartnerEvent, BridgeError> {
     let env = EventBridgeEvent::<Value>::deserialize(event).map_err(|e| {
         BridgeError::validation(
             "event",
@@ -85,7 +97,10 @@ pub fn org_from_source(source: &str) -> Result<String, BridgeError> {
     let expected = || {
         BridgeError::validation(
             "source",
-            format!("expected {GENESYS_SOURCE_PREFIX}{{orgId}}/{{suffix}} with a Genesys org id; got {source:?}"),
+            format!(
+                "expected {GENESYS_SOURCE_PREFIX}{{orgId}}/{{suffix}} with a Genesys org id; got {:?}",
+                preview(source, PREVIEW_CHARS)
+            ),
         )
     };
     let rest = source
@@ -93,16 +108,6 @@ pub fn org_from_source(source: &str) -> Result<String, BridgeError> {
         .ok_or_else(expected)?;
     let org = rest.split('/').next().unwrap_or_default();
     canonical_uuid(org).ok_or_else(expected)
-}
-
-/// `Some(lowercase hyphenated)` if `s` is a UUID in the usual 36-character form.
-pub fn canonical_uuid(s: &str) -> Option<String> {
-    if s.len() != 36 {
-        return None;
-    }
-    uuid::Uuid::parse_str(s)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
 }
 
 /// Checks an event id (envelope id, `Idempotency-Key`, body `id`).
@@ -121,8 +126,11 @@ pub fn event_id(field: &str, id: &str) -> Result<String, BridgeError> {
 /// An HTTPS request to `POST /orgs/{orgId}/events`, not yet authenticated.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
-    /// From the path, as sent (checked against the org store, never trusted alone).
-    pub org_id: String,
+    /// The org of the path if it is an org id (a canonical UUID), else `None`; to be
+    /// proven by a credential of that org, never trusted alone.
+    pub org_id: Option<String>,
+    /// The path's org segment as sent, for logs (quote it through `preview`).
+    pub path_org: String,
     pub headers: HeaderMap,
     /// The raw body (base64-decoded if the Function URL encoded it): what HMACs cover.
     pub body: Vec<u8>,
@@ -140,7 +148,7 @@ impl HttpRequest {
 }
 
 /// Parses a Function URL request: route, method, size limit and body decoding.
-pub fn parse_http(event: &Value, max_body_bytes: usize) -> Result<HttpRequest, Reject> {
+pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest, Reject> {
     let req = LambdaFunctionUrlRequest::deserialize(event).map_err(|e| {
         Reject::BadRequest(BridgeError::validation(
             "event",
@@ -152,7 +160,7 @@ pub fn parse_http(event: &Value, max_body_bytes: usize) -> Result<HttpRequest, R
         .as_deref()
         .or(req.request_context.http.path.as_deref())
         .unwrap_or("/");
-    let org_id = org_from_path(path).ok_or(Reject::NotFound)?;
+    let path_org = org_from_path(path).ok_or(Reject::NotFound)?;
     let method = req.request_context.http.method.as_deref().unwrap_or("");
     if !method.eq_ignore_ascii_case("POST") {
         return Err(Reject::MethodNotAllowed);
@@ -191,7 +199,8 @@ pub fn parse_http(event: &Value, max_body_bytes: usize) -> Result<HttpRequest, R
         )));
     }
     Ok(HttpRequest {
-        org_id: org_id.to_string(),
+        org_id: canonical_uuid(path_org),
+        path_org: path_org.to_string(),
         headers: req.headers,
         body,
         request_id: req.request_context.request_id,
@@ -250,14 +259,48 @@ mod tests {
     }
 
     #[test]
-    fn shapes() {
-        assert_eq!(shape(&json!({"requestContext": {}})), Shape::FunctionUrl);
-        assert_eq!(
-            shape(&json!({"source": "x", "detail-type": "y"})),
-            Shape::EventBridge
+    fn kinds() {
+        let fixture = |name: &str| -> Value {
+            let path = format!(
+                "{}/../../events/webhook-ingest/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let http = fixture("function-url-command-attributes.json");
+        assert!(matches!(read(&http, 4096), Ok(Inbound::Https(Ok(_)))));
+        assert!(matches!(
+            read(&http, 8),
+            Ok(Inbound::Https(Err(Reject::TooLarge { .. })))
+        ));
+        let mut eb = fixture("eventbridge-acw.json");
+        match read(&eb, 4096) {
+            Ok(Inbound::Partner(ev)) => {
+                assert_eq!(ev.org_id, "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11");
+                assert_eq!(ev.event_id, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
+            }
+            other => panic!("{other:?}"),
+        }
+        eb["source"] = json!("my.app");
+        // Refusals fail the invocation and name the field; which kind an event is comes
+        // from bridge::event (its table test covers the edge cases).
+        for (event, field) in [
+            (eb, "source"),
+            (json!({"requestContext": {}}), "requestContext"),
+            (json!({"source": "x", "detail": {}}), "detail-type"),
+            (json!([1]), "event"),
+            (json!({"conversationId": "x"}), "event"),
+            (json!({"Records": []}), "event"),
+        ] {
+            let e = read(&event, 4096).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{event}: {e}");
+        }
+        let e = read(&json!({"orgId": "x"}), 4096).unwrap_err();
+        assert!(
+            e.message
+                .contains("webhook-ingest takes an EventBridge event or a Function URL request"),
+            "{e}"
         );
-        assert_eq!(shape(&json!([1])), Shape::Unknown);
-        assert_eq!(shape(&json!({"conversationId": "x"})), Shape::Unknown);
     }
 
     #[test]
