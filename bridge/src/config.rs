@@ -14,6 +14,14 @@ use serde_json::{json, Value};
 use crate::error::{BridgeError, Result};
 use crate::region::Region;
 
+mod messaging;
+
+pub use messaging::{
+    e164_expectation, fill, is_e164, pieces, FillError, MessageRule, Messaging, MessengerType,
+    Piece, RuleTrigger, Sender, Template, TemplateBody, CONVERSATION_PLACEHOLDERS,
+    OTHER_TEXT_LIMIT, RULE_TOPICS, SMS_TEXT_LIMIT,
+};
+
 /// Zendesk ticket statuses (custom statuses are out of scope for now).
 pub const TICKET_STATUSES: [&str; 6] = ["new", "open", "pending", "hold", "solved", "closed"];
 
@@ -27,6 +35,8 @@ pub struct OrgConfig {
     pub zendesk: Option<ZendeskConfig>,
     pub webhook: WebhookConfig,
     pub rules: Rules,
+    /// Agentless messages (senders, templates, rules); empty when the org has none.
+    pub messaging: Messaging,
 }
 
 #[derive(Debug)]
@@ -245,6 +255,8 @@ struct RawOrg {
     webhook: RawWebhook,
     #[serde(default)]
     rules: Option<RawRules>,
+    #[serde(default)]
+    messaging: Option<messaging::RawMessaging>,
 }
 
 #[derive(Deserialize)]
@@ -372,6 +384,7 @@ impl OrgConfig {
             .map_err(org_err)?;
         let webhook = validate_webhook(raw.webhook).map_err(org_err)?;
         let rules = validate_rules(raw.rules.unwrap_or_default()).map_err(org_err)?;
+        let messaging = messaging::validate(raw.messaging.unwrap_or_default()).map_err(org_err)?;
         Ok(OrgConfig {
             org_id,
             name: raw.name,
@@ -379,6 +392,7 @@ impl OrgConfig {
             zendesk,
             webhook,
             rules,
+            messaging,
         })
     }
 
@@ -447,6 +461,7 @@ impl OrgConfig {
                     "maxValueChars": r.attribute_limits.max_value_chars,
                 },
             },
+            "messaging": self.messaging.to_json(),
         })
     }
 }
@@ -760,6 +775,7 @@ mod tests {
         let again = OrgConfig::from_json(&c.to_json(true).to_string()).unwrap();
         assert_eq!(again.org_id, c.org_id);
         assert_eq!(again.rules, c.rules);
+        assert_eq!(again.messaging, c.messaging);
         assert_eq!(again.genesys.api_base_url, c.genesys.api_base_url);
     }
 
@@ -800,6 +816,13 @@ mod tests {
             }),
             ("clientId", |v| {
                 v["genesys"].as_object_mut().unwrap().remove("clientId");
+            }),
+            ("messaging.senders[\"sms\"].address", |v| {
+                v["messaging"] =
+                    json!({"senders": {"sms": {"type": "sms", "address": "0800 123"}}});
+            }),
+            ("sendrs", |v| {
+                v["messaging"] = json!({"sendrs": {}});
             }),
         ];
         for (field, mutate) in rows {

@@ -363,6 +363,12 @@ fn failure_error(
     reason: Option<StopReason>,
 ) -> BridgeError {
     let upstream = reader.upstream();
+    // Whether the request may have taken effect: it reached the upstream and no refusal
+    // came back. What a caller that must not repeat it (a message to a customer) decides on.
+    let may_have_been_sent = match &failure {
+        Failure::Http(raw) => raw.status >= 500 && raw.status != 501,
+        Failure::Transport(t) => !t.is_connect(),
+    };
     let mut e = match failure {
         Failure::Http(raw) => reader.read_error(&raw),
         Failure::Transport(t) => {
@@ -396,6 +402,7 @@ fn failure_error(
         }
         _ => {}
     }
+    e.may_have_been_sent = may_have_been_sent;
     e
 }
 

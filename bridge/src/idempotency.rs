@@ -71,6 +71,9 @@ pub struct IdempotencyRecord {
     pub expiration: u64,
     /// Epoch milliseconds after which an `INPROGRESS` record may be taken over.
     pub in_progress_expiration: Option<u64>,
+    /// What the work came to, as its owner recorded it ([`IdempotencyStore::complete_with`]),
+    /// so that a duplicate can answer what the first one did.
+    pub outcome: Option<String>,
 }
 
 #[async_trait]
@@ -79,6 +82,9 @@ pub trait IdempotencyStore: Send + Sync {
     async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim>;
     /// Marks the work done; duplicates from now on are dropped until the record expires.
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()>;
+    /// [`IdempotencyStore::complete`], keeping `outcome` (a short JSON document, no
+    /// secrets) in the record for the duplicates to read.
+    async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()>;
     /// Forgets the claim (the work failed) so that a retry can proceed.
     async fn release(&self, key: &str) -> Result<()>;
     /// The record as stored, `None` if there is none (expired ones included).
@@ -146,6 +152,18 @@ mod memory {
         pub fn is_empty(&self) -> bool {
             self.len() == 0
         }
+
+        fn store_completed(&self, key: &str, now_ms: u64, outcome: Option<String>) {
+            self.records.lock().expect("poisoned").insert(
+                key.to_string(),
+                IdempotencyRecord {
+                    status: RecordStatus::Completed,
+                    expiration: expiration(now_ms, self.ttl),
+                    in_progress_expiration: None,
+                    outcome,
+                },
+            );
+        }
     }
 
     #[async_trait]
@@ -163,20 +181,19 @@ mod memory {
                     status: RecordStatus::InProgress,
                     expiration: expiration(now_ms, self.ttl),
                     in_progress_expiration: Some(in_progress_until_ms),
+                    outcome: None,
                 },
             );
             Ok(Claim::Acquired)
         }
 
         async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-            self.records.lock().expect("poisoned").insert(
-                key.to_string(),
-                IdempotencyRecord {
-                    status: RecordStatus::Completed,
-                    expiration: expiration(now_ms, self.ttl),
-                    in_progress_expiration: None,
-                },
-            );
+            self.store_completed(key, now_ms, None);
+            Ok(())
+        }
+
+        async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()> {
+            self.store_completed(key, now_ms, Some(outcome.to_string()));
             Ok(())
         }
 
@@ -218,6 +235,40 @@ impl DynamoIdempotency {
     pub fn with_ttl(mut self, ttl: Duration) -> DynamoIdempotency {
         self.ttl = ttl;
         self
+    }
+
+    async fn mark_completed(&self, key: &str, now_ms: u64, outcome: Option<&str>) -> Result<()> {
+        let set = match outcome {
+            Some(_) => "SET #status = :completed, expiration = :exp, outcome = :outcome REMOVE in_progress_expiration",
+            None => "SET #status = :completed, expiration = :exp REMOVE in_progress_expiration",
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_string()))
+            .update_expression(set)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":completed",
+                AttributeValue::S(RecordStatus::Completed.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N(expiration(now_ms, self.ttl).to_string()),
+            );
+        if let Some(o) = outcome {
+            update = update.expression_attribute_values(":outcome", AttributeValue::S(o.into()));
+        }
+        update.send().await.map_err(|e| {
+            crate::aws::sdk_error(
+                Upstream::DynamoDb,
+                "mark an idempotency record COMPLETED",
+                e,
+            )
+            .with_hint(self.hint())
+        })?;
+        Ok(())
     }
 
     fn hint(&self) -> String {
@@ -296,6 +347,10 @@ fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRec
         status,
         expiration: num("expiration").ok_or_else(|| bad("expiration"))?,
         in_progress_expiration: num("in_progress_expiration"),
+        outcome: match item.get("outcome") {
+            Some(AttributeValue::S(o)) => Some(o.clone()),
+            _ => None,
+        },
     })
 }
 
@@ -318,33 +373,11 @@ impl IdempotencyStore for DynamoIdempotency {
     }
 
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(key.to_string()))
-            .update_expression(
-                "SET #status = :completed, expiration = :exp REMOVE in_progress_expiration",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":completed",
-                AttributeValue::S(RecordStatus::Completed.as_str().into()),
-            )
-            .expression_attribute_values(
-                ":exp",
-                AttributeValue::N(expiration(now_ms, self.ttl).to_string()),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                crate::aws::sdk_error(
-                    Upstream::DynamoDb,
-                    "mark an idempotency record COMPLETED",
-                    e,
-                )
-                .with_hint(self.hint())
-            })?;
-        Ok(())
+        self.mark_completed(key, now_ms, None).await
+    }
+
+    async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()> {
+        self.mark_completed(key, now_ms, Some(outcome)).await
     }
 
     async fn release(&self, key: &str) -> Result<()> {
@@ -414,6 +447,14 @@ mod tests {
         assert_eq!(
             s.begin(&k, NOW + 200_000, NOW + 68_000).await.unwrap(),
             Claim::Acquired
+        );
+        s.complete_with(&k, NOW + 69_000, "{\"sent\":true}")
+            .await
+            .unwrap();
+        let r = s.record(&k).await.unwrap().unwrap();
+        assert_eq!(
+            (r.status, r.outcome.as_deref()),
+            (RecordStatus::Completed, Some("{\"sent\":true}"))
         );
         s.release(&k).await.unwrap();
         assert!(s.record(&k).await.unwrap().is_none());

@@ -7,6 +7,7 @@
 //! with `GET /api/v2/tokens/me`: credentials of another org are refused before any use.
 
 mod errors;
+mod messaging;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub use errors::{extract_permissions, ApiErrorBody, ApiReader, TokenReader};
+pub use messaging::{
+    explain_refusal, may_have_been_sent, refusal, AgentlessRequest, AgentlessSent,
+    MessagingTemplate, Refusal, SmsPhoneNumber, TemplateParameter, WhatsAppIntegration,
+    MESSAGE_CREATE,
+};
 pub use types::*;
 
 use crate::config::OrgConfig;
