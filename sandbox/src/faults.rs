@@ -17,6 +17,9 @@ use crate::pattern::{method_matches, path_matches};
 ///   latency but no statuses stays until the faults are cleared.
 /// * When several rules match, all their latencies add up, and only the first rule (in
 ///   insertion order) that still has statuses consumes one.
+/// * `applied` makes a matching request take effect first (the upstream acted), and only
+///   then the latency and the injected answer follow: "applied, but the answer was lost",
+///   the case a client must not repeat blindly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
@@ -32,6 +35,8 @@ pub struct Fault {
     body: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text_body: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    applied: bool,
 }
 
 impl Fault {
@@ -45,7 +50,14 @@ impl Fault {
             latency_ms: 0,
             body: None,
             text_body: None,
+            applied: false,
         }
+    }
+
+    /// The request takes effect before the latency and the injected answer (see the type).
+    pub fn applied(mut self) -> Fault {
+        self.applied = true;
+        self
     }
 
     /// The token endpoint's own throttling as Genesys really reports it: 400
@@ -115,6 +127,8 @@ impl Fault {
 pub(crate) struct Decision {
     pub(crate) latency: Duration,
     pub(crate) inject: Option<Injection>,
+    /// Handle the request (change state) before the latency and the injected answer.
+    pub(crate) applied: bool,
 }
 
 #[derive(Debug)]
@@ -168,6 +182,7 @@ impl Faults {
                 continue;
             }
             decision.latency += Duration::from_millis(rule.fault.latency_ms);
+            decision.applied |= rule.fault.applied;
             if consumed || rule.fault.statuses.is_empty() {
                 continue;
             }
@@ -237,6 +252,22 @@ mod tests {
             Some(503)
         );
         assert!(faults.decide("GET", "/x").inject.is_none());
+    }
+
+    #[test]
+    fn applied_rules_say_so() {
+        let faults = Faults::default();
+        faults.add(Fault::new("POST", "/m").applied().statuses([504]));
+        let d = faults.decide("POST", "/m");
+        assert!(d.applied);
+        assert_eq!(d.inject.map(|i| i.status), Some(504));
+        let d = faults.decide("POST", "/m");
+        assert!(!d.applied, "the rule is used up");
+        let json: Fault = serde_json::from_str(
+            r#"{"method": "POST", "path": "/m", "statuses": [504], "applied": true}"#,
+        )
+        .unwrap();
+        assert_eq!(json, Fault::new("POST", "/m").applied().statuses([504]));
     }
 
     #[test]

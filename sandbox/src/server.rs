@@ -89,15 +89,10 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     let (org_id, zendesk_subdomain) = identify(&shared.state, upstream, &req);
 
     let decision = shared.faults.decide(req.method.as_str(), &req.path);
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
-    }
-
-    let mut response = if let Some(injection) = decision.inject {
-        injected(upstream, &req, injection)
-    } else if too_large {
-        payload_too_large(upstream, &req)
-    } else {
+    let handle = || {
+        if too_large {
+            return payload_too_large(upstream, &req);
+        }
         let mut state = shared.state.lock();
         match upstream {
             Upstream::GenesysLogin => genesys::login(&mut state, &req),
@@ -105,6 +100,17 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             Upstream::Zendesk => zendesk::handle(&mut state, &req),
             Upstream::Other => not_implemented(upstream, &req),
         }
+    };
+    // "Applied, but the answer was lost": the upstream acts before the client waits.
+    let applied = decision.applied.then(handle);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+
+    let mut response = match (decision.inject, applied) {
+        (Some(injection), _) => injected(upstream, &req, injection),
+        (None, Some(response)) => response,
+        (None, None) => handle(),
     };
 
     let id_header = match upstream {
