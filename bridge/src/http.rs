@@ -174,7 +174,12 @@ pub async fn execute(
         if deadline.is_expired() {
             return Err(annotate(deadline_error(reader.upstream(), attempt)));
         }
-        let credential = auth.authorization(deadline).await.map_err(annotate)?;
+        // A failure to get the credential (the token endpoint, tokens/me) never sent this
+        // call: its own `may_have_been_sent` says nothing about this one.
+        let credential = auth.authorization(deadline).await.map_err(|mut e| {
+            e.may_have_been_sent = false;
+            annotate(e)
+        })?;
         let req = request
             .build(http, credential.as_ref(), deadline)
             .map_err(annotate)?;

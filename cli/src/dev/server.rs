@@ -148,7 +148,7 @@ impl DevServer {
 }
 
 async fn index() -> &'static str {
-    "bridge dev: POST /orgs/{orgId}/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer|ticket-status} (Lambda invoke JSON)\n"
+    "bridge dev: POST /orgs/{orgId}/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer|ticket-status|agentless-messages} (Lambda invoke JSON)\n"
 }
 
 async fn fallback(method: Method, uri: Uri) -> Response {
@@ -274,7 +274,7 @@ async fn invoke(
     let Some(f) = Function::from_name(&function) else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no function {function:?}; expected webhook-ingest, attribute-writer or ticket-status\n"),
+            format!("no function {function:?}; expected one of {}\n", Function::names()),
         )
             .into_response();
     };

@@ -215,7 +215,8 @@ pub(super) fn pick_function(
     named: Option<&str>,
 ) -> Result<Function, String> {
     if let Some(n) = named {
-        return Function::from_name(n).ok_or_else(|| format!("unknown function {n:?}; expected webhook-ingest, attribute-writer or ticket-status"));
+        return Function::from_name(n)
+            .ok_or_else(|| format!("unknown function {n:?}; expected one of {}", Function::names()));
     }
     let kind = classify(event);
     match kind {
