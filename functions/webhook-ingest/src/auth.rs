@@ -17,14 +17,17 @@
 //! [`Auth::authenticate`] is the whole stage, run once per request between `input` and
 //! `plan`: it reads the org's config and asks Genesys about a token through `apply` (the
 //! I/O), and every rule on what those answers mean is here. [`check`] is its part that
-//! needs no network (shared secret, HMAC).
+//! needs no network (shared secret, HMAC). [`may_cause`], run after `plan`, is what a
+//! credential may make happen: a Genesys user token never sends a message to a customer
+//! (a caller never gains more rights than it has), only the org's own shared secret or
+//! HMAC does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bridge::input::{preview, PREVIEW_CHARS};
-use bridge::{Deadline, ErrorKind, OrgConfig, Runtime};
+use bridge::{BridgeError, Deadline, ErrorKind, OrgConfig, Runtime};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -32,6 +35,8 @@ use subtle::ConstantTimeEq;
 
 use crate::apply;
 use crate::input::HttpRequest;
+use crate::plan::message::is_message;
+use crate::plan::Plan;
 use crate::response::Reject;
 
 pub const TIMESTAMP_HEADER: &str = "x-bridge-timestamp";
@@ -87,16 +92,16 @@ impl Auth {
     }
 
     /// Proves that `req` comes from the org of its path, with that org's credentials only,
-    /// and returns that org's config. Unknown org, malformed org id, missing or wrong
-    /// credential: the same 401. A config that cannot be read right now is a 500, a token
-    /// Genesys cannot check now a 503.
+    /// and returns that org's config and how the request proved it. Unknown org, malformed
+    /// org id, missing or wrong credential: the same 401. A config that cannot be read
+    /// right now is a 500, a token Genesys cannot check now a 503.
     pub async fn authenticate(
         &self,
         rt: &Runtime,
         req: &HttpRequest,
         now_ms: u64,
         deadline: Deadline,
-    ) -> Result<Arc<OrgConfig>, Reject> {
+    ) -> Result<(Arc<OrgConfig>, AuthMethod), Reject> {
         let now_s = now_ms / 1000;
         let Some(org_id) = &req.org_id else {
             check_unknown_org(req, now_s, self.window);
@@ -130,7 +135,7 @@ impl Auth {
             }
         };
         tracing::debug!(org_id = %org.org_id, auth = method.as_str(), "authenticated");
-        Ok(org)
+        Ok((org, method))
     }
 
     /// A bearer that is not the shared secret: accepted only if Genesys says it is a token
@@ -174,6 +179,22 @@ impl Auth {
             }
         }
     }
+}
+
+/// What a request authenticated by `method` may make happen: any job, except that a
+/// message to a customer (`message.agentless`, from a command or a messaging rule) needs
+/// the org's shared secret or HMAC. A Genesys user token is an agent's or a flow's: it
+/// could not send that message itself, so it cannot make the bridge's client send it.
+pub fn may_cause(method: AuthMethod, plan: &Plan) -> Result<(), Reject> {
+    if method == AuthMethod::GenesysToken && plan.jobs.iter().any(|j| is_message(&j.job)) {
+        tracing::warn!(org_id = %plan.org_id, event_id = %plan.event_id,
+            "a Genesys token asked for a customer message; refused (403)");
+        return Err(Reject::Forbidden(BridgeError::new(
+            ErrorKind::Forbidden,
+            "a Genesys access token may not send messages to customers (message.agentless, or a notification a messaging rule acts on); send it with the org's shared secret or an X-Bridge-Signature HMAC",
+        )));
+    }
+    Ok(())
 }
 
 /// The one refusal, logged with its reason and the path's org as sent (cut).

@@ -105,7 +105,7 @@ async fn https(
     ctx: &Context,
 ) -> Result<Delivered, Reject> {
     let (req, now, deadline) = (req?, ingest.clock.now_ms(), ingest.rt.deadline(ctx));
-    let org = ingest
+    let (org, method) = ingest
         .auth
         .authenticate(&ingest.rt, &req, now, deadline)
         .await?;
@@ -113,6 +113,7 @@ async fn https(
         tracing::info!(org_id = %org.org_id, field = e.field.as_deref(), error = %e, "bad request");
         Reject::BadRequest(e)
     })?;
+    auth::may_cause(method, &plan)?;
     Ok(ingest.delivery.deliver(&plan, ctx.deadline).await?)
 }
 

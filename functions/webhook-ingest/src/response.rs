@@ -19,6 +19,8 @@ pub enum Reject {
     BadRequest(BridgeError),
     /// 401, the same body for every reason; the reason is logged only.
     Unauthorized(&'static str),
+    /// 403: authenticated, but this credential may not cause what the request asks.
+    Forbidden(BridgeError),
     /// 404: not `/orgs/{orgId}/events`.
     NotFound,
     /// 405: not POST.
@@ -38,6 +40,7 @@ impl Reject {
         match self {
             Reject::BadRequest(_) => 400,
             Reject::Unauthorized(_) => 401,
+            Reject::Forbidden(_) => 403,
             Reject::NotFound => 404,
             Reject::MethodNotAllowed => 405,
             Reject::InProgress { .. } => 409,
@@ -88,6 +91,10 @@ pub fn rejected(r: &Reject) -> Value {
         Reject::Unauthorized(_) => (
             json!({"accepted": false, "errorType": "Unauthorized", "message": UNAUTHORIZED_MESSAGE}),
             vec![("www-authenticate", "Bearer")],
+        ),
+        Reject::Forbidden(e) => (
+            json!({"accepted": false, "errorType": e.error_type(), "message": e.message}),
+            vec![],
         ),
         Reject::NotFound => (
             json!({"accepted": false, "errorType": "NotFound", "message": "expected POST /orgs/{orgId}/events"}),
