@@ -102,7 +102,9 @@ impl Fault {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Whether the rule is one [`crate::Sandbox::inject`] takes: statuses 0 or 100..=599, a
+    /// path with a leading `/`, at most one body.
+    pub fn validate(&self) -> Result<(), String> {
         if let Some(bad) = self
             .statuses
             .iter()

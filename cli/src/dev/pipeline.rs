@@ -312,7 +312,10 @@ impl Pipeline {
                 .snapshot()
                 .into_iter()
                 .map(|(job, attributes)| DeadLetter {
-                    reason: attributes.get(REASON_ATTRIBUTE).cloned().unwrap_or_default(),
+                    reason: attributes
+                        .get(REASON_ATTRIBUTE)
+                        .cloned()
+                        .unwrap_or_default(),
                     job,
                     function: Function::AgentlessMessages,
                     attributes,

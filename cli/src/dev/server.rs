@@ -274,7 +274,10 @@ async fn invoke(
     let Some(f) = Function::from_name(&function) else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no function {function:?}; expected one of {}\n", Function::names()),
+            format!(
+                "no function {function:?}; expected one of {}\n",
+                Function::names()
+            ),
         )
             .into_response();
     };

@@ -72,6 +72,19 @@ pub(super) fn check_step(
             || s.error_type.clone().unwrap_or_else(|| "no error".into()),
         ));
     }
+    if let Some(want) = &e.error_contains {
+        let said = s
+            .output
+            .get("errorMessage")
+            .or_else(|| s.output.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        v.push(verdict(
+            format!("error says {want:?}"),
+            s.outcome == "error" && said.contains(want.as_str()),
+            || short(&Value::String(said.to_string()), 200),
+        ));
+    }
     if let Some(want) = e.http_status {
         v.push(verdict(
             format!("HTTP {want}"),
@@ -185,6 +198,26 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
         v.push(verdict(
             format!("contact {id} {}", want),
             subset(want, &got),
+            || got.to_string(),
+        ));
+    }
+    if let Some(want) = e.messages_sent {
+        let got = state.messages_sent();
+        v.push(verdict(
+            format!("{want} message(s) sent"),
+            got == want,
+            || got.to_string(),
+        ));
+    }
+    if let Some(want) = e.may_have_been_sent {
+        let got = p
+            .dead_letters()
+            .iter()
+            .filter(|d| d.may_have_been_sent())
+            .count();
+        v.push(verdict(
+            format!("{want} dead letter(s) marked may-have-been-sent"),
+            got == want,
             || got.to_string(),
         ));
     }
