@@ -369,26 +369,30 @@ pub(crate) fn api(state: &mut State, req: &Req) -> Response {
             patch_contact(contact, req)
         }),
         Endpoint::AgentlessMessage => agentless(org, req),
-        Endpoint::SmsPhoneNumbers => listing(
-            org.sms_numbers
-                .iter()
-                .map(|n| {
-                    json!({"id": n.id, "name": n.phone_number, "phoneNumber": n.phone_number,
-                           "phoneNumberType": "local", "phoneNumberStatus": n.phone_number_status,
-                           "countryCode": "US", "selfUri": format!("/api/v2/routing/sms/phonenumbers/{}", n.id)})
-                })
-                .collect(),
-        ),
-        Endpoint::WhatsAppIntegrations => listing(
-            org.whatsapp_integrations
-                .iter()
-                .map(|w| {
-                    json!({"id": w.id, "name": w.name, "phoneNumber": w.phone_number, "status": w.status,
-                           "version": 1, "selfUri": format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", w.id)})
-                })
-                .collect(),
-        ),
+        Endpoint::SmsPhoneNumbers => listing(sms_numbers(org)),
+        Endpoint::WhatsAppIntegrations => listing(whatsapp_integrations(org)),
     }
+}
+
+fn sms_numbers(org: &Org) -> Vec<Value> {
+    org.sms_numbers
+        .iter()
+        .map(|n| {
+            json!({"id": n.id, "name": n.phone_number, "phoneNumber": n.phone_number,
+                   "phoneNumberType": "local", "phoneNumberStatus": n.phone_number_status,
+                   "countryCode": "US", "selfUri": format!("/api/v2/routing/sms/phonenumbers/{}", n.id)})
+        })
+        .collect()
+}
+
+fn whatsapp_integrations(org: &Org) -> Vec<Value> {
+    org.whatsapp_integrations
+        .iter()
+        .map(|w| {
+            json!({"id": w.id, "name": w.name, "phoneNumber": w.phone_number, "status": w.status,
+                   "version": 1, "selfUri": format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", w.id)})
+        })
+        .collect()
 }
 
 /// A Genesys entity listing; the sandbox answers every entity on one page.

@@ -58,6 +58,7 @@ impl Req {
     }
 }
 
+// One request's whole path (read, faults, route, stamp, journal) reads best in one place.
 async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if path == "/__sandbox" || path.starts_with("/__sandbox/") {

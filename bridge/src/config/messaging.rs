@@ -379,28 +379,7 @@ pub(super) fn validate(raw: RawMessaging) -> Result<Messaging> {
     for (name, s) in raw.senders {
         let at = format!("messaging.senders[{name:?}]");
         check_name(&at, &name)?;
-        let sender = match s {
-            RawSender::Sms { address } => {
-                let number = address.trim().to_string();
-                if !is_e164(&number) {
-                    return Err(BridgeError::config(
-                        format!("{at}.address"),
-                        format!(
-                            "expected the org's provisioned SMS number in E.164, like +13175555555; got {address:?}"
-                        ),
-                    ));
-                }
-                Sender::Sms { number }
-            }
-            RawSender::WhatsApp { integration_id } => Sender::WhatsApp {
-                integration_id: super::validate_uuid(&format!("{at}.integrationId"), &integration_id)
-                    .map_err(|mut e| {
-                        e.hint = Some("the id of the org's WhatsApp integration (Admin > Message > Platforms, or GET /api/v2/conversations/messaging/integrations/whatsapp)".into());
-                        e
-                    })?,
-            },
-        };
-        senders.insert(name, sender);
+        senders.insert(name, validate_sender(&at, s)?);
     }
     let mut templates = BTreeMap::new();
     for (name, t) in raw.templates {
@@ -409,51 +388,82 @@ pub(super) fn validate(raw: RawMessaging) -> Result<Messaging> {
         let template = validate_template(&at, t, &senders)?;
         templates.insert(name, template);
     }
-    let mut rules = Vec::new();
-    for (i, r) in raw.rules.into_iter().enumerate() {
-        let at = format!("messaging.rules[{i}]");
-        let on = match (r.wrapup_code, r.topic) {
-            (Some(code), None) if !code.trim().is_empty() => {
-                RuleTrigger::WrapupCode(code.trim().to_string())
-            }
-            (None, Some(topic)) if RULE_TOPICS.contains(&topic.as_str()) => {
-                RuleTrigger::Topic(topic)
-            }
-            (None, Some(topic)) => {
-                return Err(BridgeError::config(
-                    format!("{at}.topic"),
-                    format!(
-                        "expected one of the topics the org's EventBridge rule forwards: {}; got {topic:?}",
-                        RULE_TOPICS.join(", ")
-                    ),
-                ))
-            }
-            _ => {
-                return Err(BridgeError::config(
-                    at,
-                    "expected exactly one of `wrapupCode` (an ACW or wrap-up event with this code) and `topic` (every event of the topic)",
-                ))
-            }
-        };
-        if !templates.contains_key(&r.template) {
-            return Err(BridgeError::config(
-                format!("{at}.template"),
-                format!(
-                    "expected a template of messaging.templates; there is no {:?}",
-                    r.template
-                ),
-            ));
-        }
-        rules.push(MessageRule {
-            on,
-            template: r.template,
-        });
-    }
+    let rules = raw
+        .rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| validate_rule(&format!("messaging.rules[{i}]"), r, &templates))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Messaging {
         senders,
         templates,
         rules,
         use_existing_active_conversation: raw.use_existing_active_conversation,
+    })
+}
+
+fn validate_sender(at: &str, s: RawSender) -> Result<Sender> {
+    match s {
+        RawSender::Sms { address } => {
+            let number = address.trim().to_string();
+            if !is_e164(&number) {
+                return Err(BridgeError::config(
+                    format!("{at}.address"),
+                    format!(
+                        "expected the org's provisioned SMS number in E.164, like +13175555555; got {address:?}"
+                    ),
+                ));
+            }
+            Ok(Sender::Sms { number })
+        }
+        RawSender::WhatsApp { integration_id } => Ok(Sender::WhatsApp {
+            integration_id: super::validate_uuid(&format!("{at}.integrationId"), &integration_id)
+                .map_err(|mut e| {
+                    e.hint = Some("the id of the org's WhatsApp integration (Admin > Message > Platforms, or GET /api/v2/conversations/messaging/integrations/whatsapp)".into());
+                    e
+                })?,
+        }),
+    }
+}
+
+fn validate_rule(
+    at: &str,
+    r: RawRule,
+    templates: &BTreeMap<String, Template>,
+) -> Result<MessageRule> {
+    let on = match (r.wrapup_code, r.topic) {
+        (Some(code), None) if !code.trim().is_empty() => {
+            RuleTrigger::WrapupCode(code.trim().to_string())
+        }
+        (None, Some(topic)) if RULE_TOPICS.contains(&topic.as_str()) => RuleTrigger::Topic(topic),
+        (None, Some(topic)) => {
+            return Err(BridgeError::config(
+                format!("{at}.topic"),
+                format!(
+                    "expected one of the topics the org's EventBridge rule forwards: {}; got {topic:?}",
+                    RULE_TOPICS.join(", ")
+                ),
+            ))
+        }
+        _ => {
+            return Err(BridgeError::config(
+                at,
+                "expected exactly one of `wrapupCode` (an ACW or wrap-up event with this code) and `topic` (every event of the topic)",
+            ))
+        }
+    };
+    if !templates.contains_key(&r.template) {
+        return Err(BridgeError::config(
+            format!("{at}.template"),
+            format!(
+                "expected a template of messaging.templates; there is no {:?}",
+                r.template
+            ),
+        ));
+    }
+    Ok(MessageRule {
+        on,
+        template: r.template,
     })
 }
 
@@ -474,22 +484,7 @@ fn validate_template(
     let kind = sender.messenger_type();
     let body = match (t.text, t.whatsapp, kind) {
         (Some(text), None, MessengerType::Sms) => {
-            let field = format!("{at}.text");
-            if text.trim().is_empty() {
-                return Err(BridgeError::config(field, "expected the message text; it is empty"));
-            }
-            pieces(&text).map_err(|e| BridgeError::config(&field, e))?;
-            let fixed = literal_chars(&text);
-            if fixed > kind.text_limit() {
-                return Err(BridgeError::config(
-                    field,
-                    format!(
-                        "expected at most {} characters for {} (Genesys' limit); the text has {fixed} without its placeholders",
-                        kind.text_limit(),
-                        kind.as_str()
-                    ),
-                ));
-            }
+            check_template_text(&format!("{at}.text"), &text, kind)?;
             TemplateBody::Text(text)
         }
         (Some(_), None, MessengerType::WhatsApp) => {
@@ -538,6 +533,30 @@ fn validate_template(
         sender: t.sender,
         body,
     })
+}
+
+/// A template's text: not empty, well-formed placeholders, within `kind`'s limit without
+/// them.
+fn check_template_text(field: &str, text: &str, kind: MessengerType) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(BridgeError::config(
+            field,
+            "expected the message text; it is empty",
+        ));
+    }
+    pieces(text).map_err(|e| BridgeError::config(field, e))?;
+    let fixed = literal_chars(text);
+    if fixed > kind.text_limit() {
+        return Err(BridgeError::config(
+            field,
+            format!(
+                "expected at most {} characters for {} (Genesys' limit); the text has {fixed} without its placeholders",
+                kind.text_limit(),
+                kind.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

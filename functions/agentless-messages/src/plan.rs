@@ -83,28 +83,7 @@ pub fn resolve(
     at: &str,
 ) -> Result<AgentlessRequest> {
     let field = |name: &str| format!("{at}{name}");
-    let (sender_name, body) = match (&m.template, &m.sender) {
-        (Some(name), _) => {
-            let t = messaging.templates.get(name).ok_or_else(|| {
-                BridgeError::validation(
-                    field("template"),
-                    format!(
-                        "expected a template of the org's messaging.templates ({}); there is no {:?}",
-                        names(messaging.templates.keys()),
-                        preview(name, PREVIEW_CHARS)
-                    ),
-                )
-            })?;
-            (t.sender.as_str(), Some(&t.body))
-        }
-        (None, Some(s)) => (s.as_str(), None),
-        (None, None) => {
-            return Err(BridgeError::validation(
-                field("template"),
-                "expected `template` or `sender` with `text`",
-            ))
-        }
-    };
+    let (sender_name, body) = chosen(messaging, m, &field)?;
     let sender = messaging.senders.get(sender_name).ok_or_else(|| {
         BridgeError::validation(
             field("sender"),
@@ -123,22 +102,10 @@ pub fn resolve(
         Some(TemplateBody::WhatsApp {
             response_id,
             parameters,
-        }) => {
-            let parameters = parameters
-                .iter()
-                .map(|(id, value)| {
-                    Ok(TemplateParameter {
-                        id: id.clone(),
-                        value: filled(value, &values, what, &field)?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let template = MessagingTemplate {
-                response_id: response_id.clone(),
-                parameters,
-            };
-            (None, Some(template))
-        }
+        }) => (
+            None,
+            Some(whatsapp_template(response_id, parameters, &values, what, &field)?),
+        ),
         None if kind == MessengerType::WhatsApp => {
             return Err(BridgeError::validation(
                 field("template"),
@@ -150,15 +117,12 @@ pub fn resolve(
         None => (m.text.clone(), None),
     };
     if let Some(text) = &text_body {
-        check_text(
-            text,
-            kind,
-            &field(if m.template.is_some() {
-                "template"
-            } else {
-                "text"
-            }),
-        )?;
+        let name = if m.template.is_some() {
+            "template"
+        } else {
+            "text"
+        };
+        check_text(text, kind, &field(name))?;
     }
     let to_address = recipient(m, customer, kind, &field)?;
     Ok(AgentlessRequest {
@@ -171,6 +135,58 @@ pub fn resolve(
             .use_existing_active_conversation
             .unwrap_or(messaging.use_existing_active_conversation)
             .then_some(true),
+    })
+}
+
+/// The sender's name and, for a template, its body: from the org's template, or the
+/// message's own sender (with its text).
+fn chosen<'a>(
+    messaging: &'a Messaging,
+    m: &'a AgentlessMessageJob,
+    field: &dyn Fn(&str) -> String,
+) -> Result<(&'a str, Option<&'a TemplateBody>)> {
+    match (&m.template, &m.sender) {
+        (Some(name), _) => {
+            let t = messaging.templates.get(name).ok_or_else(|| {
+                BridgeError::validation(
+                    field("template"),
+                    format!(
+                        "expected a template of the org's messaging.templates ({}); there is no {:?}",
+                        names(messaging.templates.keys()),
+                        preview(name, PREVIEW_CHARS)
+                    ),
+                )
+            })?;
+            Ok((t.sender.as_str(), Some(&t.body)))
+        }
+        (None, Some(s)) => Ok((s.as_str(), None)),
+        (None, None) => Err(BridgeError::validation(
+            field("template"),
+            "expected `template` or `sender` with `text`",
+        )),
+    }
+}
+
+/// An approved WhatsApp template with its parameters filled.
+fn whatsapp_template(
+    response_id: &str,
+    parameters: &BTreeMap<String, String>,
+    values: &BTreeMap<String, String>,
+    what: &str,
+    field: &dyn Fn(&str) -> String,
+) -> Result<MessagingTemplate> {
+    let parameters = parameters
+        .iter()
+        .map(|(id, value)| {
+            Ok(TemplateParameter {
+                id: id.clone(),
+                value: filled(value, values, what, field)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MessagingTemplate {
+        response_id: response_id.to_string(),
+        parameters,
     })
 }
 

@@ -201,8 +201,23 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
             || got.to_string(),
         ));
     }
+    v.extend(message_verdicts(e, p));
+    let journal = p.sandbox.journal();
+    for (call, want) in e.calls.iter().flatten() {
+        let (method, glob) = call.split_once(' ').unwrap_or(("*", call.as_str()));
+        let got = bridge_sandbox::count(&journal, method, glob);
+        v.push(verdict(format!("{want}× {call}"), got == *want, || {
+            format!("{got}×")
+        }));
+    }
+    v
+}
+
+/// The agentless messages the run sent, and the dead letters marked "may have been sent".
+fn message_verdicts(e: &Expect, p: &Pipeline) -> Vec<Verdict> {
+    let mut v = Vec::new();
     if let Some(want) = e.messages_sent {
-        let got = state.messages_sent();
+        let got = p.sandbox.state().messages_sent();
         v.push(verdict(
             format!("{want} message(s) sent"),
             got == want,
@@ -220,14 +235,6 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
             got == want,
             || got.to_string(),
         ));
-    }
-    let journal = p.sandbox.journal();
-    for (call, want) in e.calls.iter().flatten() {
-        let (method, glob) = call.split_once(' ').unwrap_or(("*", call.as_str()));
-        let got = bridge_sandbox::count(&journal, method, glob);
-        v.push(verdict(format!("{want}× {call}"), got == *want, || {
-            format!("{got}×")
-        }));
     }
     v
 }
