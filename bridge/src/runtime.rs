@@ -1,5 +1,6 @@
 //! What every function builds once at cold start and lends to its handler: the org store,
-//! the Genesys and Zendesk clients (sharing one HTTP client), and the deadline margin.
+//! the Genesys and Zendesk clients (sharing one HTTP client), the deadline margin, and the
+//! metrics setting.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::genesys::Genesys;
 use crate::http::HttpClient;
+use crate::metrics::Metrics;
 use crate::secrets::{OrgStore, SecretSource};
 use crate::settings::Settings;
 use crate::zendesk::Zendesk;
@@ -18,6 +20,9 @@ pub struct Runtime {
     pub genesys: Genesys,
     pub zendesk: Zendesk,
     pub deadline_margin: Duration,
+    /// Where each invocation's EMF lines go ([`crate::metrics`]): stdout in Lambda (from
+    /// the settings), off by default; tests and `bridge dev` capture them.
+    pub metrics: Metrics,
 }
 
 impl Runtime {
@@ -27,6 +32,7 @@ impl Runtime {
             genesys: Genesys::new(http.clone()),
             zendesk: Zendesk::new(http),
             deadline_margin: Duration::from_millis(500),
+            metrics: Metrics::off(),
         }
     }
 
@@ -39,6 +45,7 @@ impl Runtime {
         .await;
         let mut rt = Runtime::new(source, settings.secret_ttl, HttpClient::new()?);
         rt.deadline_margin = settings.deadline_margin;
+        rt.metrics = Metrics::from_settings(settings)?;
         Ok(rt)
     }
 

@@ -3,7 +3,7 @@
 //!
 //! - [`ids`]: the ids of the sandbox's default seed, under one naming scheme;
 //! - [`OrgHarness`]: a sandbox, the example orgs of `examples/orgs` pointed at it in a
-//!   [`CountingSource`], and a [`bridge::Runtime`] over them;
+//!   [`CountingSource`], and a [`bridge::Runtime`] over them whose metrics it captures;
 //! - [`ctx_with_deadline`]: a Lambda context as a real invocation gets it;
 //! - [`fixture`], [`example_org`]: the files under `events/` and `examples/orgs/`;
 //! - [`capture_logs`]: everything `tracing` writes, for redaction tests;
@@ -27,5 +27,5 @@ pub use files::{example_org, example_org_for, fixture, repo_root};
 pub use journal::{calls, show, token_requests};
 pub use lambda::ctx_with_deadline;
 pub use logs::{capture_logs, Logs};
-pub use orgs::{edit_org, sandbox_orgs_from_dir, OrgHarness};
+pub use orgs::{edit_org, sandbox_orgs_from_dir, OrgHarness, MAX_RECEIVE_COUNT};
 pub use queue::FaultyQueue;
