@@ -7,7 +7,7 @@
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
-use bridge::BridgeError;
+use bridge::{BridgeError, ErrorKind};
 use serde_json::{json, Value};
 
 use crate::apply::{Delivered, NotDelivered};
@@ -54,6 +54,38 @@ impl From<NotDelivered> for Reject {
             NotDelivered::InProgress { event_id } => Reject::InProgress { event_id },
             NotDelivered::Failed(e) => Reject::Failed(e),
         }
+    }
+}
+
+/// The outcome of an HTTPS request, as the metrics name it: `accepted`, `duplicate`,
+/// `unrouted`, `in_progress` (409), `failed` (5xx: a retry can help) or `rejected` (any
+/// other refusal).
+pub fn outcome(out: &Result<Delivered, Reject>) -> &'static str {
+    match out {
+        Ok(d) => delivered_outcome(d),
+        Err(Reject::InProgress { .. }) => "in_progress",
+        Err(Reject::Failed(_) | Reject::Unavailable(_)) => "failed",
+        Err(_) => "rejected",
+    }
+}
+
+/// The outcome of a delivered event: `duplicate`, `unrouted` (no job asked for) or
+/// `accepted` (jobs queued).
+pub fn delivered_outcome(d: &Delivered) -> &'static str {
+    match (d.duplicate, d.jobs) {
+        (true, _) => "duplicate",
+        (false, 0) => "unrouted",
+        _ => "accepted",
+    }
+}
+
+/// The outcome of an EventBridge event that was not delivered: `in_progress`, `rejected`
+/// (invalid, or for an org that is not configured: retrying cannot help) or `failed`.
+pub fn error_outcome(e: &BridgeError) -> &'static str {
+    match e.kind {
+        ErrorKind::Conflict => "in_progress",
+        ErrorKind::Validation | ErrorKind::UnknownOrg | ErrorKind::WrongOrg => "rejected",
+        _ => "failed",
     }
 }
 
