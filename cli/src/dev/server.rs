@@ -1,7 +1,8 @@
 //! The local endpoints of `bridge dev`: the ingest endpoint as a Function URL would serve
 //! it, an invoke endpoint per function (the same JSON as a Lambda invoke), and a worker
 //! loop that drains the in-memory queue into the consumers. Each event is logged on stdout
-//! as event -> jobs -> upstream calls; processing is serialised so the log reads in order.
+//! as event -> jobs -> upstream calls -> what its metrics say per org; processing is
+//! serialised so the log reads in order.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -334,6 +335,7 @@ async fn run_logged(
         log.push_str(&format!("    job       {}\n", describe_job(j)));
     }
     push_calls(&mut log, &p.sandbox.journal_since(mark));
+    push_metrics(&mut log, p);
     print!("{log}");
     result
 }
@@ -341,6 +343,14 @@ async fn run_logged(
 fn push_calls(log: &mut String, calls: &[bridge_sandbox::JournalEntry]) {
     for c in calls {
         log.push_str(&format!("    upstream  {}\n", describe_call(c)));
+    }
+}
+
+/// What the metrics lines written since the last block say, per org.
+fn push_metrics(log: &mut String, p: &Pipeline) {
+    let summary = bridge::metrics::Summary::of_lines(&p.metrics.take());
+    for (who, counts) in summary.rows() {
+        log.push_str(&format!("    metrics   {who}: {counts}\n"));
     }
 }
 
@@ -359,6 +369,7 @@ async fn worker_loop(dev: Arc<Dev>) {
             log.push_str(&describe_run(r));
         }
         push_calls(&mut log, &p.sandbox.journal_since(mark));
+        push_metrics(&mut log, p);
         print!("{log}");
     }
 }
