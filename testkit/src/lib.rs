@@ -7,6 +7,7 @@
 //! - [`ctx_with_deadline`]: a Lambda context as a real invocation gets it;
 //! - [`fixture`], [`example_org`]: the files under `events/` and `examples/orgs/`;
 //! - [`capture_logs`]: everything `tracing` writes, for redaction tests;
+//! - [`emf_documents`], [`metrics_summary`]: the metrics lines a handler wrote, checked;
 //! - [`calls`], [`show`], [`token_requests`]: views of the sandbox's journal;
 //! - [`aws_test_config`], [`unique_name`]: the AWS emulator that `scripts/test.sh` starts;
 //! - [`FaultyQueue`]: the in-memory job queue with injected failures.
@@ -18,6 +19,7 @@ pub mod ids;
 mod journal;
 mod lambda;
 mod logs;
+mod metrics;
 mod orgs;
 mod queue;
 
@@ -27,5 +29,6 @@ pub use files::{example_org, example_org_for, fixture, repo_root};
 pub use journal::{calls, show, token_requests};
 pub use lambda::ctx_with_deadline;
 pub use logs::{capture_logs, Logs};
+pub use metrics::{emf_documents, metrics_summary, uncatalogued_metrics};
 pub use orgs::{edit_org, sandbox_orgs_from_dir, OrgHarness, MAX_RECEIVE_COUNT};
 pub use queue::FaultyQueue;
