@@ -94,7 +94,7 @@ pub const CATALOGUE: &[MetricInfo] = &[
     count("Accepted", Scope::PerOrg, INGEST, "an event accepted and its jobs queued"),
     count("Duplicate", Scope::AllOrgs, INGEST, "an event already delivered, dropped (no job)"),
     count("Unrouted", Scope::AllOrgs, INGEST, "an event accepted that asks for no job (other topic, enrichment off)"),
-    count("Rejected", Scope::PerOrg, INGEST, "a request or event refused as sent: 4xx (bad credential, bad input, too large, wrong path), an invalid EventBridge event"),
+    count("Rejected", Scope::PerOrg, INGEST, "a request or event refused as sent: 4xx (bad credential, bad input, too large, wrong path), an invalid EventBridge event or one of an org with no config"),
     count("InProgress", Scope::AllOrgs, INGEST, "an event another invocation is delivering right now (409, retried by the sender)"),
     count("Failed", Scope::PerOrg, ALL, "an invocation (event, data action) or an SQS message delivery that failed; a message counts once per delivery"),
     count("Written", Scope::PerOrg, WRITER, "participant attributes written: a data action, or a job whose merged write went through"),
