@@ -129,6 +129,9 @@ fn more_than_a_hundred_metrics_make_more_documents() {
     assert_eq!(counts, vec![100, 50]);
 }
 
+/// A change that breaks a valid document.
+type Mutation = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn the_checker_refuses_what_the_specification_forbids() {
     let good = json!({
@@ -138,7 +141,7 @@ fn the_checker_refuses_what_the_specification_forbids() {
         "Function": "f", "Failed": 1
     });
     assert!(validate(&good.to_string()).is_ok());
-    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let broken: Vec<(&str, Mutation)> = vec![
         (
             "no _aws",
             Box::new(|d| {

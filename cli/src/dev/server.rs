@@ -124,7 +124,9 @@ impl DevServer {
                 "  curl -s {base}/invoke/webhook-ingest -d @{fixture}\n"
             ));
         }
-        out.push_str("\nEach event is logged below: event -> jobs -> upstream calls.\n");
+        out.push_str(
+            "\nEach event is logged below: event -> jobs -> upstream calls -> metrics per org.\n",
+        );
         out
     }
 

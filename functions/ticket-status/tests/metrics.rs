@@ -183,7 +183,7 @@ async fn a_batch_of_two_orgs_writes_a_line_for_each() {
     assert!(failures(&resp).is_empty(), "{resp}");
     let docs = emf_documents(&env.metrics);
     let orgs: Vec<Option<&str>> = docs.iter().map(|d| d["OrgId"].as_str()).collect();
-    let mut sorted_orgs = vec![ORG_A, ORG_B];
+    let mut sorted_orgs = [ORG_A, ORG_B];
     sorted_orgs.sort();
     assert_eq!(
         orgs,
