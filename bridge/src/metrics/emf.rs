@@ -4,10 +4,10 @@
 //!
 //! A document carries one value per dimension key, so the counts of an org and the counts
 //! of another (or of no org) are two documents; one invocation writes one line per org it
-//! served, never one per event, message or call. Limits (the EMF specification and the
-//! aws-embedded-metrics client libraries): at most 100 metrics per document, 100 values per
-//! metric, 30 keys per dimension set; a namespace of 1 to 256 of `[A-Za-z0-9._#:/-]`;
-//! dimension values of 1 to 1024 ASCII characters.
+//! served, never one per event, message or call. Limits [U: the EMF specification and the
+//! aws-embedded-metrics client libraries, not yet in upstream-facts.md]: at most 100
+//! metrics per document, 100 values per metric, 30 keys per dimension set; a namespace of
+//! 1 to 256 of `[A-Za-z0-9._#:/-]`; dimension values of 1 to 1024 ASCII characters.
 
 use serde_json::{json, Map, Value};
 
