@@ -259,10 +259,11 @@ mod tests {
         assert_eq!(
             oks,
             vec![
+                (format!("metric {org}/Updated 2"), true),
                 ("metric Failed 1".to_string(), false),
                 ("metric Updated 3".to_string(), true),
-                (format!("metric {org}/Updated 2"), true),
-            ]
+            ],
+            "in the order of the keys"
         );
         let broken = vec![line(None, 1).replace("\"Updated\":1", "\"Other\":1")];
         let v = metric_verdicts(&Expect::default(), &broken);
