@@ -156,6 +156,9 @@ pub enum AttributeViolation<'a> {
     TooManyKeys { count: usize },
     /// An empty or blank attribute name.
     BlankKey { key: &'a str },
+    /// A name holding a control character (NUL, a line break, a tab, DEL, C1): names are
+    /// identifiers shown in Architect and in logs. Values may hold line breaks and tabs.
+    ControlCharacter { key: &'a str },
     /// A name of `chars` characters, more than `max_key_chars`.
     KeyTooLong { key: &'a str, chars: usize },
     /// A value of `chars` characters, more than `max_value_chars`.
@@ -174,10 +177,14 @@ impl AttributeLimits {
         }
     }
 
-    /// An attribute name that is blank, or longer than `max_key_chars` characters.
+    /// An attribute name that is blank, holds a control character, or is longer than
+    /// `max_key_chars` characters.
     pub fn key_violation<'a>(&self, key: &'a str) -> Option<AttributeViolation<'a>> {
         if key.trim().is_empty() {
             return Some(AttributeViolation::BlankKey { key });
+        }
+        if key.chars().any(char::is_control) {
+            return Some(AttributeViolation::ControlCharacter { key });
         }
         let chars = key.chars().count();
         (chars > self.max_key_chars).then_some(AttributeViolation::KeyTooLong { key, chars })
@@ -925,6 +932,14 @@ mod tests {
             None,
             "characters, not bytes"
         );
+        for key in ["a\u{0}b", "t\tab", "n\nl", "\u{7f}x", "c1\u{85}"] {
+            assert_eq!(
+                l.key_violation(key),
+                Some(V::ControlCharacter { key }),
+                "{key:?}"
+            );
+        }
+        assert_eq!(l.violation(&set(&[("a", "\n\t")])), None, "values may");
     }
 
     #[test]

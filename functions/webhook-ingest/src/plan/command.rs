@@ -120,14 +120,23 @@ fn attributes(rules: &Rules, p: &Fields) -> Result<BTreeMap<String, String>, Bri
     for (k, v) in map {
         // The key is untrusted: the field names at most a preview of it.
         let field = || format!("payload.attributes.{}", preview(k, PREVIEW_CHARS));
-        if limits.key_violation(k).is_some() {
-            return Err(BridgeError::validation(
-                field(),
-                format!(
-                    "expected a key of 1 to {} characters (rules.attributeLimits.maxKeyChars)",
-                    limits.max_key_chars
-                ),
-            ));
+        match limits.key_violation(k) {
+            None => {}
+            Some(AttributeViolation::ControlCharacter { .. }) => {
+                return Err(BridgeError::validation(
+                    field(),
+                    "expected a key without control characters (NUL, line break, tab, DEL); values may hold line breaks and tabs",
+                ))
+            }
+            Some(_) => {
+                return Err(BridgeError::validation(
+                    field(),
+                    format!(
+                        "expected a key of 1 to {} characters (rules.attributeLimits.maxKeyChars)",
+                        limits.max_key_chars
+                    ),
+                ))
+            }
         }
         let Value::String(s) = v else {
             return Err(BridgeError::validation(
