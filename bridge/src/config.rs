@@ -503,9 +503,7 @@ fn validate_zendesk(raw: RawZendesk) -> Result<ZendeskConfig> {
     if !valid {
         return Err(BridgeError::config(
             "zendesk.subdomain",
-            format!(
-                "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com",
-            ),
+            "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com",
         ));
     }
     let base_url = match raw.base_url {

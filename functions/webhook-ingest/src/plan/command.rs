@@ -8,7 +8,6 @@ use bridge::genesys::ContactChange;
 use bridge::input::{json_kind, preview, Fields, PREVIEW_CHARS};
 use bridge::jobs::{ContactFields, Job, ParticipantAttributes, ParticipantEnrich, TicketWrapup};
 use bridge::BridgeError;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::Routed;
@@ -86,13 +85,16 @@ fn ticket_id(p: &Fields, name: &str) -> Result<Option<u64>, BridgeError> {
 /// `payload.changes`: contact field changes as Genesys takes them.
 fn changes(p: &Fields) -> Result<Vec<ContactChange>, BridgeError> {
     match p.get("changes") {
-        Some(ch @ Value::Array(a)) if !a.is_empty() => Vec::<ContactChange>::deserialize(ch)
-            .map_err(|e| {
+        // serde's message would quote the value (an unknown action, whole): the shape
+        // error says where in the array (`[0].action`) and what it takes.
+        Some(ch @ Value::Array(a)) if !a.is_empty() => {
+            bridge::shape::from_value::<Vec<ContactChange>>(ch).map_err(|e| {
                 p.invalid(
                     "changes",
-                    format!("expected [{{\"field\": \"$.customFields.x\", \"value\": ..., \"action\": \"Update\"}}]: {e}"),
+                    format!("{}: {} (each change is {{\"field\": \"$.customFields.x\", \"value\": ..., \"action\": \"Update\"}})", e.path, e.expected),
                 )
-            }),
+            })
+        }
         _ => Err(p.invalid("changes", "expected a non-empty array of field changes")),
     }
 }
