@@ -285,3 +285,39 @@ async fn a_secret_in_the_wrong_place_of_a_config_is_never_echoed() {
         assert!(!shown.contains("LEAKME"), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn an_explicit_enrich_command_is_refused_when_the_org_has_enrichment_off() {
+    // A 202 means the job will be done or end in a DLQ; the worker skips enrichment for an
+    // org that turned it off, so such a command is refused here, saying why.
+    let h = harness(|_| {}).await;
+    let enrich = |participant: &str, conversation: &str| {
+        json!({"command": "participant.enrich",
+               "payload": {"conversationId": conversation, "participantId": participant, "email": "jane.doe@example.com"}})
+        .to_string()
+    };
+    let globex = format!("Bearer {}", "globex-webhook-secret-local-0123456789abcdef");
+    let (status, b, _) = h
+        .http(request(
+            ORG_B,
+            &enrich(CONV_B2_CUSTOMER, CONV_B2),
+            &[("authorization", &globex)],
+        ))
+        .await;
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(b["field"], "body.command", "{b}");
+    let message = b["message"].as_str().unwrap();
+    assert!(message.contains("rules.enrichment.enabled"), "{b}");
+    assert!(!message.contains("jane.doe"), "{b}");
+    assert_eq!(h.queued(), 0);
+    // Acme has enrichment on: the same command is queued.
+    let (status, b, _) = h
+        .http(request(
+            ORG_A,
+            &enrich(CONV_A1_CUSTOMER, CONV_A1),
+            &[("authorization", &bearer())],
+        ))
+        .await;
+    assert_eq!(status, 202, "{b}");
+    assert_eq!(h.queued(), 1);
+}

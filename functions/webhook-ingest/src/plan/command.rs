@@ -37,6 +37,14 @@ pub fn route(rules: &Rules, v: &Value, now_ms: u64) -> Result<Routed, BridgeErro
             contact_id: p.uuid("contactId")?,
             changes: changes(&p)?,
         }),
+        // The worker skips enrichment for an org that has it off; a 202 would promise
+        // work that is never done, so the command is refused here, saying why.
+        "participant.enrich" if !rules.enrichment.enabled => {
+            return Err(c.invalid(
+                "command",
+                "participant.enrich needs enrichment turned on for this org: its config has rules.enrichment.enabled false (set it to true, with the attribute names to write, or do not send this command)",
+            ))
+        }
         "participant.enrich" => Job::ParticipantEnrich(ParticipantEnrich {
             conversation_id: p.uuid("conversationId")?,
             participant_id: p.uuid("participantId")?,
@@ -202,6 +210,13 @@ mod tests {
             "lists the valid ones: {e}"
         );
         bad(json!({"command": "ticket.wrapup"}), "payload");
+        let enrich = json!({"command": "participant.enrich", "payload": {"conversationId": CONV, "participantId": CUST}});
+        let e = bad(enrich.clone(), "body.command");
+        assert!(e.message.contains("rules.enrichment.enabled"), "{e}");
+        assert_eq!(
+            route(&rules(true), &enrich, 5).unwrap().jobs[0].kind(),
+            "participant.enrich"
+        );
         bad(
             json!({"command": "ticket.wrapup", "payload": {"participantId": AGENT}}),
             "payload.conversationId",
