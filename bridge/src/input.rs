@@ -285,7 +285,11 @@ impl<'a> Fields<'a> {
         match self.obj.keys().find(|k| !allowed.contains(&k.as_str())) {
             None => Ok(()),
             Some(unknown) => Err(BridgeError::validation(
-                self.path(&preview(unknown, PREVIEW_CHARS)),
+                // An empty key is still named: `""`.
+                self.path(&match unknown.as_str() {
+                    "" => "\"\"".to_string(),
+                    k => preview(k, PREVIEW_CHARS),
+                }),
                 format!(
                     "unknown field; expected only {} (check the caller's contract)",
                     allowed.join(", ")
@@ -568,6 +572,8 @@ mod tests {
         assert_eq!(field(root.object("extra").map(|_| ())), "extra");
         assert_eq!(field(root.only(&["payload"])), "extra");
         assert!(root.only(&["payload", "extra"]).is_ok());
+        let empty = json!({"": 1});
+        assert_eq!(field(Fields::of(&empty, "").unwrap().only(&["a"])), "\"\"");
         assert_eq!(field(Fields::of(&json!([1]), "").map(|_| ())), "event");
         assert_eq!(field(Fields::of(&json!(1), "body").map(|_| ())), "body");
         let e = Fields::of(&json!({"n": "9".repeat(1000)}), "")
