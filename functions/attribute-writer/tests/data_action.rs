@@ -666,3 +666,32 @@ async fn a_config_error_never_reaches_the_flow_with_a_secret() {
     assert!(e.error_message.contains("`webhook`"), "{e:?}");
     assert!(!e.error_message.contains("LEAKME"), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_huge_attribute_key_is_echoed_only_as_a_preview() {
+    let h = Harness::start().await;
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let key = "K".repeat(120 * 1024);
+    let e = h
+        .invoke(with(
+            fixture("data-action-attributes-object.json"),
+            "attributes",
+            json!({key: "v"}),
+        ))
+        .await
+        .expect_err("over maxKeyChars");
+    assert_eq!(e.error_type, "Input.InvalidInput");
+    assert!(
+        e.error_message.contains("`attributes.KKK"),
+        "{}",
+        &e.error_message[..200]
+    );
+    assert!(
+        e.error_message.len() < 1024,
+        "{} bytes",
+        e.error_message.len()
+    );
+    let longest = logs.text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes");
+    assert!(h.journal().is_empty());
+}
