@@ -127,7 +127,7 @@ fn alias_required(invoked_arn: &str, qualifier: Option<&str>, payload_org: &str)
     BridgeError::new(
         ErrorKind::OrgAliasRequired,
         format!(
-            "the function was invoked {how}; in the shared-stack deployment a data action must invoke its org's alias, for org {payload_org} {target}"
+            "the function was invoked {how}; in the shared-stack deployment a data action must invoke its org's alias (for org {payload_org}: {target})"
         ),
     )
     .with_org(payload_org)

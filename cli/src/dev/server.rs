@@ -107,7 +107,7 @@ impl DevServer {
             return out;
         };
         let conv = "c0a00001-0000-4000-8000-000000000000";
-        out.push_str("\nTry (the sandbox's seeded conversation and tickets; the secret is the example file's local one):\n");
+        out.push_str("\nTry (the sandbox's seeded conversation, tickets and agent token; the secret is the example file's local one):\n");
         let attrs = json!({"command": "participant.attributes", "payload": {
             "conversationId": conv, "participantId": "c0a00001-0000-4000-8000-00000000c001",
             "attributes": {"tier": "gold"}}});
