@@ -111,18 +111,9 @@ async fn https(
 ) -> Result<Answer, Reject> {
     let (req, now) = (req?, ingest.clock.now_ms());
     if req.route == Route::UserEvents {
-        let (rt, deadline) = (&ingest.rt, ingest.rt.deadline(ctx));
-        return user::serve(
-            rt,
-            &ingest.auth,
-            &ingest.delivery,
-            &req,
-            now,
-            deadline,
-            ctx.deadline,
-        )
-        .await
-        .map(Answer::Written);
+        let (rt, auth, delivery) = (&ingest.rt, &ingest.auth, &ingest.delivery);
+        let written = user::serve(rt, auth, delivery, &req, now, ctx).await?;
+        return Ok(Answer::Written(written));
     }
     let org = ingest.auth.authenticate(&ingest.rt, &req, now).await?;
     let plan = plan::https(&org, &req, now).map_err(|e| {

@@ -28,16 +28,16 @@ pub struct UserWritten {
 }
 
 /// Authenticates the user, checks the request, then reads the conversation and writes with
-/// the user's token, once per event id. `deadline_ms` is the invocation's (epoch ms).
+/// the user's token, once per event id, within the invocation's deadline.
 pub async fn serve(
     rt: &Runtime,
     auth: &Auth,
     delivery: &Delivery,
     req: &HttpRequest,
     now_ms: u64,
-    deadline: Deadline,
-    deadline_ms: u64,
+    ctx: &lambda_runtime::Context,
 ) -> Result<UserWritten, Reject> {
+    let deadline = rt.deadline(ctx);
     let user = auth.authenticate_user(rt, req, now_ms, deadline).await?;
     let w = rules::request(&user.org, req, &user.user_id, now_ms).map_err(|r| {
         let (status, e) = match r {
@@ -52,7 +52,7 @@ pub async fn serve(
         }
     })?;
     let (org_id, event_id) = (w.org_id.as_str(), w.event_id.as_str());
-    match delivery.claim_event(org_id, event_id, deadline_ms).await? {
+    match delivery.claim_event(org_id, event_id, ctx.deadline).await? {
         Claim::Duplicate(RecordStatus::Completed) => {
             delivery.duplicate();
             tracing::info!(org_id, event_id, user_id = %w.user_id, "duplicate user write dropped");
