@@ -123,9 +123,20 @@ pub fn event_id(field: &str, id: &str) -> Result<String, BridgeError> {
     Ok(id.to_string())
 }
 
-/// An HTTPS request to `POST /orgs/{orgId}/events`, not yet authenticated.
+/// Which endpoint a request is for: they take different credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /orgs/{orgId}/events`: the org's shared secret or an HMAC signature.
+    Events,
+    /// `POST /orgs/{orgId}/user/events`: a Genesys user's token (agent desktop).
+    UserEvents,
+}
+
+/// An HTTPS request to `POST /orgs/{orgId}/events` or `POST /orgs/{orgId}/user/events`,
+/// not yet authenticated.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
+    pub route: Route,
     /// The org of the path if it is an org id (a canonical UUID), else `None`; to be
     /// proven by a credential of that org, never trusted alone.
     pub org_id: Option<String>,
@@ -160,7 +171,7 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
         .as_deref()
         .or(req.request_context.http.path.as_deref())
         .unwrap_or("/");
-    let path_org = org_from_path(path).ok_or(Reject::NotFound)?;
+    let (path_org, route) = org_from_path(path).ok_or(Reject::NotFound)?;
     let method = req.request_context.http.method.as_deref().unwrap_or("");
     if !method.eq_ignore_ascii_case("POST") {
         return Err(Reject::MethodNotAllowed);
@@ -199,6 +210,7 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
         )));
     }
     Ok(HttpRequest {
+        route,
         org_id: canonical_uuid(path_org),
         path_org: path_org.to_string(),
         headers: req.headers,
@@ -207,12 +219,14 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
     })
 }
 
-/// `/orgs/{orgId}/events` (a trailing slash is fine) -> the org id segment.
-fn org_from_path(path: &str) -> Option<&str> {
+/// `/orgs/{orgId}/events` or `/orgs/{orgId}/user/events` (a trailing slash is fine) -> the
+/// org id segment and the route.
+fn org_from_path(path: &str) -> Option<(&str, Route)> {
     let path = path.strip_suffix('/').unwrap_or(path);
-    let mut parts = path.strip_prefix('/')?.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("orgs"), Some(org), Some("events"), None) if !org.is_empty() => Some(org),
+    let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    match parts.as_slice() {
+        ["orgs", org, "events"] if !org.is_empty() => Some((org, Route::Events)),
+        ["orgs", org, "user", "events"] if !org.is_empty() => Some((org, Route::UserEvents)),
         _ => None,
     }
 }
@@ -244,8 +258,18 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(org_from_path("/orgs/abc/events"), Some("abc"));
-        assert_eq!(org_from_path("/orgs/abc/events/"), Some("abc"));
+        assert_eq!(
+            org_from_path("/orgs/abc/events"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/events/"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/user/events"),
+            Some(("abc", Route::UserEvents))
+        );
         for p in [
             "/",
             "/orgs//events",
@@ -253,6 +277,10 @@ mod tests {
             "/orgs/abc/events/x",
             "orgs/abc/events",
             "/x/abc/events",
+            "/orgs//user/events",
+            "/orgs/abc/user",
+            "/orgs/abc/users/events",
+            "/orgs/abc/user/events/x",
         ] {
             assert_eq!(org_from_path(p), None, "{p}");
         }
