@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod runtime;
 pub mod settings;
 pub mod telemetry;
+pub mod tenancy;
 pub mod zendesk;
 
 pub use runtime::Runtime;

@@ -123,9 +123,20 @@ pub fn event_id(field: &str, id: &str) -> Result<String, BridgeError> {
 /// Header that names the event of an unsigned HTTPS request for idempotency.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
-/// An HTTPS request to `POST /orgs/{orgId}/events`, not yet authenticated.
+/// Which endpoint a request is for: they take different credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /orgs/{orgId}/events`: the org's shared secret or an HMAC signature.
+    Events,
+    /// `POST /orgs/{orgId}/user/events`: a Genesys user's token (agent desktop).
+    UserEvents,
+}
+
+/// An HTTPS request to `POST /orgs/{orgId}/events` or `POST /orgs/{orgId}/user/events`,
+/// not yet authenticated.
 #[derive(Clone)]
 pub struct HttpRequest {
+    pub route: Route,
     /// The org of the path if it is an org id (a canonical UUID), else `None`; to be
     /// proven by a credential of that org, never trusted alone.
     pub org_id: Option<String>,
@@ -166,6 +177,7 @@ impl std::fmt::Debug for HttpRequest {
             })
             .collect();
         f.debug_struct("HttpRequest")
+            .field("route", &self.route)
             .field("org_id", &self.org_id)
             .field("path_org", &preview(&self.path_org, PREVIEW_CHARS))
             .field("headers", &headers)
@@ -195,7 +207,7 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
         .as_deref()
         .or(req.request_context.http.path.as_deref())
         .unwrap_or("/");
-    let path_org = org_from_path(path).ok_or(Reject::NotFound)?;
+    let (path_org, route) = org_from_path(path).ok_or(Reject::NotFound)?;
     let method = req.request_context.http.method.as_deref().unwrap_or("");
     if !method.eq_ignore_ascii_case("POST") {
         return Err(Reject::MethodNotAllowed);
@@ -235,6 +247,7 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
     }
     let idempotency_key = idempotency_key(&req.headers).map_err(Reject::BadRequest)?;
     Ok(HttpRequest {
+        route,
         org_id: canonical_uuid(path_org),
         path_org: path_org.to_string(),
         headers: req.headers,
@@ -303,12 +316,14 @@ fn header_name(name: &str) -> String {
         .join("-")
 }
 
-/// `/orgs/{orgId}/events` (a trailing slash is fine) -> the org id segment.
-fn org_from_path(path: &str) -> Option<&str> {
+/// `/orgs/{orgId}/events` or `/orgs/{orgId}/user/events` (a trailing slash is fine) -> the
+/// org id segment and the route.
+fn org_from_path(path: &str) -> Option<(&str, Route)> {
     let path = path.strip_suffix('/').unwrap_or(path);
-    let mut parts = path.strip_prefix('/')?.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("orgs"), Some(org), Some("events"), None) if !org.is_empty() => Some(org),
+    let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    match parts.as_slice() {
+        ["orgs", org, "events"] if !org.is_empty() => Some((org, Route::Events)),
+        ["orgs", org, "user", "events"] if !org.is_empty() => Some((org, Route::UserEvents)),
         _ => None,
     }
 }
@@ -340,8 +355,18 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(org_from_path("/orgs/abc/events"), Some("abc"));
-        assert_eq!(org_from_path("/orgs/abc/events/"), Some("abc"));
+        assert_eq!(
+            org_from_path("/orgs/abc/events"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/events/"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/user/events"),
+            Some(("abc", Route::UserEvents))
+        );
         for p in [
             "/",
             "/orgs//events",
@@ -349,6 +374,10 @@ mod tests {
             "/orgs/abc/events/x",
             "orgs/abc/events",
             "/x/abc/events",
+            "/orgs//user/events",
+            "/orgs/abc/user",
+            "/orgs/abc/users/events",
+            "/orgs/abc/user/events/x",
         ] {
             assert_eq!(org_from_path(p), None, "{p}");
         }

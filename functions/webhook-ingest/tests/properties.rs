@@ -341,8 +341,7 @@ proptest! {
         if tampered || skew != 0 {
             prop_assert!(matches!(out, Outcome::Unauthorized), "{out:?}");
         }
-        // A bearer that is not the secret is accepted only if Genesys (here the sandbox)
-        // says it is a token of the org: a made-up one never is.
+        // A bearer that is not the secret is refused on the events route, whatever it is.
         let ev = http_with_body(&body, &[("authorization", format!("Bearer {token}"))], false);
         let out = run(&ev);
         prop_assert!(matches!(out, Outcome::Unauthorized), "{out:?}");

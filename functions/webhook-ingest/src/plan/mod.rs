@@ -3,10 +3,11 @@
 //! in; every error names the field at fault.
 //!
 //! The routing itself is in [`notification`] (Genesys topics) and [`command`] (direct
-//! commands over HTTPS).
+//! commands over HTTPS); what a Genesys user's token may ask for is in [`user`].
 
 pub mod command;
 pub mod notification;
+pub mod user;
 
 use bridge::jobs::{Job, JobEnvelope, JOB_VERSION};
 use bridge::{BridgeError, OrgConfig};
@@ -87,7 +88,10 @@ pub fn https(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, Br
 /// The event id of an HTTPS request: the `Idempotency-Key` header (already checked by
 /// `input`, and never on a signed request), else the body's `id`, else a digest of the
 /// body.
-fn https_event_id(req: &HttpRequest, body_id: Option<&Value>) -> Result<String, BridgeError> {
+pub(crate) fn https_event_id(
+    req: &HttpRequest,
+    body_id: Option<&Value>,
+) -> Result<String, BridgeError> {
     match (&req.idempotency_key, body_id) {
         (Some(k), _) => Ok(k.clone()),
         (None, Some(Value::String(id))) => input::event_id("body.id", id),
