@@ -12,6 +12,7 @@ pub mod event;
 pub mod region;
 pub mod retry;
 pub mod secrets;
+pub mod shape;
 
 pub use config::OrgConfig;
 pub use deadline::Deadline;

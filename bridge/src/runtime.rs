@@ -42,7 +42,9 @@ impl Runtime {
             settings.aws_endpoint_url.as_deref(),
         )
         .await;
-        let mut rt = Runtime::new(source, settings.secret_ttl, HttpClient::new()?);
+        let mut rt = Runtime::new(source.clone(), settings.secret_ttl, HttpClient::new()?);
+        rt.orgs =
+            OrgStore::with_max_entries(source, settings.secret_ttl, settings.org_cache_entries);
         rt.deadline_margin = settings.deadline_margin;
         rt.data_action_orgs = settings.data_action_orgs();
         Ok(rt)

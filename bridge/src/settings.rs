@@ -23,6 +23,9 @@ pub struct Settings {
     pub secret_source: SecretSourceSetting,
     /// `BRIDGE_SECRET_TTL_SECONDS` (default 300).
     pub secret_ttl: Duration,
+    /// `BRIDGE_ORG_CACHE_ENTRIES` (default 1000): org ids the org cache keeps, known orgs
+    /// and misses together.
+    pub org_cache_entries: usize,
     /// `BRIDGE_DEADLINE_MARGIN_MS` (default 500): stop retrying this long before the
     /// Lambda deadline, so the failure is reported instead of the function being killed.
     pub deadline_margin: Duration,
@@ -81,6 +84,11 @@ impl Settings {
                 "BRIDGE_SECRET_TTL_SECONDS",
                 DEFAULT_TTL.as_secs(),
             )?),
+            org_cache_entries: num(
+                "BRIDGE_ORG_CACHE_ENTRIES",
+                crate::secrets::DEFAULT_MAX_ENTRIES as u64,
+            )?
+            .max(1) as usize,
             deadline_margin: Duration::from_millis(num("BRIDGE_DEADLINE_MARGIN_MS", 500)?),
             attribute_queue_url: get("BRIDGE_ATTRIBUTE_QUEUE_URL"),
             ticket_queue_url: get("BRIDGE_TICKET_QUEUE_URL"),
@@ -145,6 +153,13 @@ mod tests {
             }
         );
         assert_eq!(s.secret_ttl, Duration::from_secs(300));
+        assert_eq!(s.org_cache_entries, 1000);
+        assert_eq!(
+            from(&[("BRIDGE_ORG_CACHE_ENTRIES", "50")])
+                .unwrap()
+                .org_cache_entries,
+            50
+        );
         let s = from(&[
             ("BRIDGE_SECRET_SOURCE", "dir"),
             ("BRIDGE_ORGS_DIR", "/x"),

@@ -10,7 +10,8 @@
 //! - [`capture_logs`]: everything `tracing` writes, for redaction tests;
 //! - [`calls`], [`show`], [`token_requests`]: views of the sandbox's journal;
 //! - [`aws_test_config`], [`unique_name`]: the AWS emulator that `scripts/test.sh` starts;
-//! - [`FaultyQueue`]: the in-memory job queue with injected failures.
+//! - [`FaultyQueue`]: the in-memory job queue with injected failures;
+//! - [`props`]: arbitrary JSON, the org secrets and case counts of the property tests.
 
 mod aws;
 mod counting;
@@ -20,6 +21,7 @@ mod journal;
 mod lambda;
 mod logs;
 mod orgs;
+pub mod props;
 mod queue;
 
 pub use aws::{aws_test_config, aws_test_endpoint, unique_name};

@@ -578,6 +578,120 @@ async fn rotated_client_secret_is_reread_once_and_the_write_succeeds() {
     assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
 }
 
+#[tokio::test]
+async fn numbers_are_written_exactly_or_refused_naming_the_key() {
+    let h = Harness::start().await;
+    // attributesJson is text the function parses itself: a number keeps its exact text.
+    let event = with(
+        fixture("data-action-verify.json"),
+        "attributesJson",
+        json!(r#"{"acct": 12345678901234567890123, "ratio": 2.50, "n": 7}"#),
+    );
+    let out = h.invoke(event).await.expect("written");
+    assert_eq!(out["verified"], json!(true), "{out}");
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
+    assert_eq!(
+        stored.get("acct").map(String::as_str),
+        Some("12345678901234567890123")
+    );
+    assert_eq!(stored.get("ratio").map(String::as_str), Some("2.50"));
+    assert_eq!(stored.get("n").map(String::as_str), Some("7"));
+
+    // An `attributes` object arrives parsed: a number that may have lost precision is
+    // refused, naming the key, before any call.
+    h.sandbox.clear_journal();
+    let mut event: Value = serde_json::from_str(
+        r#"{"attributes": {"tier": "gold", "acct": 12345678901234567890123}}"#,
+    )
+    .unwrap();
+    for (k, v) in fixture("data-action-attributes-object.json")
+        .as_object()
+        .unwrap()
+    {
+        if k != "attributes" {
+            event[k] = v.clone();
+        }
+    }
+    let e = h.invoke(event).await.expect_err("refused");
+    assert_eq!(e.error_type, "Input.InvalidInput", "{e:?}");
+    assert!(e.error_message.contains("`attributes.acct`"), "{e:?}");
+    assert!(h.journal().is_empty(), "{}", show(&h.journal()));
+}
+
+#[tokio::test]
+async fn attribute_names_with_control_characters_are_refused() {
+    let h = Harness::start().await;
+    let base = fixture("data-action-attributes-object.json");
+    for key in ["a\u{0}b", "tab\tkey", "line\nkey", "del\u{7f}", "c1\u{85}"] {
+        let e = h
+            .invoke(with(base.clone(), "attributes", json!({key: "x"})))
+            .await
+            .expect_err(key);
+        assert_eq!(e.error_type, "Input.InvalidInput", "{key:?}: {e:?}");
+        assert!(e.error_message.contains("control character"), "{e:?}");
+    }
+    // Values may hold line breaks and tabs.
+    h.invoke(with(
+        base,
+        "attributes",
+        json!({"note": "line 1\n\tline 2"}),
+    ))
+    .await
+    .expect("values may hold newlines and tabs");
+    let j = h.journal();
+    assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1, "{}", show(&j));
+}
+
+#[tokio::test]
+async fn a_config_error_never_reaches_the_flow_with_a_secret() {
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef");
+        })
+    })
+    .await;
+    let e = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect_err("an invalid config fails the action");
+    assert_eq!(e.error_type, "Config.InvalidConfig", "{e:?}");
+    assert!(e.error_message.contains("`webhook`"), "{e:?}");
+    assert!(!e.error_message.contains("LEAKME"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_huge_attribute_key_is_echoed_only_as_a_preview() {
+    let h = Harness::start().await;
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let key = "K".repeat(120 * 1024);
+    let e = h
+        .invoke(with(
+            fixture("data-action-attributes-object.json"),
+            "attributes",
+            json!({key: "v"}),
+        ))
+        .await
+        .expect_err("over maxKeyChars");
+    assert_eq!(e.error_type, "Input.InvalidInput");
+    assert!(
+        e.error_message.contains("`attributes.KKK"),
+        "{}",
+        &e.error_message[..200]
+    );
+    assert!(
+        e.error_message.len() < 1024,
+        "{} bytes",
+        e.error_message.len()
+    );
+    let longest = logs.text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes");
+    assert!(h.journal().is_empty());
+}
+
 /// The issue's first reproduction, for this function: an admin of org A edits the request
 /// template to name org B. Only an invocation through org B's own alias may act for B.
 #[tokio::test]

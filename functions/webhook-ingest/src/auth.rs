@@ -477,6 +477,7 @@ mod tests {
             org_id: None,
             path_org: "o".into(),
             headers: h,
+            idempotency_key: None,
             body: body.as_bytes().to_vec(),
             request_id: None,
         }

@@ -147,6 +147,7 @@ mod tests {
             org_id: Some("4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11".into()),
             path_org: "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11".into(),
             headers: HeaderMap::new(),
+            idempotency_key: None,
             body: body.to_string().into_bytes(),
             request_id: None,
         }
