@@ -98,10 +98,16 @@ BINARY_ENV = {
         "BRIDGE_IDEMPOTENCY_TABLE", "BRIDGE_MAX_BODY_BYTES",
     },
     # Data-action functions refuse invocations that do not come through an org alias
-    # unless this says "false" (a single-org deployment).
-    "attribute-writer": {"BRIDGE_REQUIRE_ORG_ALIAS"},
-    "ticket-status": {"BRIDGE_REQUIRE_ORG_ALIAS"},
+    # unless this names the one org a single-org deployment serves.
+    "attribute-writer": {"BRIDGE_SINGLE_ORG_ID"},
+    "ticket-status": {"BRIDGE_SINGLE_ORG_ID"},
 }
+
+# The one shared-stack parameter that may name an org: empty in the multi-org
+# deployment (the default), an org id only in a deployment that serves that org
+# alone. It may only reach the data-action functions, as BRIDGE_SINGLE_ORG_ID.
+SINGLE_ORG_PARAMETER = "SingleOrgId"
+SINGLE_ORG_ENV = "BRIDGE_SINGLE_ORG_ID"
 
 # Metrics (README, "Metrics"): every function writes embedded-metric-format lines
 # under this parameter's namespace, and the alarms and dashboard read it there.
@@ -410,6 +416,8 @@ def check_no_org_specifics(t: dict) -> list[str]:
     """The shared stack names no org: adding or removing one never changes it."""
     out = []
     for name, p in (t.get("Parameters") or {}).items():
+        if name == SINGLE_ORG_PARAMETER:
+            continue  # check_single_org_opt_out holds it to its rules
         lowered = name.lower()
         pattern = str((p or {}).get("AllowedPattern", ""))
         if any(w in lowered for w in ORG_PARAMETER_WORDS) or "genesys" in pattern or "[0-9a-f-]{36}" in pattern:
@@ -422,6 +430,42 @@ def check_no_org_specifics(t: dict) -> list[str]:
         out.append(f"shared stack role {name} trusts an AWS account (Genesys'); data-action roles are per org (infra/org.yaml)")
     if UUID_LITERAL.search(str(t)):
         out.append(f"shared stack holds a UUID literal {UUID_LITERAL.search(str(t)).group(0)}: an org id has no place here")
+    return out
+
+
+def check_single_org_opt_out(t: dict) -> list[str]:
+    """SingleOrgId names no org by default, and only the data-action functions read it,
+    as BRIDGE_SINGLE_ORG_ID."""
+    out = []
+    param = (t.get("Parameters") or {}).get(SINGLE_ORG_PARAMETER)
+    if param is None:
+        return out
+    if (param or {}).get("Default") != "":
+        out.append(
+            f"shared stack parameter {SINGLE_ORG_PARAMETER} must default to \"\": the shared-stack "
+            "deployment names no org, and its data actions need their org alias"
+        )
+    allowed: set[int] = set()
+    for _, res, binary in _functions(t):
+        env = ((_props(res).get("Environment") or {}).get("Variables")) or {}
+        value = env.get(SINGLE_ORG_ENV)
+        if binary in DATA_ACTION_BINARIES and value == {"Ref": SINGLE_ORG_PARAMETER}:
+            allowed.add(id(value))
+
+    def uses(v: Any, where: str) -> None:
+        if isinstance(v, dict):
+            refs = _sub_refs(v) | {r for r in [_ref_target(v)] if r}
+            if SINGLE_ORG_PARAMETER in refs and id(v) not in allowed:
+                out.append(f"{where} reads {SINGLE_ORG_PARAMETER}; only the data-action functions may, as {SINGLE_ORG_ENV}")
+                return
+            for k, x in v.items():
+                uses(x, f"{where}.{k}")
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                uses(x, f"{where}[{i}]")
+
+    for section in ("Resources", "Outputs", "Conditions", "Globals"):
+        uses(t.get(section) or {}, section)
     return out
 
 
@@ -872,6 +916,7 @@ CHECKS = (
     check_queue_visibility,
     check_no_wildcard_resources,
     check_no_org_specifics,
+    check_single_org_opt_out,
     check_one_rule_permission,
     check_timeouts,
     check_secret_scope,

@@ -140,8 +140,13 @@ pub async fn settle<W: Worker>(worker: &W, event: &SqsEvent) -> Vec<(Message, W:
 /// Reads an invocation payload that was classified as an SQS batch; an unreadable one is an
 /// input error on `Records`.
 pub fn parse_sqs_event(event: Value) -> Result<SqsEvent> {
-    serde_json::from_value(event)
-        .map_err(|e| BridgeError::validation("Records", format!("not a valid SQS event: {e}")))
+    // By path and type: serde's own text would quote a record's values.
+    crate::shape::from_value(&event).map_err(|e| {
+        BridgeError::validation(
+            e.field("", "Records"),
+            format!("not a valid SQS event: {}", e.expected),
+        )
+    })
 }
 
 /// One SQS record, read.

@@ -121,11 +121,14 @@ def test_idempotency_table_shape(real):
     assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_data_action_functions_get_the_org_alias_setting(real):
+def test_data_action_functions_get_the_single_org_setting_empty_by_default(real):
     for name in ("AttributeWriterFunction", "TicketStatusFunction"):
         env = props(real, name)["Environment"]["Variables"]
-        assert env["BRIDGE_REQUIRE_ORG_ALIAS"] == {"Ref": "RequireOrgAlias"}
-    assert real["Parameters"]["RequireOrgAlias"]["Default"] == "true"
+        assert env["BRIDGE_SINGLE_ORG_ID"] == {"Ref": "SingleOrgId"}
+    assert "BRIDGE_SINGLE_ORG_ID" not in props(real, "WebhookIngestFunction")["Environment"]["Variables"]
+    # Empty: the shared-stack deployment, where every data action needs its org alias.
+    assert real["Parameters"]["SingleOrgId"]["Default"] == ""
+    assert "RequireOrgAlias" not in real["Parameters"]
 
 
 # ------------------------------------------------------- each check can fail
@@ -258,6 +261,20 @@ def _secret_write_access(t):
     ]
 
 
+def _single_org_by_default(t):
+    t["Parameters"]["SingleOrgId"]["Default"] = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"
+
+
+def _single_org_read_by_ingest(t):
+    props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_SINGLE_ORG_ID"] = {"Ref": "SingleOrgId"}
+
+
+def _single_org_in_a_policy(t):
+    statement(t, "TicketStatusRole", "OrgSecrets")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${OrgSecretPrefix}${SingleOrgId}"
+    }
+
+
 def _missing_env(t):
     del props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_IDEMPOTENCY_TABLE"]
 
@@ -340,6 +357,9 @@ BREAKAGES = {
     "shared: per-org alias": (_alias_in_shared, "AcmeAlias (AWS::Lambda::Alias) is per org"),
     "shared: Genesys role": (_genesys_role_in_shared, "role GenesysRole trusts an AWS account"),
     "shared: an org id": (_org_uuid_in_shared, "UUID literal 4f2b1c9e"),
+    "shared: single org by default": (_single_org_by_default, "SingleOrgId must default to \"\""),
+    "shared: single org read by ingest": (_single_org_read_by_ingest, "WebhookIngestFunction.Properties.Environment.Variables.BRIDGE_SINGLE_ORG_ID reads SingleOrgId"),
+    "shared: single org in a policy": (_single_org_in_a_policy, "reads SingleOrgId; only the data-action functions may"),
     "rules: a permission per rule": (_permission_per_rule, "2 Lambda permissions for events.amazonaws.com"),
     "rules: any rule of the account": (_permission_any_rule, "is not the Genesys partner-bus rules"),
     "rules: no source account": (_permission_without_source_account, "SourceAccount must be this account"),
@@ -404,6 +424,11 @@ def test_cli_exit_codes(tmp_path, real, capsys):
     [
         ("OrgSecretPrefix", ["genesys-bridge/orgs/"], ["genesys-bridge/orgs", ""]),
         ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:123456789012:ops"], ["ops", "arn:aws:sqs:eu-west-1:123456789012:q"]),
+        (
+            "SingleOrgId",
+            ["", "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"],
+            ["true", "false", "acme", "4F2B1C9E-8A31-4D6E-9B7A-2C5D8E1F0A11", "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11 "],
+        ),
     ],
 )
 def test_parameter_patterns(real, param, good, bad):

@@ -19,7 +19,9 @@ use bridge_sandbox::Sandbox;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{json, Value};
 
-use super::{describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, LocalOrg, OrgFiles};
+use super::{
+    describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, Invoked, LocalOrg, OrgFiles,
+};
 use crate::exit::CliError;
 
 /// SQS delivers a message this many times before it moves it to the DLQ (the
@@ -119,25 +121,30 @@ impl Pipeline {
         })
     }
 
-    /// A Lambda context with a deadline, like a real invocation.
-    fn context(&self, function: Function) -> Context {
+    /// A Lambda context with a deadline, like a real invocation, and the invoked ARN (an
+    /// org alias for a data action, as Genesys invokes it in the shared stack).
+    fn context(&self, invoked: &Invoked) -> Context {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let mut ctx = Context::default();
         ctx.request_id = uuid::Uuid::new_v4().to_string();
         ctx.deadline = (now + INVOCATION_BUDGET).as_millis() as u64;
-        ctx.invoked_function_arn = format!(
-            "arn:aws:lambda:local:000000000000:function:genesys-bridge-{}",
-            function.name()
-        );
+        ctx.invoked_function_arn = invoked.arn();
         ctx
     }
 
-    /// Invokes `function`'s real handler with `event`, as Lambda would.
+    /// Invokes `function`'s real handler with `event`, unqualified, as an event source
+    /// mapping, a rule or the Function URL would.
     pub async fn invoke(&self, function: Function, event: Value) -> Result<Value, Diagnostic> {
-        let ctx = self.context(function);
-        match function {
+        self.invoke_as(&Invoked::unqualified(function), event).await
+    }
+
+    /// Invokes the real handler of `invoked` (a function, with the alias it is invoked
+    /// through, if any) with `event`, as Lambda would.
+    pub async fn invoke_as(&self, invoked: &Invoked, event: Value) -> Result<Value, Diagnostic> {
+        let ctx = self.context(invoked);
+        match invoked.function {
             Function::WebhookIngest => webhook_ingest::handle(&self.ingest, event, ctx).await,
             Function::AttributeWriter => attribute_writer::handle(&self.rt, event, ctx).await,
             Function::TicketStatus => ticket_status::handle(&self.rt, event, ctx).await,

@@ -23,7 +23,7 @@ use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
 use tracing::Instrument;
 
-pub use action::{check_alias, data_action_deadline, ActionOutput, DATA_ACTION_BUDGET};
+pub use action::{data_action_deadline, ActionOutput, DATA_ACTION_BUDGET};
 pub use apply::{Applied, MAX_SAFE_UPDATE_TRIES};
 pub use input::ActionInput;
 pub use outcome::Outcome;

@@ -9,13 +9,13 @@ use std::time::Duration;
 use bridge_sandbox::{count, Fault};
 use bridge_testkit::ids::*;
 use bridge_testkit::{
-    ctx_with_deadline, emf_documents, metrics_summary, uncatalogued_metrics, OrgHarness,
-    MAX_RECEIVE_COUNT,
+    ctx_with_deadline, data_action_ctx, emf_documents, metrics_summary, uncatalogued_metrics,
+    OrgHarness, MAX_RECEIVE_COUNT,
 };
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
-use ticket_status::handle;
+use ticket_status::{handle, FUNCTION};
 
 /// `event` with every record's delivery count set to `receives`.
 fn delivered(mut event: Value, receives: u32) -> Value {
@@ -33,17 +33,17 @@ async fn data_actions_count_updated_unchanged_closed_and_follow_up_per_org() {
         "data-action-numeric-id.json",
         "data-action-followup-globex.json",
     ] {
-        handle(&env.rt, fixture(f), Context::default())
+        let event = fixture(f);
+        let ctx = data_action_ctx(FUNCTION, &event);
+        handle(&env.rt, event, ctx)
             .await
             .unwrap_or_else(|e| panic!("{f}: {e:?}"));
     }
-    handle(
-        &env.rt,
-        fixture("data-action-closed-ticket.json"),
-        Context::default(),
-    )
-    .await
-    .expect_err("a closed ticket is a Lambda error for the flow");
+    let closed = fixture("data-action-closed-ticket.json");
+    let ctx = data_action_ctx(FUNCTION, &closed);
+    handle(&env.rt, closed, ctx)
+        .await
+        .expect_err("a closed ticket is a Lambda error for the flow");
     let docs = emf_documents(&env.metrics);
     assert_eq!(docs.len(), 4, "one line per invocation: {docs:?}");
     let s = metrics_summary(&env.metrics);

@@ -176,7 +176,10 @@ async fn a_throttled_genesys_token_check_counts_for_the_org() {
             .retry_after(60),
     );
     let token = h.sandbox.state().issue_token("acme-bridge-client");
-    let request = bearer_request(ORG_A, &format!("Bearer {token}"));
+    // Genesys tokens are checked only on the user route; /events takes none.
+    let mut request = bearer_request(ORG_A, &format!("Bearer {token}"));
+    request["rawPath"] = json!(format!("/orgs/{ORG_A}/user/events"));
+    request["requestContext"]["http"]["path"] = request["rawPath"].clone();
     // A 60 s Retry-After does not fit the invocation: it gives up at once.
     let out = handle(
         &h.ingest,
