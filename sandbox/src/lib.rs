@@ -30,9 +30,9 @@ pub use pattern::{method_matches, path_matches};
 pub use seed::{
     default_seed, ApiTokenSeed, ConversationSeed, ExternalContactSeed, GenesysSeed,
     MessagingConversationSeed, OAuthClientSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed,
-    PhoneSeed, RoleSeed, SchemaRefSeed, Seed, SmsNumberSeed, TicketSeed, WhatsAppIntegrationSeed,
-    ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
-    SMS_NUMBERS_PERMISSION, WHATSAPP_INTEGRATIONS_PERMISSION,
+    PhoneSeed, RoleSeed, SchemaRefSeed, Seed, SmsNumberSeed, TicketSeed, UserSeed,
+    WhatsAppIntegrationSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
+    ATTRIBUTES_PERMISSION, SMS_NUMBERS_PERMISSION, WHATSAPP_INTEGRATIONS_PERMISSION,
 };
 pub use state::{StateHandle, DEFAULT_TICKET_UPDATE_LIMIT, DEFAULT_TICKET_UPDATE_WINDOW};
 

@@ -2,7 +2,8 @@
 //! event, then drain the in-memory queue into the three consumers as SQS batches,
 //! redelivering failed jobs and dead-lettering them the way SQS and the event source
 //! mappings would. agentless-messages also dead-letters a message that may have been sent
-//! itself, into its (in-memory) DLQ, as it does in AWS.
+//! itself, into its (in-memory) DLQ, as it does in AWS. The functions' metrics lines are
+//! kept ([`Pipeline::metrics`]) instead of printed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bridge::http::HttpClient;
 use bridge::idempotency::{IdempotencyStore, MemoryIdempotency, DEFAULT_RECORD_TTL};
 use bridge::jobs::{Consumer, JobEnvelope};
+use bridge::metrics::{Captured, Metrics};
 use bridge::queue::{
     JobQueue, MemoryDeadLetters, MemoryQueue, MAX_BATCH_ENTRIES, MAY_HAVE_BEEN_SENT,
     OUTCOME_ATTRIBUTE, REASON_ATTRIBUTE,
@@ -22,7 +24,9 @@ use bridge_sandbox::Sandbox;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{json, Value};
 
-use super::{describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, LocalOrg, OrgFiles};
+use super::{
+    describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, Invoked, LocalOrg, OrgFiles,
+};
 use crate::exit::CliError;
 
 /// SQS delivers a message this many times before it moves it to the DLQ (the
@@ -75,6 +79,8 @@ const CONSUMERS: [Consumer; 3] = [
 pub struct Pipeline {
     pub sandbox: Sandbox,
     pub rt: Arc<Runtime>,
+    /// The EMF lines every invocation wrote (what CloudWatch would turn into metrics).
+    pub metrics: Captured,
     pub queue: Arc<MemoryQueue>,
     pub ingest: webhook_ingest::Ingest,
     pub messenger: agentless_messages::Messenger,
@@ -118,7 +124,10 @@ impl Pipeline {
         orgs: Vec<LocalOrg>,
     ) -> Result<Pipeline, CliError> {
         let http = HttpClient::new().map_err(CliError::from)?;
-        let rt = Arc::new(Runtime::new(Arc::new(source), DEFAULT_TTL, http));
+        let mut rt = Runtime::new(Arc::new(source), DEFAULT_TTL, http);
+        let (metrics, captured) = Metrics::capture();
+        rt.metrics = metrics.with_max_receive_count(Some(MAX_RECEIVES));
+        let rt = Arc::new(rt);
         let queue = Arc::new(MemoryQueue::new());
         let idempotency: Arc<dyn IdempotencyStore> =
             Arc::new(MemoryIdempotency::new(DEFAULT_RECORD_TTL));
@@ -133,6 +142,7 @@ impl Pipeline {
         Ok(Pipeline {
             sandbox,
             rt,
+            metrics: captured,
             queue,
             ingest,
             messenger,
@@ -143,25 +153,30 @@ impl Pipeline {
         })
     }
 
-    /// A Lambda context with a deadline, like a real invocation.
-    fn context(&self, function: Function) -> Context {
+    /// A Lambda context with a deadline, like a real invocation, and the invoked ARN (an
+    /// org alias for a data action, as Genesys invokes it in the shared stack).
+    fn context(&self, invoked: &Invoked) -> Context {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let mut ctx = Context::default();
         ctx.request_id = uuid::Uuid::new_v4().to_string();
         ctx.deadline = (now + INVOCATION_BUDGET).as_millis() as u64;
-        ctx.invoked_function_arn = format!(
-            "arn:aws:lambda:local:000000000000:function:genesys-bridge-{}",
-            function.name()
-        );
+        ctx.invoked_function_arn = invoked.arn();
         ctx
     }
 
-    /// Invokes `function`'s real handler with `event`, as Lambda would.
+    /// Invokes `function`'s real handler with `event`, unqualified, as an event source
+    /// mapping, a rule or the Function URL would.
     pub async fn invoke(&self, function: Function, event: Value) -> Result<Value, Diagnostic> {
-        let ctx = self.context(function);
-        match function {
+        self.invoke_as(&Invoked::unqualified(function), event).await
+    }
+
+    /// Invokes the real handler of `invoked` (a function, with the alias it is invoked
+    /// through, if any) with `event`, as Lambda would.
+    pub async fn invoke_as(&self, invoked: &Invoked, event: Value) -> Result<Value, Diagnostic> {
+        let ctx = self.context(invoked);
+        match invoked.function {
             Function::WebhookIngest => webhook_ingest::handle(&self.ingest, event, ctx).await,
             Function::AttributeWriter => attribute_writer::handle(&self.rt, event, ctx).await,
             Function::TicketStatus => ticket_status::handle(&self.rt, event, ctx).await,

@@ -11,7 +11,6 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::Instrument;
 
-use bridge::runtime::check_invocation_alias;
 use bridge::{Deadline, Result};
 use lambda_runtime::Context;
 use serde_json::Value;
@@ -62,8 +61,10 @@ pub fn claim_until(ctx: &Context) -> u64 {
 /// Runs one data action invocation.
 pub async fn run(m: &Messenger, event: &Value, ctx: &Context) -> Result<ActionOutput> {
     // Shape first: nothing is read or sent for a malformed request.
-    let input = parse_action_input(event)?;
-    check_invocation_alias(&ctx.invoked_function_arn, &input.org_id)?;
+    let mut input = parse_action_input(event)?;
+    // The org whose credentials and senders are used is the one of the alias Genesys
+    // invoked; nothing is read for any org before this.
+    input.org_id = m.rt.data_action_org(ctx, &input.org_id)?;
     let span =
         tracing::info_span!("data_action", org_id = %input.org_id, request_id = %ctx.request_id);
     send(m, input, data_action_deadline(m, ctx), claim_until(ctx))

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod worker;
 
 use bridge::event::{accept, EventKind};
+use bridge::metrics;
 use bridge::{BridgeError, Result};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
@@ -42,8 +43,20 @@ pub const CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 2
 
 /// The Lambda handler: a data action answers its flat output object; an SQS batch answers
 /// `{"batchItemFailures": [...]}`. Failures are Lambda errors with the stable error type
-/// (`Genesys.MayHaveBeenSent` for a message that may have gone out).
+/// (`Genesys.MayHaveBeenSent` for a message that may have gone out). The invocation is
+/// measured: its latency, and a data action's outcome (a batch's messages are counted by
+/// `bridge::batch`).
 pub async fn handle(
+    m: &Messenger,
+    event: Value,
+    ctx: Context,
+) -> std::result::Result<Value, Diagnostic> {
+    m.rt.metrics
+        .measure(FUNCTION, measured(m, event, ctx))
+        .await
+}
+
+async fn measured(
     m: &Messenger,
     event: Value,
     ctx: Context,
@@ -58,8 +71,15 @@ pub async fn handle(
                 .and_then(to_value)
         }
         // `accept` lets through only what TAKES names.
-        Ok(_) => action::run(m, &event, &ctx).await.and_then(to_value),
-        Err(e) => Err(e),
+        Ok(_) => {
+            let out = action::run(m, &event, &ctx).await;
+            metrics::outcome(outcome::of_action(&out));
+            out.and_then(to_value)
+        }
+        Err(e) => {
+            metrics::outcome(metrics::catalogue::FAILED);
+            Err(e)
+        }
     };
     result.map_err(|e| {
         tracing::warn!(error_type = %e.error_type(), org_id = e.org_id.as_deref().unwrap_or(""),

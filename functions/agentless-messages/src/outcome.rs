@@ -5,7 +5,9 @@
 //! itself, marked as such, so that SQS does not deliver it again and nothing sends it twice.
 
 use bridge::batch::{self, Message};
-use bridge::BridgeError;
+use bridge::{BridgeError, ErrorKind};
+
+use crate::action::ActionOutput;
 
 /// What became of one SQS message.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,18 @@ impl batch::Outcome for Outcome {
     }
 }
 
+/// The metrics outcome of a data action, named as a job's would be: `sent`, `duplicate`
+/// (sent before under the key), `may_have_been_sent` (the Lambda error
+/// `Genesys.MayHaveBeenSent`), or `failed` (refused before or by Genesys: nothing sent).
+pub fn of_action(out: &bridge::Result<ActionOutput>) -> &'static str {
+    match out {
+        Ok(o) if o.duplicate => "duplicate",
+        Ok(_) => "sent",
+        Err(e) if e.kind == ErrorKind::MayHaveBeenSent => "may_have_been_sent",
+        Err(_) => bridge::metrics::catalogue::FAILED,
+    }
+}
+
 impl Outcome {
     /// What a repeat of the unit's job (same claim key, later in the batch) comes to, when
     /// the unit's own outcome is `self`: a retryable failure fails it too, so that SQS
@@ -95,7 +109,7 @@ impl Outcome {
 mod tests {
     use super::*;
     use bridge::batch::Outcome as _;
-    use bridge::{ErrorKind, Upstream};
+    use bridge::Upstream;
 
     #[test]
     fn repeats_follow_the_first_only_into_a_retry() {
