@@ -225,11 +225,12 @@ impl JobEnvelope {
 }
 
 /// Every job kind, as the wire names it.
-pub const KINDS: [&str; 4] = [
+pub const KINDS: [&str; 5] = [
     "participant.attributes",
     "contact.fields",
     "participant.enrich",
     "ticket.wrapup",
+    "message.agentless",
 ];
 
 #[cfg(test)]

@@ -382,12 +382,37 @@ async fn refusals_before_genesys_acted_are_retried_within_the_deadline() {
 #[tokio::test]
 async fn another_orgs_alias_is_refused_before_anything() {
     let h = Harness::start().await;
-    let mut ctx = bridge_testkit::ctx_with_deadline(Duration::from_secs(15));
-    ctx.invoked_function_arn =
-        format!("arn:aws:lambda:eu-west-1:123456789012:function:gb-agentless-messages:org-{ORG_B}");
-    let d = agentless_messages::handle(&h.m, fixture("data-action-sms-text.json"), ctx)
-        .await
-        .unwrap_err();
-    assert_eq!(d.error_type, "Bridge.WrongOrg");
+    let alias = |org: &str| bridge_testkit::org_alias_arn(agentless_messages::FUNCTION, org);
+    let unqualified = alias(ORG_A).rsplit_once(':').unwrap().0.to_string();
+    let for_b = with(fixture("data-action-sms-text.json"), "orgId", json!(ORG_B));
+    // (invoked ARN, event, error type)
+    let cases = [
+        // The case: org A's data action, its request template naming org B.
+        (alias(ORG_A), for_b, "Bridge.WrongOrg"),
+        // Org B's alias (B's role) with A's orgId.
+        (
+            alias(ORG_B),
+            fixture("data-action-sms-text.json"),
+            "Bridge.WrongOrg",
+        ),
+        // No alias at all: which org it serves cannot be known.
+        (
+            unqualified,
+            fixture("data-action-sms-text.json"),
+            "Bridge.OrgAliasRequired",
+        ),
+    ];
+    for (arn, event, want) in cases {
+        let mut ctx = bridge_testkit::ctx_with_deadline(Duration::from_secs(15));
+        ctx.invoked_function_arn = arn.clone();
+        let d = agentless_messages::handle(&h.m, event, ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(d.error_type, want, "{arn}: {}", d.error_message);
+    }
+    // Refused before any org secret was read, any call made, any claim taken.
+    assert_eq!(h.source.fetches(), 0);
     assert!(h.journal().is_empty());
+    assert!(h.claims.is_empty());
+    assert_eq!(h.messages(), 0);
 }

@@ -1,7 +1,7 @@
 //! Customer messages through webhook-ingest: the org's messaging rules turn conversation
 //! events into `message.agentless` jobs (one claim per conversation and template), and the
-//! `message.agentless` command is taken with the org's shared secret or HMAC only, never
-//! with a Genesys token.
+//! `message.agentless` command is taken on the events route with the org's shared secret or
+//! HMAC only; a Genesys token (client or user) can cause no customer message.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,13 +190,19 @@ async fn the_command_takes_the_shared_secret_or_hmac() {
     );
 
     let ts = NOW_MS / 1000;
-    let mut signed = request(&message_command(), &[("idempotency-key", "msg-2")]);
+    // A signed request's event id is the signed body's `id` (an Idempotency-Key header is
+    // not signed, so it is not taken there).
+    let mut command = message_command();
+    command["id"] = json!("msg-2");
+    let mut signed = request(&command, &[]);
     let raw = signed["body"].as_str().unwrap().to_string();
     signed["headers"]["x-bridge-timestamp"] = json!(ts.to_string());
     signed["headers"]["x-bridge-signature"] = json!(signature(SECRET_A, ts, raw.as_bytes()));
-    let (status, _) = h.http(signed).await;
-    assert_eq!(status, 202);
-    assert_eq!(h.messages().len(), 1);
+    let (status, body) = h.http(signed).await;
+    assert_eq!(status, 202, "{body}");
+    let msgs = h.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].job_id, "msg-2:0");
 
     // A refusal names the payload field.
     let bad = json!({"command": "message.agentless", "payload": {"template": "no-such", "toAddress": "+1"}});
@@ -211,37 +217,69 @@ async fn the_command_takes_the_shared_secret_or_hmac() {
 #[tokio::test]
 async fn a_genesys_token_may_not_send_a_customer_message() {
     let h = harness().await;
-    let token = format!("Bearer {}", h.sandbox.state().issue_token(CLIENT_A.0));
-    let (status, body) = h
-        .http(request(
-            &message_command(),
-            &[("authorization", &token), ("idempotency-key", "msg-t")],
-        ))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["errorType"], "Bridge.Forbidden");
-    assert!(
-        body["message"].as_str().unwrap().contains("shared secret"),
-        "{body}"
-    );
-    assert!(h.messages().is_empty());
-    assert!(h.queue.is_empty());
-    // Nothing was claimed: the same request with the shared secret goes through.
-    assert!(h
-        .store
-        .record(&idempotency::key(ORG_A, "msg-t"))
-        .await
-        .unwrap()
-        .is_none());
+    // On the events route a Genesys token is no credential at all: 401, no call anywhere.
+    let client = format!("Bearer {}", h.sandbox.state().issue_token(CLIENT_A.0));
+    for bearer in [client.as_str(), &format!("Bearer {USER_TOKEN_A}")] {
+        let (status, body) = h
+            .http(request(
+                &message_command(),
+                &[("authorization", bearer), ("idempotency-key", "msg-t")],
+            ))
+            .await;
+        assert_eq!(status, 401, "{body}");
+    }
+    assert!(h.sandbox.journal().is_empty(), "{:?}", h.sandbox.journal());
 
-    // Nor through a notification that a messaging rule acts on.
+    // On the user route an agent's token may only write participant attributes: the
+    // command, and a notification a messaging rule acts on, are 403 naming what it may do.
     let note = json!({"topicName": format!("v2.detail.events.conversation.{CONV_A1}.acw"),
                       "eventBody": {"participantId": CONV_A1_AGENT, "eventTime": 1, "wrapupCode": MISSED_CALL_CODE}});
-    let (status, _) = h.http(request(&note, &[("authorization", &token)])).await;
-    assert_eq!(status, 403);
-    // The token may still do what it could before.
-    let attrs = json!({"command": "participant.attributes",
-                       "payload": {"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "attributes": {"tier": "gold"}}});
-    let (status, _) = h.http(request(&attrs, &[("authorization", &token)])).await;
-    assert_eq!(status, 202);
+    for (case, body) in [("the command", message_command()), ("a notification", note)] {
+        let (status, out) = h.http(user_request(&body, "msg-u")).await;
+        assert_eq!(
+            (status, out["errorType"].as_str()),
+            (403, Some("Bridge.Forbidden")),
+            "{case}: {out}"
+        );
+        assert!(
+            out["message"]
+                .as_str()
+                .unwrap()
+                .contains("may only send the command participant.attributes"),
+            "{case}: {out}"
+        );
+    }
+    assert!(h.messages().is_empty());
+    assert!(h.queue.is_empty());
+    // Nothing was claimed: the same key with the shared secret goes through.
+    for key in ["msg-t", "msg-u"] {
+        assert!(h
+            .store
+            .record(&idempotency::key(ORG_A, key))
+            .await
+            .unwrap()
+            .is_none());
+    }
+    assert_eq!(
+        bridge_sandbox::count(
+            &h.sandbox.journal(),
+            "POST",
+            "/api/v2/conversations/messages/agentless"
+        ),
+        0
+    );
+}
+
+/// A request on the user route, with an Acme agent's own token.
+fn user_request(body: &Value, key: &str) -> Value {
+    let mut ev = request(
+        body,
+        &[
+            ("authorization", &format!("Bearer {USER_TOKEN_A}")),
+            ("idempotency-key", key),
+        ],
+    );
+    ev["rawPath"] = json!(format!("/orgs/{ORG_A}/user/events"));
+    ev["requestContext"]["http"]["path"] = ev["rawPath"].clone();
+    ev
 }

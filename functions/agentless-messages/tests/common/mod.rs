@@ -12,7 +12,7 @@ use bridge::idempotency::{IdempotencyStore, MemoryIdempotency};
 use bridge::queue::{DeadLetters, MemoryDeadLetters};
 use bridge::secrets::{MemorySource, DEFAULT_TTL};
 use bridge::Runtime;
-use bridge_testkit::{ctx_with_deadline, OrgHarness};
+use bridge_testkit::{ctx_with_deadline, data_action_ctx_with_deadline, OrgHarness};
 use serde_json::{json, Value};
 
 pub const AGENTLESS: &str = "/api/v2/conversations/messages/agentless";
@@ -62,7 +62,9 @@ impl Harness {
         let orgs = OrgHarness::start_with(edit).await;
         // The function's own runtime over the harness's org source (the handler takes it
         // shared, as `bridge dev` and main build it).
-        let rt = Runtime::new(orgs.source.clone(), DEFAULT_TTL, HttpClient::new().unwrap());
+        let mut rt = Runtime::new(orgs.source.clone(), DEFAULT_TTL, HttpClient::new().unwrap());
+        // Its EMF lines go where the harness captures them (`orgs.metrics`).
+        rt.metrics = orgs.rt.metrics.clone();
         let m = Messenger::new(Arc::new(rt), store, dead_letters);
         Harness {
             orgs,
@@ -76,13 +78,20 @@ impl Harness {
         self.invoke_within(event, Duration::from_secs(15)).await
     }
 
-    /// Invokes the handler with `left` until the Lambda deadline.
+    /// Invokes the handler with `left` until the Lambda deadline: an SQS batch unqualified,
+    /// as its event source mapping does, a data action through its org's alias, as Genesys
+    /// does in the shared stack.
     pub async fn invoke_within(
         &self,
         event: Value,
         left: Duration,
     ) -> Result<Value, lambda_runtime::Diagnostic> {
-        agentless_messages::handle(&self.m, event, ctx_with_deadline(left)).await
+        let ctx = if event.get("Records").is_some() {
+            ctx_with_deadline(left)
+        } else {
+            data_action_ctx_with_deadline(agentless_messages::FUNCTION, &event, left)
+        };
+        agentless_messages::handle(&self.m, event, ctx).await
     }
 
     /// The agentless POSTs the sandbox received (answered or not).
