@@ -522,7 +522,7 @@ def test_dashboard_body_is_json_with_per_org_search_widgets(real):
     assert all('{"GenesysBridge",' in e for e in per_org), "the namespace parameter's default is substituted"
 
 
-def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_both_workers(real):
+def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_every_worker(real):
     for name in ("OrgDeadLetteredAlarm", "OrgFailuresAlarm"):
         (query,) = [q for q in props(real, name)["Metrics"] if q.get("ReturnData")]
         text = invariants._sub_string(query["Expression"])
@@ -532,9 +532,13 @@ def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_both_workers(real):
     functions = {
         d["Value"] for q in queries if "MetricStat" in q for d in q["MetricStat"]["Metric"]["Dimensions"]
     }
-    assert functions == {"attribute-writer", "ticket-status"}
+    # Every SQS consumer counts DeadLettered, so every one is in the sum.
+    binaries = {name: binary for name, _, binary in invariants._functions(real)}
+    workers = {binaries[f] for _, f, _, _ in invariants._sqs_event_sources(real)}
+    assert workers == {"attribute-writer", "ticket-status", "agentless-messages"}
+    assert functions == workers
     (total,) = [q for q in queries if q.get("ReturnData")]
-    assert total["Expression"] == "FILL(writer, 0) + FILL(tickets, 0)"
+    assert total["Expression"] == "FILL(writer, 0) + FILL(tickets, 0) + FILL(messages, 0)"
 
 
 def test_metrics_namespace_pattern_matches_what_the_functions_accept(real):
