@@ -821,7 +821,7 @@ mod tests {
             ("clientId", |v| {
                 v["genesys"].as_object_mut().unwrap().remove("clientId");
             }),
-            ("messaging.senders[\"sms\"].address", |v| {
+            ("messaging.senders.sms.address", |v| {
                 v["messaging"] =
                     json!({"senders": {"sms": {"type": "sms", "address": "0800 123"}}});
             }),
@@ -894,6 +894,61 @@ mod tests {
         let err = parse(&v).unwrap_err();
         assert!(err.to_string().len() < 600, "{}", err.to_string().len());
         assert!(err.field.as_deref().unwrap().starts_with("webhook.LEAKME"));
+    }
+
+    #[test]
+    fn messaging_config_errors_name_the_field_never_a_value() {
+        type Mutation = fn(&mut Value);
+        let sms = |address: &str| json!({"type": "sms", "address": address});
+        let rows: Vec<(&str, &str, Mutation)> = vec![
+            ("messaging.senders.sms.address", "E.164", |v| {
+                v["messaging"] =
+                    json!({"senders": {"sms": {"type": "sms", "address": "LEAKME-secret"}}})
+            }),
+            (
+                "messaging.senders.sms.type",
+                "sms",
+                |v| {
+                    v["messaging"] =
+                        json!({"senders": {"sms": {"type": "LEAKME", "address": "+15550000100"}}})
+                },
+            ),
+            ("messaging.templates.t.sender", "messaging.senders", |v| {
+                v["messaging"] = json!({"templates": {"t": {"sender": "LEAKME", "text": "hi"}}})
+            }),
+            ("messaging.templates.t.text", "placeholder", |v| {
+                v["messaging"] = json!({"senders": {"s": {"type": "sms", "address": "+15550000100"}},
+                                        "templates": {"t": {"sender": "s", "text": "hi {{LEAKME secret}}"}}})
+            }),
+            ("messaging.rules[0].template", "messaging.templates", |v| {
+                v["messaging"] = json!({"rules": [{"topic": "acw", "template": "LEAKME"}]})
+            }),
+            ("messaging.rules[0].topic", "customer.start", |v| {
+                v["messaging"] = json!({"senders": {"s": {"type": "sms", "address": "+15550000100"}},
+                                        "templates": {"t": {"sender": "s", "text": "hi"}},
+                                        "rules": [{"topic": "LEAKME", "template": "t"}]})
+            }),
+        ];
+        for (field, expected, mutate) in rows {
+            let mut v = sample();
+            mutate(&mut v);
+            let err = parse(&v).expect_err(field);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("LEAKME"), "{field}: {text}");
+            assert_eq!(err.field.as_deref(), Some(field), "{text}");
+            assert!(err.message.contains(expected), "{field}: {text}");
+            assert_eq!(err.error_type(), "Config.InvalidConfig");
+        }
+        // A sender name is a key: named in the path, cut to a preview.
+        let mut v = sample();
+        v["messaging"] = json!({"senders": {"LEAKME".repeat(100): sms("+15550000100")}});
+        let err = parse(&v).unwrap_err();
+        assert!(err.to_string().len() < 600, "{}", err.to_string().len());
+        assert!(err
+            .field
+            .as_deref()
+            .unwrap()
+            .starts_with("messaging.senders.LEAKME"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{BridgeError, Result};
+use crate::input::{preview, PREVIEW_CHARS};
 
 /// Longest SMS text Genesys takes (upstream-facts: Messaging).
 pub const SMS_TEXT_LIMIT: usize = 765;
@@ -227,9 +228,10 @@ pub fn pieces(text: &str) -> std::result::Result<Vec<Piece<'_>>, String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid {
+            // The text is not quoted: a config error names fields, never values.
             return Err(format!(
-                "`{{{{{}}}}}` is not a placeholder: names are 1 to 64 letters, digits, `_`, `.` or `-`",
-                crate::input::preview(name, 32)
+                "a `{{{{…}}}}` of {} character(s) is not a placeholder: names are 1 to 64 letters, digits, `_`, `.` or `-`",
+                name.chars().count()
             ));
         }
         out.push(Piece::Placeholder(name));
@@ -366,10 +368,7 @@ fn check_name(field: &str, name: &str) -> Result<()> {
     } else {
         Err(BridgeError::config(
             field,
-            format!(
-                "expected a name of 1 to 64 letters, digits, `_`, `.` or `-`; got {:?}",
-                crate::input::preview(name, 64)
-            ),
+            "expected a name of 1 to 64 letters, digits, `_`, `.` or `-`",
         ))
     }
 }
@@ -377,13 +376,13 @@ fn check_name(field: &str, name: &str) -> Result<()> {
 pub(super) fn validate(raw: RawMessaging) -> Result<Messaging> {
     let mut senders = BTreeMap::new();
     for (name, s) in raw.senders {
-        let at = format!("messaging.senders[{name:?}]");
+        let at = format!("messaging.senders.{}", preview(&name, PREVIEW_CHARS));
         check_name(&at, &name)?;
         senders.insert(name, validate_sender(&at, s)?);
     }
     let mut templates = BTreeMap::new();
     for (name, t) in raw.templates {
-        let at = format!("messaging.templates[{name:?}]");
+        let at = format!("messaging.templates.{}", preview(&name, PREVIEW_CHARS));
         check_name(&at, &name)?;
         let template = validate_template(&at, t, &senders)?;
         templates.insert(name, template);
@@ -409,9 +408,7 @@ fn validate_sender(at: &str, s: RawSender) -> Result<Sender> {
             if !is_e164(&number) {
                 return Err(BridgeError::config(
                     format!("{at}.address"),
-                    format!(
-                        "expected the org's provisioned SMS number in E.164, like +13175555555; got {address:?}"
-                    ),
+                    "expected the org's provisioned SMS number in E.164, like +13175555555 (a +, the country code, then the number; digits only, at most 15)",
                 ));
             }
             Ok(Sender::Sms { number })
@@ -440,7 +437,7 @@ fn validate_rule(
             return Err(BridgeError::config(
                 format!("{at}.topic"),
                 format!(
-                    "expected one of the topics the org's EventBridge rule forwards: {}; got {topic:?}",
+                    "expected one of the topics the org's EventBridge rule forwards: {}",
                     RULE_TOPICS.join(", ")
                 ),
             ))
@@ -455,10 +452,7 @@ fn validate_rule(
     if !templates.contains_key(&r.template) {
         return Err(BridgeError::config(
             format!("{at}.template"),
-            format!(
-                "expected a template of messaging.templates; there is no {:?}",
-                r.template
-            ),
+            "expected the name of a template of messaging.templates; it names none",
         ));
     }
     Ok(MessageRule {
@@ -475,10 +469,7 @@ fn validate_template(
     let Some(sender) = senders.get(&t.sender) else {
         return Err(BridgeError::config(
             format!("{at}.sender"),
-            format!(
-                "expected a sender of messaging.senders; there is no {:?}",
-                t.sender
-            ),
+            "expected the name of a sender of messaging.senders; it names none",
         ));
     };
     let kind = sender.messenger_type();
@@ -502,7 +493,7 @@ fn validate_template(
                 ));
             }
             for (id, value) in &w.parameters {
-                let field = format!("{at}.whatsapp.parameters[{id:?}]");
+                let field = format!("{at}.whatsapp.parameters.{}", preview(id, PREVIEW_CHARS));
                 if id.trim().is_empty() {
                     return Err(BridgeError::config(field, "expected a parameter id"));
                 }
@@ -516,10 +507,7 @@ fn validate_template(
         (None, Some(_), MessengerType::Sms) => {
             return Err(BridgeError::config(
                 format!("{at}.whatsapp"),
-                format!(
-                    "sender {:?} is an SMS number; a WhatsApp template needs a WhatsApp sender",
-                    t.sender
-                ),
+                "the template's sender is an SMS number; a WhatsApp template needs a WhatsApp sender",
             ))
         }
         _ => {
@@ -618,14 +606,13 @@ mod tests {
     fn validation_names_the_field() {
         type Mutation = fn(&mut Value);
         let rows: Vec<(&str, Mutation)> = vec![
-            ("messaging.senders[\"support-sms\"].address", |v| {
+            ("messaging.senders.support-sms.address", |v| {
                 v["senders"]["support-sms"]["address"] = json!("555-0100")
             }),
-            (
-                "messaging.senders[\"support-whatsapp\"].integrationId",
-                |v| v["senders"]["support-whatsapp"]["integrationId"] = json!("wa-1"),
-            ),
-            ("messaging.senders[\"bad name\"]", |v| {
+            ("messaging.senders.support-whatsapp.integrationId", |v| {
+                v["senders"]["support-whatsapp"]["integrationId"] = json!("wa-1")
+            }),
+            ("messaging.senders.bad name", |v| {
                 v["senders"]["bad name"] = json!({"type": "sms", "address": "+15550000100"})
             }),
             ("unknown variant", |v| {
@@ -634,38 +621,37 @@ mod tests {
             ("adress", |v| {
                 v["senders"]["x"] = json!({"type": "sms", "adress": "+15550000100"})
             }),
-            ("messaging.templates[\"missed-call\"].sender", |v| {
+            ("messaging.templates.missed-call.sender", |v| {
                 v["templates"]["missed-call"]["sender"] = json!("nobody")
             }),
-            ("messaging.templates[\"missed-call\"].text", |v| {
+            ("messaging.templates.missed-call.text", |v| {
                 v["templates"]["missed-call"]["text"] = json!("  ")
             }),
-            ("messaging.templates[\"missed-call\"].text", |v| {
+            ("messaging.templates.missed-call.text", |v| {
                 v["templates"]["missed-call"]["text"] = json!("Hi {{name")
             }),
-            ("messaging.templates[\"missed-call\"].text", |v| {
+            ("messaging.templates.missed-call.text", |v| {
                 v["templates"]["missed-call"]["text"] = json!("Hi {{first name}}")
             }),
-            ("messaging.templates[\"missed-call\"].text", |v| {
+            ("messaging.templates.missed-call.text", |v| {
                 v["templates"]["missed-call"]["text"] = json!("x".repeat(766))
             }),
-            ("messaging.templates[\"wa-text\"].text", |v| {
+            ("messaging.templates.wa-text.text", |v| {
                 v["templates"]["wa-text"] = json!({"sender": "support-whatsapp", "text": "hi"})
             }),
-            ("messaging.templates[\"sms-wa\"].whatsapp", |v| {
+            ("messaging.templates.sms-wa.whatsapp", |v| {
                 v["templates"]["sms-wa"] =
                     json!({"sender": "support-sms", "whatsapp": {"responseId": "r"}})
             }),
-            ("messaging.templates[\"both\"]", |v| {
+            ("messaging.templates.both", |v| {
                 v["templates"]["both"] = json!({"sender": "support-sms"})
             }),
-            ("messaging.templates[\"solved\"].whatsapp.responseId", |v| {
+            ("messaging.templates.solved.whatsapp.responseId", |v| {
                 v["templates"]["solved"]["whatsapp"]["responseId"] = json!("")
             }),
-            (
-                "messaging.templates[\"solved\"].whatsapp.parameters[\"name\"]",
-                |v| v["templates"]["solved"]["whatsapp"]["parameters"]["name"] = json!("{{}}"),
-            ),
+            ("messaging.templates.solved.whatsapp.parameters.name", |v| {
+                v["templates"]["solved"]["whatsapp"]["parameters"]["name"] = json!("{{}}")
+            }),
             ("messaging.rules[0].template", |v| {
                 v["rules"][0]["template"] = json!("nope")
             }),

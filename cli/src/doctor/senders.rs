@@ -49,7 +49,7 @@ pub(super) async fn check(org: &GenesysOrg<'_>, cfg: &OrgConfig) -> Vec<Found> {
     senders
         .iter()
         .map(|(name, sender)| {
-            let field = format!("messaging.senders[{name:?}]");
+            let field = format!("messaging.senders.{name}");
             let state = match sender {
                 Sender::Sms { number } => match numbers.as_ref() {
                     Some(Ok(list)) => match list.iter().find(|n| &n.phone_number == number) {

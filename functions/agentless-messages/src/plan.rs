@@ -110,7 +110,8 @@ pub fn resolve(
             return Err(BridgeError::validation(
                 field("template"),
                 format!(
-                    "sender {sender_name:?} is WhatsApp, which sends approved templates only: name a template of messaging.templates instead of `text`"
+                    "sender {:?} is WhatsApp, which sends approved templates only: name a template of messaging.templates instead of `text`",
+                    preview(sender_name, PREVIEW_CHARS)
                 ),
             ))
         }
