@@ -433,7 +433,7 @@ fn validate_rule(
             RuleTrigger::WrapupCode(code.trim().to_string())
         }
         (None, Some(topic)) if RULE_TOPICS.contains(&topic.as_str()) => RuleTrigger::Topic(topic),
-        (None, Some(topic)) => {
+        (None, Some(_)) => {
             return Err(BridgeError::config(
                 format!("{at}.topic"),
                 format!(

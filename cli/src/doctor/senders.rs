@@ -132,12 +132,11 @@ pub(super) fn fold(mut row: Check, found: &[Found]) -> Check {
         .collect();
     let unknown = found.iter().any(|f| matches!(f.state, State::Unknown(_)));
     match row.status {
-        Status::Fail => {
-            if !fixes.is_empty() {
-                let fix = row.fix.take().unwrap_or_default();
-                row.fix = Some(format!("{fix}; also {}", fixes.join("; ")));
-            }
+        Status::Fail if !fixes.is_empty() => {
+            let fix = row.fix.take().unwrap_or_default();
+            row.fix = Some(format!("{fix}; also {}", fixes.join("; ")));
         }
+        Status::Fail => {}
         _ if !fixes.is_empty() => {
             row.status = Status::Fail;
             row.fix = Some(fixes.join("; "));
@@ -175,7 +174,7 @@ mod tests {
             )
         };
         let ok = found("sms", State::Usable("SMS number +1 provisioned".into()));
-        assert_eq!(fold(pass(), &[ok.clone()]).status, Status::Pass);
+        assert_eq!(fold(pass(), std::slice::from_ref(&ok)).status, Status::Pass);
         let bad = found(
             "wa",
             State::Unusable("inactive".into(), "activate it".into()),
@@ -190,7 +189,10 @@ mod tests {
             row.detail
         );
         let unknown = found("sms", State::Unknown("may not list".into()));
-        assert_eq!(fold(pass(), &[unknown.clone()]).status, Status::Warn);
+        assert_eq!(
+            fold(pass(), std::slice::from_ref(&unknown)).status,
+            Status::Warn
+        );
         let failed = Check::fail(
             "capability.agentlessMessaging",
             "agentless messaging",

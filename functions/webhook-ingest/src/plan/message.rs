@@ -162,11 +162,6 @@ fn parameters(p: &Fields) -> Result<BTreeMap<String, String>, BridgeError> {
         .collect()
 }
 
-/// Whether `job` sends a message: what a Genesys user token may not cause.
-pub fn is_message(job: &Job) -> bool {
-    matches!(job, Job::MessageAgentless(_))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
