@@ -103,7 +103,9 @@ async fn agentless_messages_output_matches_its_data_action() {
         "events/agentless-messages/data-action-sms-template.json",
         "events/agentless-messages/data-action-whatsapp-template.json",
     ] {
-        let out = agentless_messages::handle(&m, read(fixture), lambda_runtime::Context::default())
+        let event = read(fixture);
+        let ctx = data_action_ctx(agentless_messages::FUNCTION, &event);
+        let out = agentless_messages::handle(&m, event, ctx)
             .await
             .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
         assert_matches_contract("infra/genesys/agentless-messages.action.json", &out);

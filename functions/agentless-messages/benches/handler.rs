@@ -80,10 +80,15 @@ async fn setup() -> Setup {
 impl Setup {
     async fn handler_once(&self) {
         let key = format!("bench-{}", self.keys.fetch_add(1, Ordering::Relaxed));
-        let out =
-            agentless_messages::handle(&self.m, event(&key), lambda_runtime::Context::default())
-                .await
-                .expect("warm send");
+        // Invoked as Genesys invokes Acme's data action: through its org alias.
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.invoked_function_arn = format!(
+            "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-agentless-messages:{}",
+            bridge::tenancy::alias_name(ACME)
+        );
+        let out = agentless_messages::handle(&self.m, event(&key), ctx)
+            .await
+            .expect("warm send");
         black_box(out);
     }
 
