@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine as _;
 
+use crate::chaos::{self, Chaos, ChaosFault};
 use crate::faults::{Faults, InjectedBody, Injection};
 use crate::journal::{auth_kind, record_body, Journal, JournalEntry, Upstream};
 use crate::state::StateHandle;
@@ -28,6 +29,7 @@ pub(crate) struct Shared {
     pub(crate) state: StateHandle,
     pub(crate) journal: Journal,
     pub(crate) faults: Faults,
+    pub(crate) chaos: Chaos,
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -92,13 +94,44 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
+    // Rules first; a chaos run's fault only where no rule answered.
+    let chaos = match decision.inject {
+        Some(_) => None,
+        None => shared
+            .chaos
+            .decide(upstream, req.method.as_str(), &req.path),
+    };
 
     let mut response = if let Some(injection) = decision.inject {
         injected(upstream, &req, injection)
+    } else if let Some(status) = chaos.and_then(ChaosFault::status) {
+        let retry_after = (status == 429)
+            .then(|| shared.chaos.config().map(|c| c.retry_after_secs))
+            .flatten();
+        let injection = Injection {
+            status,
+            retry_after,
+            body: InjectedBody::Default,
+        };
+        injected(upstream, &req, injection)
+    } else if chaos.is_some_and(|f| !f.applies()) {
+        // Never sent: the client sees a timeout or a dropped connection.
+        empty(504)
     } else if too_large {
         payload_too_large(upstream, &req)
     } else {
         let mut state = shared.state.lock();
+        if chaos == Some(ChaosFault::Conflict) {
+            // Someone else changed the ticket just before this update arrived.
+            if let Some((subdomain, id)) = chaos::ticket_update(req.method.as_str(), &req.path) {
+                if let Some(t) = state
+                    .account_mut(subdomain)
+                    .and_then(|a| a.tickets.get_mut(&id))
+                {
+                    t.bump_updated_at();
+                }
+            }
+        }
         match upstream {
             Upstream::GenesysLogin => genesys::login(&mut state, &req),
             Upstream::Genesys => genesys::api(&mut state, &req),
@@ -117,15 +150,22 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         response.headers_mut().insert(id_header, value);
     }
 
-    let status = response.status().as_u16();
+    // A request that was never handled has no status; one whose answer is lost has the
+    // status it would have had.
+    let status = match chaos {
+        Some(f) if !f.applies() && f.status().is_none() => 0,
+        _ => response.status().as_u16(),
+    };
     tracing::info!(
         target: "bridge_sandbox::request",
         method = %req.method,
         path = %req.path,
         status,
         org = %org_id.as_deref().unwrap_or("-"),
+        fault = chaos.map(ChaosFault::name).unwrap_or("-"),
         "request"
     );
+    // Journaled before any stall: a client that gives up must not make the entry vanish.
     shared.journal.push(JournalEntry {
         seq: 0,
         method: req.method.to_string(),
@@ -138,8 +178,29 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         status,
         body: record_body(&req.headers, &req.body),
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        fault: chaos.map(|f| f.name().to_owned()),
     });
-    response
+    match chaos {
+        Some(f) if f.is_timeout() => {
+            let stall = shared.chaos.config().map(|c| c.stall).unwrap_or_default();
+            tokio::time::sleep(stall).await;
+            dropped()
+        }
+        Some(f) if f.is_dropped() => dropped(),
+        _ => response,
+    }
+}
+
+/// A response whose body fails at once: the server closes the connection without a
+/// complete answer, as when a connection drops.
+fn dropped() -> Response {
+    let failed = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "bridge-sandbox chaos: connection dropped",
+        ))
+    });
+    Response::new(Body::from_stream(failed))
 }
 
 /// Who the request claims to be, for the journal: resolved independently of the handler so
