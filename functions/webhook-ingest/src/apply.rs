@@ -131,9 +131,15 @@ impl Delivery {
     }
 
     /// Claims the event, queues its jobs, and marks it COMPLETED, in that order. Events
-    /// that ask for no job skip the store: there is nothing to do twice. `deadline_ms` is
-    /// the invocation's deadline (epoch ms, 0 when there is none).
-    pub async fn deliver(&self, plan: &Plan, deadline_ms: u64) -> Result<Delivered, NotDelivered> {
+    /// that ask for no job skip the store: there is nothing to do twice. `request_id` and
+    /// `deadline_ms` are the invocation's (the deadline in epoch ms, 0 when there is none):
+    /// the claim is the invocation's until its deadline.
+    pub async fn deliver(
+        &self,
+        plan: &Plan,
+        request_id: &str,
+        deadline_ms: u64,
+    ) -> Result<Delivered, NotDelivered> {
         bump(&self.stats.events, 1);
         let done = |duplicate: bool, jobs: usize| Delivered {
             event_id: plan.event_id.clone(),
@@ -147,7 +153,7 @@ impl Delivery {
             return Ok(done(false, 0));
         }
         let key = idempotency::key(&plan.org_id, &plan.event_id);
-        match self.claim(plan, &key, deadline_ms).await? {
+        match self.claim(plan, &key, request_id, deadline_ms).await? {
             Claim::Duplicate(RecordStatus::Completed) => {
                 bump(&self.stats.duplicates, 1);
                 tracing::info!(org_id = %plan.org_id, event_id = %plan.event_id, topic = %plan.routed.what, "duplicate event dropped");
@@ -167,15 +173,23 @@ impl Delivery {
     }
 
     /// Powertools semantics: the claim lasts until the invocation's deadline; after that, a
-    /// retry may take over from an invocation that died.
-    async fn claim(&self, plan: &Plan, key: &str, deadline_ms: u64) -> Result<Claim, NotDelivered> {
+    /// retry may take over from an invocation that died. The invocation's own claim, seen
+    /// again (its put was applied but the answer lost, and the SDK sent it again), is its.
+    async fn claim(
+        &self,
+        plan: &Plan,
+        key: &str,
+        request_id: &str,
+        deadline_ms: u64,
+    ) -> Result<Claim, NotDelivered> {
         let now = self.clock.now_ms();
         let until = if deadline_ms > 0 {
             deadline_ms
         } else {
             now + self.claim_without_deadline.as_millis() as u64
         };
-        self.idempotency.begin(key, until, now).await.map_err(|e| {
+        let owner = idempotency::owner(request_id);
+        self.idempotency.begin(key, &owner, until, now).await.map_err(|e| {
             tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not claim the event");
             NotDelivered::Failed(e.or_org(&plan.org_id))
         })

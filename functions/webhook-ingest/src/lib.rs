@@ -113,7 +113,10 @@ async fn https(
         tracing::info!(org_id = %org.org_id, field = e.field.as_deref(), error = %e, "bad request");
         Reject::BadRequest(e)
     })?;
-    Ok(ingest.delivery.deliver(&plan, ctx.deadline).await?)
+    Ok(ingest
+        .delivery
+        .deliver(&plan, &ctx.request_id, ctx.deadline)
+        .await?)
 }
 
 async fn eventbridge(
@@ -126,6 +129,9 @@ async fn eventbridge(
     // where an operator sees it (a new tenant not onboarded yet, or a wrong event bus).
     let org = apply::org(&ingest.rt, &ev.org_id).await?;
     let plan = plan::partner_event(&org, &ev, now).map_err(|e| e.with_org(&org.org_id))?;
-    let delivered = ingest.delivery.deliver(&plan, ctx.deadline).await;
+    let delivered = ingest
+        .delivery
+        .deliver(&plan, &ctx.request_id, ctx.deadline)
+        .await;
     delivered.map_err(|n| n.into_error(&plan.org_id))
 }
