@@ -95,9 +95,11 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         tokio::time::sleep(decision.latency).await;
     }
     // Rules first; a chaos run's fault only where no rule answered.
-    let chaos = match decision.inject {
-        Some(_) => None,
-        None => shared
+    // A rule's lost answer is a drop after apply, like a chaos one (but not counted).
+    let chaos = match (&decision.inject, decision.lose_answer) {
+        (Some(_), _) => None,
+        (None, true) => Some(ChaosFault::DroppedAfter),
+        (None, false) => shared
             .chaos
             .decide(upstream, req.method.as_str(), &req.path),
     };
@@ -178,6 +180,9 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         status,
         body: record_body(&req.headers, &req.body),
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         fault: chaos.map(|f| f.name().to_owned()),
     });
     match chaos {

@@ -111,3 +111,48 @@ async fn a_seed_injects_the_same_faults_and_rate_zero_none() {
     assert!(h.sandbox.chaos_injected().is_empty());
     assert!(ChaosFault::ALL.iter().all(|f| !f.name().is_empty()));
 }
+
+/// A rule can lose answers too; a ticket creation repeated with the same Idempotency-Key
+/// gets the first answer and creates nothing more.
+#[tokio::test]
+async fn a_lost_creation_repeated_with_its_idempotency_key_creates_one_ticket() {
+    use bridge_sandbox::Fault;
+    let h = start().await;
+    let url = h.zd("globex", "/api/v2/tickets.json");
+    let create = |key: &str, subject: &str| {
+        h.zd_basic(h.http.post(&url), ZENDESK_TOKEN_B)
+            .header("idempotency-key", key)
+            .json(&json!({"ticket": {"subject": subject, "via_followup_source_id": 2002,
+                                      "comment": {"body": "follow-up", "public": false}}}))
+            .send()
+    };
+    h.sandbox
+        .inject(Fault::new("POST", "/zendesk/*/api/v2/tickets.json").lose_answers(1));
+    let lost = create("k-1", "Follow-up").await;
+    let lost = match lost {
+        Err(_) => true,
+        Ok(r) => r.bytes().await.is_err(),
+    };
+    assert!(lost, "the first answer is lost");
+    let entry = h.sandbox.journal().pop().unwrap();
+    assert_eq!(
+        (entry.status, entry.fault.as_deref()),
+        (201, Some("dropped-after-apply"))
+    );
+    assert!(h.sandbox.chaos_injected().is_empty(), "rules are not chaos");
+
+    let again = create("k-1", "Follow-up").await.unwrap();
+    assert_eq!(again.headers()["x-idempotency-lookup"], "hit");
+    let (status, first) = body(again).await;
+    assert_eq!(status, 201);
+    let id = first["ticket"]["id"].as_u64().unwrap();
+    assert!(h.sandbox.state().ticket("globex", id + 1).is_none(), "one ticket");
+
+    // Another body under the same key is refused; another key creates another ticket.
+    let (status, e) = body(create("k-1", "Something else").await.unwrap()).await;
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["error"], "IdempotentRequestError");
+    let other = create("k-2", "Follow-up").await.unwrap();
+    assert_eq!(other.headers()["x-idempotency-lookup"], "miss");
+    assert_eq!(body(other).await.1["ticket"]["id"], id + 1);
+}
