@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
@@ -102,8 +103,10 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<Claim>;
     /// Marks the work done; duplicates from now on are dropped until the record expires.
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()>;
-    /// Forgets the claim (the work failed) so that a retry can proceed.
-    async fn release(&self, key: &str) -> Result<()>;
+    /// Forgets `owner`'s claim (the work failed, or the claim failed in a way that may
+    /// have made it) so that a retry can proceed. A record of another owner, or one already
+    /// `COMPLETED`, stays as it is.
+    async fn release(&self, key: &str, owner: &str) -> Result<()>;
     /// The record as stored, `None` if there is none (expired ones included).
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
@@ -216,8 +219,14 @@ mod memory {
             Ok(())
         }
 
-        async fn release(&self, key: &str) -> Result<()> {
-            self.records.lock().expect("poisoned").remove(key);
+        async fn release(&self, key: &str, owner: &str) -> Result<()> {
+            let mut map = self.records.lock().expect("poisoned");
+            let ours = map.get(key).is_some_and(|r| {
+                r.status == RecordStatus::InProgress && r.owner.as_deref() == Some(owner)
+            });
+            if ours {
+                map.remove(key);
+            }
             Ok(())
         }
 
@@ -400,18 +409,40 @@ impl IdempotencyStore for DynamoIdempotency {
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
-        self.client
+    async fn release(&self, key: &str, owner: &str) -> Result<()> {
+        let res = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.to_string()))
+            .condition_expression("#owner = :owner AND #status = :inprogress")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+            .expression_attribute_values(
+                ":inprogress",
+                AttributeValue::S(RecordStatus::InProgress.as_str().into()),
+            )
             .send()
-            .await
-            .map_err(|e| {
-                crate::aws::sdk_error(Upstream::DynamoDb, "release an idempotency record", e)
-                    .with_hint(self.hint())
-            })?;
-        Ok(())
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            // Not ours (or gone already): nothing of ours to release.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => {
+                Err(
+                    crate::aws::sdk_error(Upstream::DynamoDb, "release an idempotency record", e)
+                        .with_hint(self.hint()),
+                )
+            }
+        }
     }
 
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
@@ -474,7 +505,7 @@ mod tests {
                 .unwrap(),
             Claim::Acquired
         );
-        s.release(&k).await.unwrap();
+        s.release(&k, "inv-5").await.unwrap();
         assert!(s.record(&k).await.unwrap().is_none());
         assert_eq!(
             s.begin(&k, "inv-6", NOW + 200_000, NOW + 68_001)
@@ -508,8 +539,15 @@ mod tests {
             s.begin(&k, "req-2", NOW + 6_000, NOW + 50).await.unwrap(),
             Claim::Duplicate(RecordStatus::InProgress)
         );
-        // Once done, it is done, for its owner too.
+        // Only the owner's release forgets a claim.
+        s.release(&k, "req-2").await.unwrap();
+        assert!(
+            s.record(&k).await.unwrap().is_some(),
+            "not req-2's to release"
+        );
+        // Once done, it is done, for its owner too, and no release undoes it.
         s.complete(&k, NOW + 100).await.unwrap();
+        s.release(&k, "req-1").await.unwrap();
         assert_eq!(
             s.begin(&k, "req-1", NOW + 5_000, NOW + 200).await.unwrap(),
             Claim::Duplicate(RecordStatus::Completed)

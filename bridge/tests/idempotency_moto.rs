@@ -76,7 +76,7 @@ async fn claim_complete_release_and_expiry() {
     );
 
     // A release (queueing failed) lets the retry proceed at once.
-    store.release(&k).await.unwrap();
+    store.release(&k, "inv-5").await.unwrap();
     assert!(store.record(&k).await.unwrap().is_none());
     assert_eq!(
         store
@@ -162,7 +162,7 @@ async fn a_claim_whose_answer_was_lost_recognises_itself() {
     assert_eq!(r.status, RecordStatus::InProgress);
     assert_eq!(r.owner.as_deref(), Some("req-1"));
 
-    // Another invocation still finds the event in progress.
+    // Another invocation still finds the event in progress, and cannot release it.
     assert_eq!(
         store
             .begin(&k, "req-2", NOW + 11_000, NOW + 500)
@@ -170,4 +170,9 @@ async fn a_claim_whose_answer_was_lost_recognises_itself() {
             .unwrap(),
         Claim::Duplicate(RecordStatus::InProgress)
     );
+    store.release(&k, "req-2").await.unwrap();
+    assert!(store.record(&k).await.unwrap().is_some());
+    // Its owner can.
+    store.release(&k, "req-1").await.unwrap();
+    assert!(store.record(&k).await.unwrap().is_none());
 }

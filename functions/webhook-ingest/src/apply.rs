@@ -153,7 +153,8 @@ impl Delivery {
             return Ok(done(false, 0));
         }
         let key = idempotency::key(&plan.org_id, &plan.event_id);
-        match self.claim(plan, &key, request_id, deadline_ms).await? {
+        let owner = idempotency::owner(request_id);
+        match self.claim(plan, &key, &owner, deadline_ms).await? {
             Claim::Duplicate(RecordStatus::Completed) => {
                 bump(&self.stats.duplicates, 1);
                 tracing::info!(org_id = %plan.org_id, event_id = %plan.event_id, topic = %plan.routed.what, "duplicate event dropped");
@@ -166,7 +167,7 @@ impl Delivery {
                 })
             }
             Claim::Acquired => {
-                self.queue_claimed(plan, &key).await?;
+                self.queue_claimed(plan, &key, &owner).await?;
                 Ok(done(false, plan.jobs.len()))
             }
         }
@@ -175,11 +176,14 @@ impl Delivery {
     /// Powertools semantics: the claim lasts until the invocation's deadline; after that, a
     /// retry may take over from an invocation that died. The invocation's own claim, seen
     /// again (its put was applied but the answer lost, and the SDK sent it again), is its.
+    /// A claim that failed may still have been made (applied, answer lost, retries failed):
+    /// it is released, so that the sender's retry is not told "in progress" for an event
+    /// nobody is processing.
     async fn claim(
         &self,
         plan: &Plan,
         key: &str,
-        request_id: &str,
+        owner: &str,
         deadline_ms: u64,
     ) -> Result<Claim, NotDelivered> {
         let now = self.clock.now_ms();
@@ -188,23 +192,31 @@ impl Delivery {
         } else {
             now + self.claim_without_deadline.as_millis() as u64
         };
-        let owner = idempotency::owner(request_id);
-        self.idempotency.begin(key, &owner, until, now).await.map_err(|e| {
-            tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not claim the event");
-            NotDelivered::Failed(e.or_org(&plan.org_id))
-        })
+        match self.idempotency.begin(key, owner, until, now).await {
+            Ok(claim) => Ok(claim),
+            Err(e) => {
+                tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not claim the event; releasing whatever claim was made");
+                self.release(plan, key, owner).await;
+                Err(NotDelivered::Failed(e.or_org(&plan.org_id)))
+            }
+        }
+    }
+
+    /// Releases `owner`'s claim; if that fails too, the claim expires at the deadline and a
+    /// retry after it succeeds.
+    async fn release(&self, plan: &Plan, key: &str, owner: &str) {
+        if let Err(e) = self.idempotency.release(key, owner).await {
+            tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not release the idempotency record");
+        }
     }
 
     /// Queues the jobs of a claimed event, then marks it COMPLETED; if queueing fails, the
     /// claim is released so that the sender's retry can succeed.
-    async fn queue_claimed(&self, plan: &Plan, key: &str) -> Result<(), NotDelivered> {
+    async fn queue_claimed(&self, plan: &Plan, key: &str, owner: &str) -> Result<(), NotDelivered> {
         if let Err(e) = self.queue.send(&plan.jobs).await {
             let e = e.or_org(&plan.org_id);
             tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "jobs not queued; releasing the event for a retry");
-            if let Err(re) = self.idempotency.release(key).await {
-                // The claim then expires at the deadline, and a retry after it succeeds.
-                tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %re, "could not release the idempotency record");
-            }
+            self.release(plan, key, owner).await;
             return Err(NotDelivered::Failed(e));
         }
         if let Err(e) = self.idempotency.complete(key, self.clock.now_ms()).await {

@@ -92,3 +92,37 @@ async fn an_https_command_whose_claim_answer_was_lost_gets_202_not_409() {
     assert_eq!(body["jobs"], 1, "{body}");
     assert_eq!(h.queue.len(Consumer::AttributeWriter), 1);
 }
+
+/// The claim's `PutItem` is applied, its answer lost, and every retry of the SDK fails
+/// (throttled): the invocation fails without knowing whether it holds the claim. It must
+/// not leave one behind, or the sender's retry gets 409 "in progress elsewhere" for an
+/// event nobody is processing, until the claim expires.
+#[tokio::test]
+async fn a_claim_that_failed_after_being_applied_does_not_block_the_retry() {
+    let h = harness().await;
+    h.proxy.inject(
+        "PutItem",
+        [
+            Some(AwsFault::AnswerLost),
+            Some(AwsFault::Throttled),
+            Some(AwsFault::Throttled),
+        ],
+    );
+    let event = fixture("webhook-ingest/function-url-command-attributes.json");
+    let first = handle(
+        &h.ingest,
+        event.clone(),
+        ctx_with_deadline(Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first["statusCode"], 500, "{first}");
+    assert_eq!(h.queue.len(Consumer::AttributeWriter), 0);
+
+    let retry = handle(&h.ingest, event, ctx_with_deadline(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(retry["body"].as_str().unwrap()).unwrap();
+    assert_eq!(retry["statusCode"], 202, "{body}");
+    assert_eq!(h.queue.len(Consumer::AttributeWriter), 1);
+}
