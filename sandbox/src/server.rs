@@ -104,53 +104,8 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             .decide(upstream, req.method.as_str(), &req.path),
     };
 
-    let mut response = if let Some(injection) = decision.inject {
-        injected(upstream, &req, injection)
-    } else if let Some(status) = chaos.and_then(ChaosFault::status) {
-        let retry_after = (status == 429)
-            .then(|| shared.chaos.config().map(|c| c.retry_after_secs))
-            .flatten();
-        let injection = Injection {
-            status,
-            retry_after,
-            body: InjectedBody::Default,
-        };
-        injected(upstream, &req, injection)
-    } else if chaos.is_some_and(|f| !f.applies()) {
-        // Never sent: the client sees a timeout or a dropped connection.
-        empty(504)
-    } else if too_large {
-        payload_too_large(upstream, &req)
-    } else {
-        let mut state = shared.state.lock();
-        if chaos == Some(ChaosFault::Conflict) {
-            // Someone else changed the ticket just before this update arrived.
-            if let Some((subdomain, id)) = chaos::ticket_update(req.method.as_str(), &req.path) {
-                if let Some(t) = state
-                    .account_mut(subdomain)
-                    .and_then(|a| a.tickets.get_mut(&id))
-                {
-                    t.bump_updated_at();
-                }
-            }
-        }
-        match upstream {
-            Upstream::GenesysLogin => genesys::login(&mut state, &req),
-            Upstream::Genesys => genesys::api(&mut state, &req),
-            Upstream::Zendesk => zendesk::handle(&mut state, &req),
-            Upstream::Other => not_implemented(upstream, &req),
-        }
-    };
-
-    let id_header = match upstream {
-        Upstream::Genesys | Upstream::GenesysLogin => {
-            HeaderName::from_static("inin-correlation-id")
-        }
-        Upstream::Zendesk | Upstream::Other => HeaderName::from_static("x-request-id"),
-    };
-    if let Ok(value) = HeaderValue::from_str(&req.request_id) {
-        response.headers_mut().insert(id_header, value);
-    }
+    let response = answer(&shared, upstream, &req, decision.inject, chaos, too_large);
+    let response = with_request_id(response, upstream, &req.request_id);
 
     // A request that was never handled has no status; one whose answer is lost has the
     // status it would have had.
@@ -158,6 +113,51 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         Some(f) if !f.applies() && f.status().is_none() => 0,
         _ => response.status().as_u16(),
     };
+    // Journaled before any stall: a client that gives up must not make the entry vanish.
+    journal(
+        &shared,
+        &req,
+        upstream,
+        (org_id, zendesk_subdomain),
+        status,
+        started,
+        chaos,
+    );
+    match chaos {
+        Some(f) if f.is_timeout() => {
+            let stall = shared.chaos.config().map(|c| c.stall).unwrap_or_default();
+            tokio::time::sleep(stall).await;
+            dropped()
+        }
+        Some(f) if f.is_dropped() => dropped(),
+        _ => response,
+    }
+}
+
+/// Stamps the upstream's request id header (`ININ-Correlation-Id`, Zendesk `X-Request-Id`).
+fn with_request_id(mut response: Response, upstream: Upstream, id: &str) -> Response {
+    let id_header = match upstream {
+        Upstream::Genesys | Upstream::GenesysLogin => {
+            HeaderName::from_static("inin-correlation-id")
+        }
+        Upstream::Zendesk | Upstream::Other => HeaderName::from_static("x-request-id"),
+    };
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(id_header, value);
+    }
+    response
+}
+
+/// Logs one request and adds it to the journal.
+fn journal(
+    shared: &Shared,
+    req: &Req,
+    upstream: Upstream,
+    (org_id, zendesk_subdomain): (Option<String>, Option<String>),
+    status: u16,
+    started: Instant,
+    chaos: Option<ChaosFault>,
+) {
     tracing::info!(
         target: "bridge_sandbox::request",
         method = %req.method,
@@ -167,7 +167,6 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         fault = chaos.map(ChaosFault::name).unwrap_or("-"),
         "request"
     );
-    // Journaled before any stall: a client that gives up must not make the entry vanish.
     shared.journal.push(JournalEntry {
         seq: 0,
         method: req.method.to_string(),
@@ -185,14 +184,55 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         fault: chaos.map(|f| f.name().to_owned()),
     });
-    match chaos {
-        Some(f) if f.is_timeout() => {
-            let stall = shared.chaos.config().map(|c| c.stall).unwrap_or_default();
-            tokio::time::sleep(stall).await;
-            dropped()
+}
+
+/// The answer to a request: a rule's injected one, a chaos fault's, or the upstream's own
+/// (after a chaos conflict, on a ticket someone else just changed).
+fn answer(
+    shared: &Shared,
+    upstream: Upstream,
+    req: &Req,
+    rule: Option<Injection>,
+    chaos: Option<ChaosFault>,
+    too_large: bool,
+) -> Response {
+    if let Some(injection) = rule {
+        return injected(upstream, req, injection);
+    }
+    if let Some(status) = chaos.and_then(ChaosFault::status) {
+        let retry_after = (status == 429)
+            .then(|| shared.chaos.config().map(|c| c.retry_after_secs))
+            .flatten();
+        let injection = Injection {
+            status,
+            retry_after,
+            body: InjectedBody::Default,
+        };
+        return injected(upstream, req, injection);
+    }
+    if chaos.is_some_and(|f| !f.applies()) {
+        // Never handled: the client sees a timeout or a dropped connection.
+        return empty(504);
+    }
+    if too_large {
+        return payload_too_large(upstream, req);
+    }
+    let mut state = shared.state.lock();
+    if chaos == Some(ChaosFault::Conflict) {
+        if let Some((subdomain, id)) = chaos::ticket_update(req.method.as_str(), &req.path) {
+            if let Some(t) = state
+                .account_mut(subdomain)
+                .and_then(|a| a.tickets.get_mut(&id))
+            {
+                t.bump_updated_at();
+            }
         }
-        Some(f) if f.is_dropped() => dropped(),
-        _ => response,
+    }
+    match upstream {
+        Upstream::GenesysLogin => genesys::login(&mut state, req),
+        Upstream::Genesys => genesys::api(&mut state, req),
+        Upstream::Zendesk => zendesk::handle(&mut state, req),
+        Upstream::Other => not_implemented(upstream, req),
     }
 }
 

@@ -561,10 +561,7 @@ fn with_lookup(mut response: Response, lookup: &'static str) -> Response {
 
 /// Creates the ticket: the 201 answer's body, or the refusal.
 fn create_ticket_now(account: &mut Account, ctx: &Ctx, req: &Req) -> Result<Value, Response> {
-    let fields = match ticket_body(req) {
-        Ok(fields) => fields,
-        Err(response) => return Err(response),
-    };
+    let fields = ticket_body(req)?;
     let comment = match parse_comment(&fields) {
         Ok(Some(comment)) => comment,
         Ok(None) => {
