@@ -122,8 +122,10 @@ async fn a_lost_creation_repeated_with_its_idempotency_key_creates_one_ticket() 
     let create = |key: &str, subject: &str| {
         h.zd_basic(h.http.post(&url), ZENDESK_TOKEN_B)
             .header("idempotency-key", key)
-            .json(&json!({"ticket": {"subject": subject, "via_followup_source_id": 2002,
-                                      "comment": {"body": "follow-up", "public": false}}}))
+            .json(
+                &json!({"ticket": {"subject": subject, "via_followup_source_id": 2002,
+                                      "comment": {"body": "follow-up", "public": false}}}),
+            )
             .send()
     };
     h.sandbox
@@ -146,7 +148,10 @@ async fn a_lost_creation_repeated_with_its_idempotency_key_creates_one_ticket() 
     let (status, first) = body(again).await;
     assert_eq!(status, 201);
     let id = first["ticket"]["id"].as_u64().unwrap();
-    assert!(h.sandbox.state().ticket("globex", id + 1).is_none(), "one ticket");
+    assert!(
+        h.sandbox.state().ticket("globex", id + 1).is_none(),
+        "one ticket"
+    );
 
     // Another body under the same key is refused; another key creates another ticket.
     let (status, e) = body(create("k-1", "Something else").await.unwrap()).await;
