@@ -194,13 +194,8 @@ pub struct ChaosArgs {
     /// of the in-memory queue and idempotency store
     #[arg(long)]
     pub aws: bool,
-    /// The AWS emulator's URL, loopback only (scripts/test.sh exports it)
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "BRIDGE_TEST_AWS_ENDPOINT",
-        requires = "aws"
-    )]
+    /// With --aws: the AWS emulator's URL, loopback only (scripts/test.sh exports it)
+    #[arg(long, value_name = "URL", env = "BRIDGE_TEST_AWS_ENDPOINT")]
     pub aws_endpoint: Option<String>,
     /// Deliveries in flight at once
     #[arg(long, value_name = "N", default_value_t = 32)]
