@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::deadline::Deadline;
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::metrics::{self, Answer};
 use crate::retry::{self, Attempt, Decision, Outcome, RetryPolicy, StopReason};
 
 /// Longest wait for one attempt (always further capped by the deadline).
@@ -120,15 +121,24 @@ impl RawResponse {
         upstream: Upstream,
         operation: &str,
     ) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            BridgeError::upstream(
-                upstream,
-                ErrorKind::UnexpectedResponse,
-                format!("could not read the {upstream} answer: {e}"),
-            )
-            .with_status(self.status)
-            .with_operation(operation)
-            .with_correlation_id(self.correlation_id.clone())
+        let unexpected = |what: String| {
+            BridgeError::upstream(upstream, ErrorKind::UnexpectedResponse, what)
+                .with_status(self.status)
+                .with_operation(operation)
+                .with_correlation_id(self.correlation_id.clone())
+        };
+        // Answers hold customer data (a user search answers names and emails): a syntax
+        // error names a line and column, a shape error a path and the expected type, and
+        // neither quotes a value.
+        let v: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| {
+            unexpected(format!("could not read the {upstream} answer as JSON: {e}"))
+        })?;
+        crate::shape::from_value(&v).map_err(|e| {
+            unexpected(format!(
+                "the {upstream} answer does not have the expected shape at `{}`: {}",
+                e.field("", "<answer>"),
+                e.expected
+            ))
         })
     }
 
@@ -229,12 +239,17 @@ pub async fn execute(
                     None => false,
                 };
                 if !can {
-                    return Err(annotate(failure_error(reader, failure, None)));
+                    return Err(annotate(failure_error(reader, failure, None, &request)));
                 }
                 auth_refreshed = true;
             }
             Decision::Stop(reason) => {
-                return Err(annotate(failure_error(reader, failure, Some(reason))));
+                return Err(annotate(failure_error(
+                    reader,
+                    failure,
+                    Some(reason),
+                    &request,
+                )));
             }
         }
     }
@@ -324,9 +339,17 @@ async fn send_logged(
             started,
         )
     };
+    let upstream = reader.upstream();
     match send(req, reader).await {
         Ok(raw) => {
             log(Some(raw.status), &raw.correlation_id);
+            // Only failures can be throttling; a success's body is never read twice.
+            let throttled = !(200..300).contains(&raw.status) && reader.is_throttled(&raw);
+            let answer = Answer::Status {
+                status: raw.status,
+                throttled,
+            };
+            metrics::upstream_answer(upstream, org_id, answer);
             if (200..300).contains(&raw.status) {
                 Ok(raw)
             } else {
@@ -335,6 +358,7 @@ async fn send_logged(
         }
         Err((status, e)) => {
             log(status, &None);
+            metrics::upstream_answer(upstream, org_id, Answer::Unreachable);
             Err(Failure::Transport(e))
         }
     }
@@ -389,6 +413,7 @@ fn failure_error(
     reader: &dyn ErrorReader,
     failure: Failure,
     reason: Option<StopReason>,
+    request: &Encoded<'_>,
 ) -> BridgeError {
     let upstream = reader.upstream();
     let mut e = match failure {
@@ -402,7 +427,18 @@ fn failure_error(
             } else {
                 "the connection failed"
             };
-            BridgeError::upstream(upstream, kind, format!("{what}: {t}")).with_hint(format!(
+            // reqwest's text names the whole URL, query included (a user search carries an
+            // email or a phone number): the method and path say which call it was.
+            let cause = transport_cause(&t.without_url());
+            BridgeError::upstream(
+                upstream,
+                kind,
+                format!(
+                    "{what} ({} {}): {cause}",
+                    request.call.method, request.path
+                ),
+            )
+            .with_hint(format!(
                 "{upstream} could not be reached; check the base URL / region and network, then retry"
             ))
         }
@@ -425,6 +461,21 @@ fn failure_error(
         _ => {}
     }
     e
+}
+
+/// A transport error and its causes, without any URL ([`reqwest::Error::without_url`]
+/// first): "error sending request: operation timed out".
+fn transport_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 fn deadline_error(upstream: Upstream, attempt: u32) -> BridgeError {

@@ -12,6 +12,7 @@ pub mod event;
 pub mod region;
 pub mod retry;
 pub mod secrets;
+pub mod shape;
 
 pub use config::OrgConfig;
 pub use deadline::Deadline;
@@ -20,9 +21,11 @@ pub mod genesys;
 pub mod http;
 pub mod input;
 pub mod jobs;
+pub mod metrics;
 pub mod runtime;
 pub mod settings;
 pub mod telemetry;
+pub mod tenancy;
 pub mod zendesk;
 
 pub use runtime::Runtime;

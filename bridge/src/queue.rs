@@ -120,10 +120,10 @@ impl SqsQueue {
                         .id(i.to_string())
                         .message_body(body.clone());
                     if fifo {
-                        // Per-org ordering; SQS drops a repeat of the same job id for 5 min.
+                        // Per-org ordering; SQS drops a repeat of the same job for 5 min.
                         e = e
                             .message_group_id(job.org_id.clone())
-                            .message_deduplication_id(dedup_id(&job.job_id));
+                            .message_deduplication_id(dedup_id(job));
                     }
                     e.build().map_err(|err| {
                         BridgeError::internal(format!("could not build an SQS batch entry: {err}"))
@@ -211,13 +211,19 @@ fn failed_entries_error(
     e
 }
 
-/// FIFO deduplication ids allow alphanumerics and punctuation, up to 128 characters.
-fn dedup_id(job_id: &str) -> String {
-    job_id
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(128)
-        .collect()
+/// The FIFO deduplication id of a job: hex SHA-256 of (org id, event id, job id), each
+/// length-prefixed. 64 characters, within SQS's 128 alphanumerics; distinct (org, event,
+/// job) never share one (a cut or filtered job id did: the same key in two orgs, `order 1`
+/// and `order1`), and a redelivery of the same event keeps it, so SQS still drops repeats
+/// for 5 minutes.
+fn dedup_id(job: &JobEnvelope) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&job.org_id, &job.event_id, &job.job_id] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 #[async_trait]
@@ -344,6 +350,48 @@ mod tests {
         for batch in &b {
             assert!(batch.iter().map(|(_, s)| s.len()).sum::<usize>() <= MAX_BATCH_BYTES);
         }
+    }
+
+    #[test]
+    fn deduplication_ids_never_collide_for_distinct_jobs() {
+        let job_of = |org: &str, event: &str, n: usize| {
+            let mut j = job(n, false, 1);
+            j.org_id = org.to_string();
+            j.event_id = event.to_string();
+            j.job_id = format!("{event}:{n}");
+            j
+        };
+        let (a, b) = (
+            "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11",
+            "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22",
+        );
+        let long = "x".repeat(200);
+        // Pairs that the old id (the job id, cut to 128, spaces and non-ASCII removed)
+        // made equal, so SQS dropped the second message after a 202.
+        let pairs = [
+            (job_of(a, "key-1", 0), job_of(b, "key-1", 0)),
+            (job_of(a, "order 1", 0), job_of(a, "order1", 0)),
+            (job_of(a, "événement-1", 0), job_of(a, "vnement-1", 0)),
+            (
+                job_of(a, &format!("{long}-1"), 0),
+                job_of(a, &format!("{long}-2"), 0),
+            ),
+        ];
+        for (x, y) in &pairs {
+            assert_ne!(dedup_id(x), dedup_id(y), "{} / {}", x.job_id, y.job_id);
+        }
+        let all: Vec<String> = pairs
+            .iter()
+            .flat_map(|(x, y)| [dedup_id(x), dedup_id(y)])
+            .collect();
+        for id in &all {
+            assert!(
+                id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{id}"
+            );
+        }
+        // The same job (a redelivery of the same event) keeps its id.
+        assert_eq!(dedup_id(&pairs[0].0), dedup_id(&job_of(a, "key-1", 0)));
     }
 
     #[test]

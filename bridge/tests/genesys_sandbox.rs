@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::genesys::{ContactAction, ContactChange};
+use bridge::genesys::{CallerToken, ContactAction, ContactChange};
 use bridge::{Deadline, ErrorKind, OrgConfig, Upstream};
 use bridge_sandbox::Fault;
 use bridge_testkit::ids::*;
@@ -451,4 +451,64 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     let nf = bridge::BridgeError::upstream(Upstream::Genesys, ErrorKind::NotFound, "x");
     assert!(e.rt.refresh_after(&fresh, &nf).await.is_none());
     assert_eq!(e.source.fetches(), before);
+}
+
+#[tokio::test]
+async fn a_callers_token_acts_with_its_users_rights_only() {
+    let e = env().await;
+    let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
+    let alex = CallerToken::new(USER_TOKEN_A);
+    let g = e.rt.genesys.as_caller(&cfg, &alex, Deadline::none());
+    assert_eq!(g.tokens_me().await.unwrap().organization.id, ORG_A);
+    assert_eq!(g.users_me().await.unwrap().id, AGENT_USER_A);
+    let conv = g.conversation(CONV_A1).await.unwrap();
+    assert!(conv.has_user(AGENT_USER_A) && !conv.has_user(OTHER_USER_A));
+    g.patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("tier", "gold")]))
+        .await
+        .unwrap();
+    // Every call carried the user's token: none was minted, none went to the login host.
+    let j = e.sandbox.journal();
+    assert_eq!(token_requests(&e.sandbox), 0, "{j:?}");
+    assert!(
+        j.iter().all(|x| x.user_id.as_deref() == Some(AGENT_USER_A)),
+        "{j:?}"
+    );
+
+    // The user's own permissions decide; the fix names the user's roles, not a client.
+    e.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec!["conversation:communication:view".into()],
+    );
+    let err = g
+        .patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("tier", "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Genesys.MissingPermission");
+    assert_eq!(
+        err.missing_permissions,
+        vec!["conversation:communication:update"]
+    );
+    assert!(err.to_string().contains("user's roles"), "{err}");
+    assert!(!err.to_string().contains("acme-bridge-client"), "{err}");
+
+    // A client-credentials token has no user; a refused token is not refreshed.
+    let client = CallerToken::new(CLIENT_TOKEN_A_LIMITED);
+    let err =
+        e.rt.genesys
+            .as_caller(&cfg, &client, Deadline::none())
+            .users_me()
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    e.sandbox.state().revoke_tokens_for_user(AGENT_USER_A);
+    let before = e.sandbox.journal().len();
+    let err = g.users_me().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadCredentials);
+    assert_eq!(
+        e.sandbox.journal().len(),
+        before + 1,
+        "one attempt, no refresh"
+    );
+    assert_eq!(e.rt.genesys.tokens_issued(), 0);
 }

@@ -137,3 +137,29 @@ async fn dir_source_round_trip() {
     assert!(!src.delete(ORG_A).await.unwrap());
     assert!(src.fetch("../x").await.is_err());
 }
+
+#[tokio::test]
+async fn an_unknown_org_flood_stays_within_the_bound_and_keeps_known_orgs() {
+    let mem = MemorySource::new();
+    mem.insert(ORG_A, doc(ORG_A, "client-a"));
+    let src = Arc::new(CountingSource::new(mem));
+    let store = OrgStore::with_max_entries(src.clone(), DEFAULT_TTL, 100);
+    store.get(ORG_A).await.unwrap();
+    // Unauthenticated callers choose the org ids in the path: 1,500 random ones.
+    for _ in 0..1_500 {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert!(!store.contains(&id).await.unwrap());
+        assert!(store.cached() <= 100, "{} entries", store.cached());
+    }
+    // Misses are cached while they fit (a repeat costs no fetch), and the flood evicted
+    // unknown ids, not the org that is in use.
+    let fetches = src.fetches();
+    store.get(ORG_A).await.unwrap();
+    assert_eq!(src.fetches(), fetches, "org A is still cached");
+    assert_eq!(src.fetches_for(ORG_A), 1);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    store.contains(&unknown).await.unwrap();
+    store.contains(&unknown).await.unwrap();
+    assert_eq!(src.fetches_for(&unknown), 1, "a miss is cached");
+    assert_eq!(bridge::secrets::DEFAULT_MAX_ENTRIES, 1_000);
+}

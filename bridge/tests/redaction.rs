@@ -52,6 +52,20 @@ async fn no_secret_in_logs_debug_or_errors() {
             )
             .await
             .unwrap_err();
+    // A caller's token (an agent's), used and refused: never printed either.
+    let caller = bridge::genesys::CallerToken::new("acme-agent-alex-token-local");
+    let as_caller = e.rt.genesys.as_caller(&cfg, &caller, Deadline::none());
+    as_caller.users_me().await.unwrap();
+    let refused = bridge::genesys::CallerToken::new("caller-token-that-is-wrong");
+    let e3 =
+        e.rt.genesys
+            .as_caller(&cfg, &refused, Deadline::none())
+            .conversation(CONV_A1)
+            .await
+            .unwrap_err();
+    tracing::error!(error = %e3, debug = ?e3, token = ?refused, "logged like a handler would");
+    seen.push(format!("{e3} {e3:?} {caller:?} {refused:?}"));
+    assert_eq!(format!("{caller:?}"), "CallerToken([REDACTED])");
     tracing::error!(error = %e1, debug = ?e1, "logged like a handler would");
     tracing::error!(error = %e2, debug = ?e2, "logged like a handler would");
     seen.push(format!("{e1} {e1:?} {e2} {e2:?}"));
@@ -67,6 +81,8 @@ async fn no_secret_in_logs_debug_or_errors() {
     for s in secrets.iter().copied().chain([
         "zendesk-token-that-is-wrong",
         "genesys-secret-that-is-wrong",
+        "acme-agent-alex-token-local",
+        "caller-token-that-is-wrong",
     ]) {
         assert!(!all.contains(s), "secret {s:?} leaked");
     }

@@ -307,3 +307,35 @@ async fn org_without_zendesk_is_a_config_error() {
     assert_eq!(err.error_type(), "Config.InvalidConfig");
     assert_eq!(err.field.as_deref(), Some("zendesk"));
 }
+
+#[tokio::test]
+async fn a_timed_out_user_search_names_the_path_never_the_query() {
+    let e = env().await;
+    let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
+    e.sandbox.inject(
+        Fault::new("GET", "/zendesk/*/api/v2/users/search.json").latency(Duration::from_secs(5)),
+    );
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let z =
+        e.rt.zendesk
+            .account(&cfg, Deadline::after(Duration::from_millis(1_500)))
+            .unwrap();
+    let err = z
+        .find_users(&UserLookup::Email("jane.doe@example.com".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.upstream, Some(Upstream::Zendesk));
+    assert!(
+        matches!(err.kind, ErrorKind::Transport | ErrorKind::DeadlineExceeded),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?} {}", logs.text());
+    assert!(
+        shown.contains("users/search.json"),
+        "the path is named: {shown}"
+    );
+    assert!(err.operation.is_some(), "the operation is named: {err:?}");
+    for pii in ["jane.doe", "example.com", "query="] {
+        assert!(!shown.contains(pii), "{pii} in: {shown}");
+    }
+}

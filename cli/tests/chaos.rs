@@ -9,7 +9,15 @@ use serde_json::Value;
 #[test]
 fn a_small_run_prints_its_summary_and_passes() {
     let o = bridge(
-        &["chaos", "--events", "60", "--fault-rate", "0.1", "--seed", "11"],
+        &[
+            "chaos",
+            "--events",
+            "60",
+            "--fault-rate",
+            "0.1",
+            "--seed",
+            "11",
+        ],
         &[("BRIDGE_TEST_AWS_ENDPOINT", "")],
     );
     let out = stdout(&o);
@@ -45,7 +53,12 @@ fn bad_flags_are_usage_errors() {
         (vec!["chaos", "--events", "0"], "--events"),
         (vec!["chaos", "--aws"], "--aws needs the local AWS emulator"),
         (
-            vec!["chaos", "--aws", "--aws-endpoint", "https://sqs.us-east-1.amazonaws.com"],
+            vec![
+                "chaos",
+                "--aws",
+                "--aws-endpoint",
+                "https://sqs.us-east-1.amazonaws.com",
+            ],
             "loopback",
         ),
         (vec!["chaos", "--orgs-dir", "no/such/dir"], "does not exist"),

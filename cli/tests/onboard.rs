@@ -431,6 +431,16 @@ async fn two_orgs_get_stacks_that_name_only_themselves() {
                 "{doc}"
             );
         }
+        // The alias ARNs this org's role may invoke are the ones the data-action functions
+        // take this org from: a request template naming the other org is refused there.
+        let rule = bridge::tenancy::DataActionOrgs::PerOrgAlias;
+        for name in ["AttributeWriterAliasArn", "TicketStatusAliasArn"] {
+            let alias = output(&stack, name);
+            assert!(policy.contains(&alias), "{policy}");
+            assert_eq!(rule.org_for(&alias, org).unwrap(), *org);
+            let e = rule.org_for(&alias, other).unwrap_err();
+            assert_eq!(e.error_type(), "Bridge.WrongOrg", "{alias}");
+        }
         let files = std::fs::read_dir(dir.path().join(["acme", "globex"][i])).unwrap();
         for f in files {
             let t = std::fs::read_to_string(f.unwrap().path()).unwrap();

@@ -182,3 +182,34 @@ async fn library_put_checks_before_writing() {
         "nothing was written, not even the directory"
     );
 }
+
+/// A shared secret pasted where the `webhook` object belongs: no command may print it.
+#[test]
+fn a_secret_in_the_wrong_place_is_never_printed() {
+    let orgs = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut doc = example_org(ORG_A);
+    doc["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef");
+    let leaky = example_file(files.path(), "leaky.json", &doc);
+    let dir = orgs.path().to_str().unwrap();
+    // put refuses it, naming the field.
+    let o = bridge(&["orgs", "put", ORG_A, &leaky, "--orgs-dir", dir], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let mut shown = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(shown.contains("webhook"), "{shown}");
+    // Stored anyway (by hand, or by an older tool): get, list and doctor read it.
+    std::fs::write(orgs.path().join(format!("{ORG_A}.json")), doc.to_string()).unwrap();
+    for args in [
+        vec!["orgs", "get", ORG_A, "--orgs-dir", dir],
+        vec!["orgs", "get", ORG_A, "--reveal", "--orgs-dir", dir],
+        vec!["orgs", "list", "--orgs-dir", dir],
+        vec!["doctor", "--org", ORG_A, "--orgs-dir", dir],
+        vec!["doctor", "--org", ORG_A, "--orgs-dir", dir, "--json"],
+    ] {
+        let o = bridge(&args, &[]);
+        let out = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(out.contains("webhook"), "{args:?} names the field: {out}");
+        shown.push_str(&out);
+    }
+    assert!(!shown.contains("LEAKME"), "{shown}");
+}

@@ -3,7 +3,7 @@
 //! JSON type, and every contract key is returned. A drift on either side fails here, before
 //! a flow in production takes its Failure path on a schema mismatch.
 
-use bridge_testkit::{repo_root, OrgHarness};
+use bridge_testkit::{data_action_ctx, repo_root, OrgHarness};
 use serde_json::Value;
 
 fn read(rel: &str) -> Value {
@@ -58,10 +58,11 @@ async fn attribute_writer_output_matches_its_data_action() {
         "events/attribute-writer/data-action-attributes-json.json",
         "events/attribute-writer/data-action-verify.json",
     ] {
-        let out =
-            attribute_writer::handle(&h.rt, read(fixture), lambda_runtime::Context::default())
-                .await
-                .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
+        let event = read(fixture);
+        let ctx = data_action_ctx("attribute-writer", &event);
+        let out = attribute_writer::handle(&h.rt, event, ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
         assert_matches_contract("infra/genesys/attribute-writer.action.json", &out);
     }
 }
@@ -73,7 +74,9 @@ async fn ticket_status_output_matches_its_data_action() {
         "events/ticket-status/data-action-solve.json",
         "events/ticket-status/data-action-followup-globex.json",
     ] {
-        let out = ticket_status::handle(&h.rt, read(fixture), lambda_runtime::Context::default())
+        let event = read(fixture);
+        let ctx = data_action_ctx("ticket-status", &event);
+        let out = ticket_status::handle(&h.rt, event, ctx)
             .await
             .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
         assert_matches_contract("infra/genesys/ticket-status.action.json", &out);

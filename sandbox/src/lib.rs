@@ -34,7 +34,8 @@ pub use pattern::{method_matches, path_matches};
 pub use seed::{
     default_seed, ApiTokenSeed, ConversationSeed, ExternalContactSeed, GenesysSeed,
     OAuthClientSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed, PhoneSeed, RoleSeed, SchemaRefSeed,
-    Seed, TicketSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
+    Seed, TicketSeed, UserSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
+    ATTRIBUTES_PERMISSION,
 };
 pub use state::{StateHandle, DEFAULT_TICKET_UPDATE_LIMIT, DEFAULT_TICKET_UPDATE_WINDOW};
 

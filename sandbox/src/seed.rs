@@ -74,6 +74,10 @@ pub struct OrgSeed {
     pub attribute_permission: Option<String>,
     #[serde(default)]
     pub oauth_clients: Vec<OAuthClientSeed>,
+    /// People of the org (agents) who act with their own tokens, e.g. from an Embeddable
+    /// Client App.
+    #[serde(default)]
+    pub users: Vec<UserSeed>,
     #[serde(default)]
     pub conversations: Vec<ConversationSeed>,
     #[serde(default)]
@@ -86,6 +90,24 @@ pub struct OAuthClientSeed {
     pub id: String,
     pub secret: String,
     pub name: String,
+    #[serde(default)]
+    pub roles: Vec<RoleSeed>,
+    /// A client-credentials token this client obtained before the sandbox started (valid
+    /// like any issued one), so fixtures can name a client's token; not counted as issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token: Option<String>,
+}
+
+/// A Genesys user with a user token (as an implicit or code grant would give an agent).
+/// Their permissions come from their roles, as a client's do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSeed {
+    /// The user id, as agent participants name it in `userId`.
+    pub id: String,
+    pub name: String,
+    /// The user's access token: valid until revoked.
+    pub token: String,
     #[serde(default)]
     pub roles: Vec<RoleSeed>,
 }

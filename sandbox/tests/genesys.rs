@@ -714,3 +714,93 @@ async fn oversized_body_is_413() {
         .unwrap()
         .contains_key("big"));
 }
+
+#[tokio::test]
+async fn user_tokens_act_with_the_users_own_permissions() {
+    let h = start().await;
+    let get = |path: &str, token: &str| h.http.get(h.url(path)).bearer_auth(token.to_owned());
+
+    // users/me names the token's user; tokens/me its org (and no OAuth client).
+    let (status, me) = body(get("/api/v2/users/me", USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some(AGENT_USER_A)));
+    let (status, t) = body(get("/api/v2/tokens/me", USER_TOKEN_B).send().await.unwrap()).await;
+    assert_eq!(
+        (status, t["organization"]["id"].as_str()),
+        (200, Some(ORG_B))
+    );
+    assert!(t.get("OAuthClient").is_none(), "{t}");
+    // A client-credentials token has no user.
+    let (status, e) = body(
+        get("/api/v2/users/me", CLIENT_TOKEN_A_LIMITED)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("bad.request")));
+    let (status, t) = body(
+        get("/api/v2/tokens/me", CLIENT_TOKEN_A_LIMITED)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(t["OAuthClient"]["id"], CLIENT_A_LIMITED.0);
+
+    // The conversation read and the attribute write check the user's own permissions.
+    let conv = format!("/api/v2/conversations/{CONV_A1}");
+    assert_eq!(get(&conv, USER_TOKEN_A).send().await.unwrap().status(), 200);
+    let patch = |token: &str| {
+        h.http
+            .patch(h.url(&format!(
+                "/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes"
+            )))
+            .bearer_auth(token.to_owned())
+            .json(&json!({"attributes": {"tier": "gold"}}))
+    };
+    assert_eq!(patch(USER_TOKEN_A).send().await.unwrap().status(), 202);
+    h.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec!["conversation:communication:view".into()],
+    );
+    let (status, e) = body(patch(USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("missing.permissions"))
+    );
+    assert_eq!(
+        e["messageParams"]["permissions"],
+        "conversation:communication:update"
+    );
+    h.sandbox
+        .state()
+        .set_user_permissions(ORG_A, AGENT_USER_A, vec![]);
+    let (status, e) = body(get(&conv, USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!(
+        (status, e["messageParams"]["permissions"].as_str()),
+        (403, Some("conversation:communication:view"))
+    );
+    // Another org's user sees another org's conversation as missing.
+    assert_eq!(get(&conv, USER_TOKEN_B).send().await.unwrap().status(), 404);
+
+    // The journal tells user calls apart, without the token.
+    let journal = h.sandbox.journal();
+    let users: Vec<Option<&str>> = journal.iter().map(|e| e.user_id.as_deref()).collect();
+    assert_eq!(users[0], Some(AGENT_USER_A));
+    assert_eq!(users[2], None, "a client token has no user");
+    assert!(!serde_json::to_string(&journal)
+        .unwrap()
+        .contains(USER_TOKEN_A));
+
+    // A revoked user token is refused like any other.
+    h.sandbox.state().revoke_tokens_for_user(AGENT_USER_B);
+    let (status, e) = body(get("/api/v2/users/me", USER_TOKEN_B).send().await.unwrap()).await;
+    assert_eq!((status, e["code"].as_str()), (401, Some("bad.credentials")));
+    assert_eq!(
+        h.sandbox.state().tokens_issued(),
+        0,
+        "seeded tokens are not issued ones"
+    );
+}

@@ -38,10 +38,20 @@ pub const CONV_B2: &str = "c0b00002-0000-4000-8000-000000000000";
 pub const CONV_B2_CUSTOMER: &str = "c0b00002-0000-4000-8000-00000000c001";
 pub const CONV_B2_AGENT: &str = "c0b00002-0000-4000-8000-00000000a001";
 
-/// The Genesys user behind every agent participant of org A.
+/// The Genesys user behind every agent participant of org A (Alex Agent).
 pub const AGENT_USER_A: &str = "d0a00001-0000-4000-8000-000000000000";
-/// The Genesys user behind every agent participant of org B.
+/// The Genesys user behind every agent participant of org B (Gil Agent).
 pub const AGENT_USER_B: &str = "d0b00001-0000-4000-8000-000000000000";
+/// A user of org A who is a participant of no seeded conversation (Blair Agent).
+pub const OTHER_USER_A: &str = "d0a00002-0000-4000-8000-000000000000";
+
+/// User tokens (an agent signed in to a client app): each acts with its user's roles,
+/// which grant `conversation:communication:view` and `conversation:communication:update`.
+pub const USER_TOKEN_A: &str = "acme-agent-alex-token-local";
+pub const OTHER_USER_TOKEN_A: &str = "acme-agent-blair-token-local";
+pub const USER_TOKEN_B: &str = "globex-agent-gil-token-local";
+/// A client-credentials token of [`CLIENT_A_LIMITED`], issued before the sandbox started.
+pub const CLIENT_TOKEN_A_LIMITED: &str = "acme-limited-client-token-local";
 
 /// External contact Jane Doe (`tier_text` = silver).
 pub const CONTACT_A1: &str = "e0a00001-0000-4000-8000-000000000000";
@@ -148,6 +158,24 @@ mod tests {
                 find(&org["externalContacts"], "id", contact);
             }
         }
+        for (org_id, user, token) in [
+            (ORG_A, AGENT_USER_A, USER_TOKEN_A),
+            (ORG_A, OTHER_USER_A, OTHER_USER_TOKEN_A),
+            (ORG_B, AGENT_USER_B, USER_TOKEN_B),
+        ] {
+            assert_eq!(
+                find(&org(&seed, org_id)["users"], "id", user)["token"],
+                token
+            );
+        }
+        assert_eq!(
+            find(&org(&seed, ORG_A)["oauthClients"], "id", CLIENT_A_LIMITED.0)["issuedToken"],
+            CLIENT_TOKEN_A_LIMITED
+        );
+        // The other user of A is in no conversation: the participation check has a case.
+        assert!(!seed
+            .to_string()
+            .contains(&format!("\"userId\":\"{OTHER_USER_A}\"")));
         let ended = |id| find(&org(&seed, ORG_A)["conversations"], "id", id)["endTime"].is_string();
         assert!(ended(CONV_A3_ENDED) && !ended(CONV_A1) && !ended(CONV_A2));
         for (subdomain, (email, token)) in [("acme", ZENDESK_TOKEN_A), ("globex", ZENDESK_TOKEN_B)]

@@ -82,25 +82,60 @@ impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
     }
 }
 
+/// Default bound of the org cache ([`OrgStore::with_max_entries`]): above the hundreds of
+/// orgs one deployment serves, small in memory (see the README's "Org cache").
+pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
+
 #[derive(Default)]
 struct Slot {
     /// `None` inside = "no such org", cached too so unknown ids cannot drive secret calls.
     cached: Option<(Option<Arc<OrgConfig>>, Instant)>,
 }
 
-/// Parsed org configs, cached per process.
+/// One cached org id: its slot, when it was last asked for, and whether its last load
+/// found a config (entries that did not are evicted first).
+struct Entry {
+    slot: Arc<tokio::sync::Mutex<Slot>>,
+    used: u64,
+    known: bool,
+}
+
+/// The cache's entries and a use counter (least recently used goes first).
+#[derive(Default)]
+struct Slots {
+    map: HashMap<String, Entry>,
+    tick: u64,
+}
+
+/// Parsed org configs, cached per process, at most `max_entries` org ids (known orgs and
+/// misses together): org ids come from unauthenticated requests, so the cache must not
+/// grow with them.
 pub struct OrgStore {
     source: Arc<dyn SecretSource>,
     ttl: Duration,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    max_entries: usize,
+    slots: Mutex<Slots>,
 }
 
 impl OrgStore {
+    /// A store of at most [`DEFAULT_MAX_ENTRIES`] org ids.
     pub fn new(source: Arc<dyn SecretSource>, ttl: Duration) -> OrgStore {
+        OrgStore::with_max_entries(source, ttl, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store of at most `max_entries` org ids (`BRIDGE_ORG_CACHE_ENTRIES`). When full, a
+    /// new id evicts the least recently used miss, or if there is none the least recently
+    /// used org: a flood of unknown ids churns misses, not the configs in use.
+    pub fn with_max_entries(
+        source: Arc<dyn SecretSource>,
+        ttl: Duration,
+        max_entries: usize,
+    ) -> OrgStore {
         OrgStore {
             source,
             ttl,
-            slots: Mutex::new(HashMap::new()),
+            max_entries: max_entries.max(1),
+            slots: Mutex::new(Slots::default()),
         }
     }
 
@@ -108,13 +143,40 @@ impl OrgStore {
         &self.source
     }
 
+    /// How many org ids are cached (known orgs and misses).
+    pub fn cached(&self) -> usize {
+        self.slots.lock().expect("poisoned").map.len()
+    }
+
     fn slot(&self, org_id: &str) -> Arc<tokio::sync::Mutex<Slot>> {
         let mut slots = self.slots.lock().expect("poisoned");
+        slots.tick += 1;
+        let tick = slots.tick;
         // A warm lookup allocates nothing.
-        if let Some(slot) = slots.get(org_id) {
-            return slot.clone();
+        if let Some(entry) = slots.map.get_mut(org_id) {
+            entry.used = tick;
+            return entry.slot.clone();
         }
-        slots.entry(org_id.to_string()).or_default().clone()
+        if slots.map.len() >= self.max_entries {
+            evict(&mut slots.map);
+        }
+        let slot = Arc::new(tokio::sync::Mutex::new(Slot::default()));
+        slots.map.insert(
+            org_id.to_string(),
+            Entry {
+                slot: slot.clone(),
+                used: tick,
+                known: false,
+            },
+        );
+        slot
+    }
+
+    /// Records whether `org_id`'s last load found a config (eviction prefers misses).
+    fn mark(&self, org_id: &str, known: bool) {
+        if let Some(entry) = self.slots.lock().expect("poisoned").map.get_mut(org_id) {
+            entry.known = known;
+        }
     }
 
     /// The config of `org_id`: from the cache while fresh, else fetched once (concurrent
@@ -184,10 +246,15 @@ impl OrgStore {
             )),
         };
         guard.cached = Some((value.clone(), Instant::now()));
+        self.mark(&org_id, value.is_some());
         self.answer(&org_id, value)
     }
 
     fn answer(&self, org_id: &str, value: Option<Arc<OrgConfig>>) -> Result<Arc<OrgConfig>> {
+        if value.is_some() {
+            // From now on this invocation's metrics may name the org (a configured one).
+            crate::metrics::org_loaded(org_id);
+        }
         value.ok_or_else(|| {
             BridgeError::new(
                 ErrorKind::UnknownOrg,
@@ -199,5 +266,20 @@ impl OrgStore {
             .with_org(org_id)
             .with_hint("onboard the org with `bridge orgs put`, or check the org id")
         })
+    }
+}
+
+/// Removes the least recently used miss, or if there is none the least recently used
+/// entry. A linear scan: it runs only when the cache is full, over at most
+/// `max_entries` entries. A slot in use elsewhere lives on in its `Arc`.
+fn evict(map: &mut HashMap<String, Entry>) {
+    let victim = map
+        .iter()
+        .filter(|(_, e)| !e.known)
+        .min_by_key(|(_, e)| e.used)
+        .or_else(|| map.iter().min_by_key(|(_, e)| e.used))
+        .map(|(k, _)| k.clone());
+    if let Some(k) = victim {
+        map.remove(&k);
     }
 }

@@ -281,6 +281,7 @@ mod tests {
             query: None,
             upstream: bridge_sandbox::Upstream::Zendesk,
             org_id: None,
+            user_id: None,
             zendesk_subdomain: Some("acme".into()),
             auth: "basic".into(),
             status: 200,

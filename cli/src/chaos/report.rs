@@ -286,7 +286,10 @@ mod tests {
         };
         r.tally(&[
             (Verdict::Applied(true), f.clone()),
-            (Verdict::DeadLettered("job DLQ: Zendesk.NotFound".into()), f.clone()),
+            (
+                Verdict::DeadLettered("job DLQ: Zendesk.NotFound".into()),
+                f.clone(),
+            ),
             (Verdict::Lost("no note".into()), f.clone()),
             (Verdict::Duplicated("2 notes".into()), f),
         ]);
@@ -298,7 +301,10 @@ mod tests {
         }
         assert_eq!((r.applied, r.applied_and_dead_lettered), (1, 1));
         let text = r.render();
-        assert!(text.contains("LOST: e (acw, EventBridge): no note"), "{text}");
+        assert!(
+            text.contains("LOST: e (acw, EventBridge): no note"),
+            "{text}"
+        );
         assert!(text.contains("job DLQ: Zendesk.NotFound"), "{text}");
     }
 }

@@ -61,6 +61,55 @@ impl Function {
     }
 }
 
+/// A function as Lambda's invoke API names it: `name`, or `name:qualifier` for an alias
+/// such as the org alias `org-<orgId>` through which Genesys invokes an org's data action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    pub function: Function,
+    pub qualifier: Option<String>,
+}
+
+impl Invoked {
+    /// The function itself, unqualified (SQS event source mappings, EventBridge rules and
+    /// the Function URL invoke it so).
+    pub fn unqualified(function: Function) -> Invoked {
+        Invoked {
+            function,
+            qualifier: None,
+        }
+    }
+
+    /// `name` or `name:qualifier`; `None` for an unknown function or an empty qualifier.
+    pub fn parse(s: &str) -> Option<Invoked> {
+        let (name, qualifier) = match s.split_once(':') {
+            Some((name, q)) if !q.is_empty() => (name, Some(q.to_string())),
+            Some(_) => return None,
+            None => (s, None),
+        };
+        Function::from_name(name).map(|function| Invoked {
+            function,
+            qualifier,
+        })
+    }
+
+    /// As it was named: `ticket-status:org-<orgId>`.
+    pub fn label(&self) -> String {
+        match &self.qualifier {
+            Some(q) => format!("{}:{q}", self.function.name()),
+            None => self.function.name().to_string(),
+        }
+    }
+
+    /// The ARN a local invocation carries (`ctx.invoked_function_arn`), as in the shared
+    /// stack, whose functions are named `<stack>-<binary>`.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:local:000000000000:function:genesys-bridge-{}",
+            self.label()
+        )
+    }
+}
+
 /// Starts a sandbox with the default seed.
 pub async fn start_sandbox() -> Result<Sandbox, CliError> {
     Sandbox::start(default_seed())
@@ -167,6 +216,20 @@ pub struct LocalOrg {
     pub webhook_secret: String,
 }
 
+/// The token of the sandbox's seeded agent of `org_id` (fake, local: for curl examples of
+/// the user route), with the user id.
+pub fn seeded_agent(org_id: &str) -> Option<(String, String)> {
+    default_seed()
+        .genesys
+        .orgs
+        .into_iter()
+        .find(|o| o.id == org_id)?
+        .users
+        .into_iter()
+        .next()
+        .map(|u| (u.id, u.token))
+}
+
 /// `METHOD path -> status`, one upstream call.
 pub fn describe_call(e: &JournalEntry) -> String {
     format!("{} {} {}", e.method, e.path, e.status)
@@ -225,4 +288,31 @@ pub fn describe_job(j: &JobEnvelope) -> String {
         j.job.kind(),
         Function::of_consumer(j.job.consumer()).name()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoked_names_read_like_lambda_function_names() {
+        let org = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+        let i = Invoked::parse(&format!("ticket-status:org-{org}")).unwrap();
+        assert_eq!(i.function, Function::TicketStatus);
+        assert_eq!(i.qualifier.as_deref(), Some(format!("org-{org}").as_str()));
+        assert_eq!(
+            i.arn(),
+            format!(
+                "arn:aws:lambda:local:000000000000:function:genesys-bridge-ticket-status:org-{org}"
+            )
+        );
+        assert_eq!(
+            Invoked::parse("attribute-writer").unwrap(),
+            Invoked::unqualified(Function::AttributeWriter)
+        );
+        for bad in ["ticket-status:", "nope", "nope:org-x", ""] {
+            assert_eq!(Invoked::parse(bad), None, "{bad}");
+        }
+        assert!(seeded_agent(org).is_some());
+    }
 }

@@ -1,6 +1,7 @@
 //! The local pipeline of `bridge dev`: invoke a function's real handler with a Lambda
 //! event, then drain the in-memory queue into the two consumers as SQS batches, redelivering
 //! failed jobs and dead-lettering them the way SQS and the event source mappings would.
+//! The functions' metrics lines are kept ([`Pipeline::metrics`]) instead of printed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bridge::http::HttpClient;
 use bridge::idempotency::{MemoryIdempotency, DEFAULT_RECORD_TTL};
 use bridge::jobs::{Consumer, JobEnvelope};
+use bridge::metrics::{Captured, Metrics};
 use bridge::queue::{JobQueue, MemoryQueue, MAX_BATCH_ENTRIES};
 use bridge::secrets::{MemorySource, DEFAULT_TTL};
 use bridge::Runtime;
@@ -17,7 +19,9 @@ use bridge_sandbox::Sandbox;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{json, Value};
 
-use super::{describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, LocalOrg, OrgFiles};
+use super::{
+    describe_diagnostic, sandbox_with_orgs, start_sandbox, Function, Invoked, LocalOrg, OrgFiles,
+};
 use crate::exit::CliError;
 
 /// SQS delivers a message this many times before it moves it to the DLQ (the
@@ -52,6 +56,8 @@ pub struct DeadLetter {
 pub struct Pipeline {
     pub sandbox: Sandbox,
     pub rt: Arc<Runtime>,
+    /// The EMF lines every invocation wrote (what CloudWatch would turn into metrics).
+    pub metrics: Captured,
     pub queue: Arc<MemoryQueue>,
     pub ingest: webhook_ingest::Ingest,
     pub orgs: Vec<LocalOrg>,
@@ -92,7 +98,10 @@ impl Pipeline {
         orgs: Vec<LocalOrg>,
     ) -> Result<Pipeline, CliError> {
         let http = HttpClient::new().map_err(CliError::from)?;
-        let rt = Arc::new(Runtime::new(Arc::new(source), DEFAULT_TTL, http));
+        let mut rt = Runtime::new(Arc::new(source), DEFAULT_TTL, http);
+        let (metrics, captured) = Metrics::capture();
+        rt.metrics = metrics.with_max_receive_count(Some(MAX_RECEIVES));
+        let rt = Arc::new(rt);
         let queue = Arc::new(MemoryQueue::new());
         let idempotency = Arc::new(MemoryIdempotency::new(DEFAULT_RECORD_TTL));
         let ingest = webhook_ingest::Ingest::new(
@@ -103,6 +112,7 @@ impl Pipeline {
         Ok(Pipeline {
             sandbox,
             rt,
+            metrics: captured,
             queue,
             ingest,
             orgs,
@@ -111,25 +121,30 @@ impl Pipeline {
         })
     }
 
-    /// A Lambda context with a deadline, like a real invocation.
-    fn context(&self, function: Function) -> Context {
+    /// A Lambda context with a deadline, like a real invocation, and the invoked ARN (an
+    /// org alias for a data action, as Genesys invokes it in the shared stack).
+    fn context(&self, invoked: &Invoked) -> Context {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let mut ctx = Context::default();
         ctx.request_id = uuid::Uuid::new_v4().to_string();
         ctx.deadline = (now + INVOCATION_BUDGET).as_millis() as u64;
-        ctx.invoked_function_arn = format!(
-            "arn:aws:lambda:local:000000000000:function:genesys-bridge-{}",
-            function.name()
-        );
+        ctx.invoked_function_arn = invoked.arn();
         ctx
     }
 
-    /// Invokes `function`'s real handler with `event`, as Lambda would.
+    /// Invokes `function`'s real handler with `event`, unqualified, as an event source
+    /// mapping, a rule or the Function URL would.
     pub async fn invoke(&self, function: Function, event: Value) -> Result<Value, Diagnostic> {
-        let ctx = self.context(function);
-        match function {
+        self.invoke_as(&Invoked::unqualified(function), event).await
+    }
+
+    /// Invokes the real handler of `invoked` (a function, with the alias it is invoked
+    /// through, if any) with `event`, as Lambda would.
+    pub async fn invoke_as(&self, invoked: &Invoked, event: Value) -> Result<Value, Diagnostic> {
+        let ctx = self.context(invoked);
+        match invoked.function {
             Function::WebhookIngest => webhook_ingest::handle(&self.ingest, event, ctx).await,
             Function::AttributeWriter => attribute_writer::handle(&self.rt, event, ctx).await,
             Function::TicketStatus => ticket_status::handle(&self.rt, event, ctx).await,

@@ -72,14 +72,15 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn handler_once(&self) {
-        let out = attribute_writer::handle_with(
-            &self.rt,
-            &self.opts,
-            self.event.clone(),
-            lambda_runtime::Context::default(),
-        )
-        .await
-        .expect("warm write");
+        // Invoked as Genesys invokes Acme's data action: through its org alias.
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.invoked_function_arn = format!(
+            "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-attribute-writer:{}",
+            bridge::tenancy::alias_name(self.event["orgId"].as_str().unwrap_or_default())
+        );
+        let out = attribute_writer::handle_with(&self.rt, &self.opts, self.event.clone(), ctx)
+            .await
+            .expect("warm write");
         black_box(out);
     }
 

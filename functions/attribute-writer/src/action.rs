@@ -8,7 +8,6 @@
 use serde::Serialize;
 use tracing::Instrument;
 
-use bridge::runtime::check_invocation_alias;
 use bridge::{Deadline, Result, Runtime};
 
 use crate::apply;
@@ -43,8 +42,9 @@ pub async fn run(
     ctx: &lambda_runtime::Context,
 ) -> Result<ActionOutput> {
     // Shape first: bad ids and nested values are refused before any secret or API call.
-    let input = parse_action_input(event)?;
-    check_invocation_alias(&ctx.invoked_function_arn, &input.org_id)?;
+    let mut input = parse_action_input(event)?;
+    // The org whose credentials are used is the one of the alias Genesys invoked.
+    input.org_id = rt.data_action_org(ctx, &input.org_id)?;
     let span = tracing::info_span!(
         "data_action",
         org_id = %input.org_id,

@@ -6,14 +6,14 @@
 //! sent" becomes its string form and "a nested object was sent" a clear error that names
 //! the key, instead of a 400 from Genesys or, worse, a 202 and nothing stored.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bridge::genesys::ContactChange;
-use bridge::input::{json_kind, preview, uuid_field, Fields, PREVIEW_CHARS};
+use bridge::input::{json_kind, number_text, preview, uuid_field, Fields, PREVIEW_CHARS};
 use bridge::jobs::Job;
 use bridge::zendesk::UserLookup;
 use bridge::{BridgeError, Result};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A data action input, shape-checked (ids are UUIDs, values are strings) but not yet
@@ -43,7 +43,10 @@ pub fn parse_action_input(event: &Value) -> Result<ActionInput> {
     })?;
     let conversation_id = f.uuid("conversationId")?;
     let participant_id = f.uuid("participantId")?;
-    let attributes = normalize(&*attribute_object(&f)?)?;
+    let attributes = match attribute_object(&f)? {
+        Attributes::Object(map) => normalize(map)?,
+        Attributes::Text(map) => map,
+    };
     let verify = f.opt_bool("verify")?.unwrap_or(false);
     Ok(ActionInput {
         org_id,
@@ -54,10 +57,17 @@ pub fn parse_action_input(event: &Value) -> Result<ActionInput> {
     })
 }
 
-/// The attributes as a JSON object, from `attributes` (an object) or `attributesJson` (an
-/// object serialised as a string, which is how Architect builds dynamic maps; blank counts
-/// as absent).
-fn attribute_object<'a>(f: &Fields<'a>) -> Result<Cow<'a, Map<String, Value>>> {
+/// Where the attributes came from.
+enum Attributes<'a> {
+    /// `attributes`: a JSON object the runtime parsed (numbers are checked by [`normalize`]).
+    Object(&'a Map<String, Value>),
+    /// `attributesJson`: read here from its text, numbers kept exactly as written.
+    Text(BTreeMap<String, String>),
+}
+
+/// The attributes, from `attributes` (an object) or `attributesJson` (an object serialised
+/// as a string, which is how Architect builds dynamic maps; blank counts as absent).
+fn attribute_object<'a>(f: &Fields<'a>) -> Result<Attributes<'a>> {
     let direct = f.get("attributes");
     let text = f
         .get("attributesJson")
@@ -67,7 +77,7 @@ fn attribute_object<'a>(f: &Fields<'a>) -> Result<Cow<'a, Map<String, Value>>> {
             "attributes",
             "expected either `attributes` (an object) or `attributesJson` (a string), not both",
         )),
-        (Some(Value::Object(m)), None) => Ok(Cow::Borrowed(m)),
+        (Some(Value::Object(m)), None) => Ok(Attributes::Object(m)),
         (Some(other), None) => Err(f.invalid(
             "attributes",
             format!(
@@ -76,7 +86,7 @@ fn attribute_object<'a>(f: &Fields<'a>) -> Result<Cow<'a, Map<String, Value>>> {
             ),
         )),
         (None, Some(Value::String(s))) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(m)) => Ok(Cow::Owned(m)),
+            Ok(Value::Object(_)) => attributes_text(s).map(Attributes::Text),
             Ok(other) => Err(f.invalid(
                 "attributesJson",
                 format!(
@@ -103,34 +113,80 @@ fn attribute_object<'a>(f: &Fields<'a>) -> Result<Cow<'a, Map<String, Value>>> {
 }
 
 /// Strings pass; numbers and booleans become their string form; objects, arrays and nulls
-/// are refused with the key named. An empty set is refused.
+/// are refused with the key named. An empty set is refused. The object was parsed before
+/// the function saw it, so a number's own text is gone: one that may have lost precision
+/// is refused ([`bridge::input::number_text`]).
 pub fn normalize(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
     if raw.is_empty() {
-        return Err(BridgeError::validation(
-            "attributes",
-            "expected at least one attribute to write; the set is empty",
-        ));
+        return Err(empty_set());
     }
     let mut out = BTreeMap::new();
     for (key, value) in raw {
         let text = match value {
             Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
+            Value::Number(n) => number_text(n).ok_or_else(|| inexact(key))?,
             Value::Bool(b) => b.to_string(),
             Value::Null | Value::Array(_) | Value::Object(_) => {
-                return Err(BridgeError::validation(
-                    attribute_field(key),
-                    format!(
-                        "attribute {:?} is {}; expected a string, number or boolean (Genesys stores participant attributes as strings only; serialise nested data yourself, or send \"\" to blank a value)",
-                        preview(key, PREVIEW_CHARS),
-                        json_kind(value)
-                    ),
-                ))
+                return Err(not_a_scalar(key, json_kind(value)))
             }
         };
         out.insert(key.clone(), text);
     }
     Ok(out)
+}
+
+/// `attributesJson`'s object (already known to be one), each value as written: strings
+/// unescaped, numbers and booleans as their exact text (Genesys stores strings, so
+/// `12345678901234567890123` stays that, digit for digit).
+fn attributes_text(text: &str) -> Result<BTreeMap<String, String>> {
+    let raw: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|_| {
+        BridgeError::validation(
+            "attributesJson",
+            "expected a JSON object of attribute names to values",
+        )
+    })?;
+    if raw.is_empty() {
+        return Err(empty_set());
+    }
+    let mut out = BTreeMap::new();
+    for (key, value) in raw {
+        let written = value.get().trim();
+        let text = match written.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(written).map_err(|_| {
+                BridgeError::validation(attribute_field(&key), "expected a JSON string")
+            })?,
+            Some(b'-' | b'0'..=b'9') | Some(b't' | b'f') => written.to_string(),
+            Some(b'n') => return Err(not_a_scalar(&key, "null")),
+            Some(b'[') => return Err(not_a_scalar(&key, "an array")),
+            _ => return Err(not_a_scalar(&key, "an object")),
+        };
+        out.insert(key, text);
+    }
+    Ok(out)
+}
+
+fn empty_set() -> BridgeError {
+    BridgeError::validation(
+        "attributes",
+        "expected at least one attribute to write; the set is empty",
+    )
+}
+
+fn not_a_scalar(key: &str, kind: &str) -> BridgeError {
+    BridgeError::validation(
+        attribute_field(key),
+        format!(
+            "attribute {:?} is {kind}; expected a string, number or boolean (Genesys stores participant attributes as strings only; serialise nested data yourself, or send \"\" to blank a value)",
+            preview(key, PREVIEW_CHARS),
+        ),
+    )
+}
+
+fn inexact(key: &str) -> BridgeError {
+    BridgeError::validation(
+        attribute_field(key),
+        "this number may not be kept exactly (more than 15 significant digits, an exponent, or beyond 64 bits); send it as a string, e.g. \"12345678901234567890123\"",
+    )
 }
 
 /// The field an error reports for one attribute (long keys cut: the full one is useless

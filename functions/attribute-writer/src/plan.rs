@@ -35,6 +35,10 @@ pub fn check_limits(attributes: &BTreeMap<String, String>, limits: &AttributeLim
             "attributes",
             "attribute names must not be empty or blank",
         ),
+        AttributeViolation::ControlCharacter { key } => BridgeError::validation(
+            attribute_field(key),
+            "attribute names must not hold a control character (NUL, line break, tab, DEL); values may hold line breaks and tabs",
+        ),
         AttributeViolation::KeyTooLong { key, chars } => BridgeError::validation(
             attribute_field(key),
             format!(

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use bridge_sandbox::{count, matching, Fault, Upstream};
 use bridge_testkit::ids::*;
-use bridge_testkit::{ctx_with_deadline, edit_org, example_org_for, show};
+use bridge_testkit::{
+    ctx_with_deadline, data_action_ctx, data_action_ctx_with_deadline, edit_org, example_org_for,
+    org_alias_arn, show,
+};
 use common::*;
 use serde_json::{json, Value};
 
@@ -487,14 +490,11 @@ async fn rate_limit_beyond_the_deadline_fails_fast_and_says_so() {
             .retry_after(30),
     );
     let started = Instant::now();
-    let e = attribute_writer::handle_with(
-        &h.rt,
-        &h.opts,
-        fixture("data-action-attributes-json.json"),
-        ctx_with_deadline(Duration::from_secs(5)),
-    )
-    .await
-    .expect_err("a 30 s wait does not fit a 5 s invocation");
+    let event = fixture("data-action-attributes-json.json");
+    let ctx = data_action_ctx_with_deadline("attribute-writer", &event, Duration::from_secs(5));
+    let e = attribute_writer::handle_with(&h.rt, &h.opts, event, ctx)
+        .await
+        .expect_err("a 30 s wait does not fit a 5 s invocation");
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(e.error_type, "Genesys.RateLimited");
     assert!(
@@ -539,13 +539,9 @@ async fn unknown_org_and_foreign_alias_are_refused_before_any_call() {
 #[tokio::test]
 async fn default_handler_entry_point_works() {
     let h = Harness::start().await;
-    let out = attribute_writer::handle(
-        &h.rt,
-        fixture("data-action-attributes-json.json"),
-        lambda_runtime::Context::default(),
-    )
-    .await
-    .unwrap();
+    let event = fixture("data-action-attributes-json.json");
+    let ctx = data_action_ctx("attribute-writer", &event);
+    let out = attribute_writer::handle(&h.rt, event, ctx).await.unwrap();
     assert_eq!(out["written"], 2);
 }
 
@@ -580,4 +576,206 @@ async fn rotated_client_secret_is_reread_once_and_the_write_succeeds() {
         show(&j)
     );
     assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
+}
+
+#[tokio::test]
+async fn numbers_are_written_exactly_or_refused_naming_the_key() {
+    let h = Harness::start().await;
+    // attributesJson is text the function parses itself: a number keeps its exact text.
+    let event = with(
+        fixture("data-action-verify.json"),
+        "attributesJson",
+        json!(r#"{"acct": 12345678901234567890123, "ratio": 2.50, "n": 7}"#),
+    );
+    let out = h.invoke(event).await.expect("written");
+    assert_eq!(out["verified"], json!(true), "{out}");
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
+    assert_eq!(
+        stored.get("acct").map(String::as_str),
+        Some("12345678901234567890123")
+    );
+    assert_eq!(stored.get("ratio").map(String::as_str), Some("2.50"));
+    assert_eq!(stored.get("n").map(String::as_str), Some("7"));
+
+    // An `attributes` object arrives parsed: a number that may have lost precision is
+    // refused, naming the key, before any call.
+    h.sandbox.clear_journal();
+    let mut event: Value = serde_json::from_str(
+        r#"{"attributes": {"tier": "gold", "acct": 12345678901234567890123}}"#,
+    )
+    .unwrap();
+    for (k, v) in fixture("data-action-attributes-object.json")
+        .as_object()
+        .unwrap()
+    {
+        if k != "attributes" {
+            event[k] = v.clone();
+        }
+    }
+    let e = h.invoke(event).await.expect_err("refused");
+    assert_eq!(e.error_type, "Input.InvalidInput", "{e:?}");
+    assert!(e.error_message.contains("`attributes.acct`"), "{e:?}");
+    assert!(h.journal().is_empty(), "{}", show(&h.journal()));
+}
+
+#[tokio::test]
+async fn attribute_names_with_control_characters_are_refused() {
+    let h = Harness::start().await;
+    let base = fixture("data-action-attributes-object.json");
+    for key in ["a\u{0}b", "tab\tkey", "line\nkey", "del\u{7f}", "c1\u{85}"] {
+        let e = h
+            .invoke(with(base.clone(), "attributes", json!({key: "x"})))
+            .await
+            .expect_err(key);
+        assert_eq!(e.error_type, "Input.InvalidInput", "{key:?}: {e:?}");
+        assert!(e.error_message.contains("control character"), "{e:?}");
+    }
+    // Values may hold line breaks and tabs.
+    h.invoke(with(
+        base,
+        "attributes",
+        json!({"note": "line 1\n\tline 2"}),
+    ))
+    .await
+    .expect("values may hold newlines and tabs");
+    let j = h.journal();
+    assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1, "{}", show(&j));
+}
+
+#[tokio::test]
+async fn a_config_error_never_reaches_the_flow_with_a_secret() {
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef");
+        })
+    })
+    .await;
+    let e = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect_err("an invalid config fails the action");
+    assert_eq!(e.error_type, "Config.InvalidConfig", "{e:?}");
+    assert!(e.error_message.contains("`webhook`"), "{e:?}");
+    assert!(!e.error_message.contains("LEAKME"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_huge_attribute_key_is_echoed_only_as_a_preview() {
+    let h = Harness::start().await;
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let key = "K".repeat(120 * 1024);
+    let e = h
+        .invoke(with(
+            fixture("data-action-attributes-object.json"),
+            "attributes",
+            json!({key: "v"}),
+        ))
+        .await
+        .expect_err("over maxKeyChars");
+    assert_eq!(e.error_type, "Input.InvalidInput");
+    assert!(
+        e.error_message.contains("`attributes.KKK"),
+        "{}",
+        &e.error_message[..200]
+    );
+    assert!(
+        e.error_message.len() < 1024,
+        "{} bytes",
+        e.error_message.len()
+    );
+    let longest = logs.text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes");
+    assert!(h.journal().is_empty());
+}
+
+/// The issue's first reproduction, for this function: an admin of org A edits the request
+/// template to name org B. Only an invocation through org B's own alias may act for B.
+#[tokio::test]
+async fn only_the_org_of_the_invoked_alias_is_served() {
+    let h = Harness::start().await;
+    let mut event = fixture("data-action-attributes-json.json");
+    event["orgId"] = json!(ORG_B);
+    event["conversationId"] = json!(CONV_B1);
+    event["participantId"] = json!(CONV_B1_CUSTOMER);
+    let invoke = |arn: String| {
+        let mut ctx = ctx_with_deadline(Duration::from_secs(10));
+        ctx.invoked_function_arn = arn;
+        attribute_writer::handle_with(&h.rt, &h.opts, event.clone(), ctx)
+    };
+    let unqualified =
+        "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-attribute-writer";
+    for (arn, error_type) in [
+        // No alias: refused, naming the alias to use.
+        (unqualified.to_string(), "Bridge.OrgAliasRequired"),
+        (format!("{unqualified}:{ORG_B}"), "Bridge.OrgAliasRequired"),
+        (format!("{unqualified}:7"), "Bridge.OrgAliasRequired"),
+        // cargo-lambda's local emulator.
+        ("function-arn".to_string(), "Bridge.OrgAliasRequired"),
+        // Org A's alias, naming org B.
+        (org_alias_arn("attribute-writer", ORG_A), "Bridge.WrongOrg"),
+    ] {
+        let e = invoke(arn.clone()).await.unwrap_err();
+        assert_eq!(e.error_type, error_type, "{arn}: {}", e.error_message);
+        if error_type == "Bridge.OrgAliasRequired" {
+            assert!(
+                e.error_message.contains(&format!(":org-{ORG_B}")),
+                "names the alias to use: {}",
+                e.error_message
+            );
+        }
+    }
+    // Refused before any secret was read or any call made; org B's participant untouched.
+    assert_eq!(h.source.fetches(), 0);
+    assert!(h.journal().is_empty(), "{}", show(&h.journal()));
+    assert_eq!(
+        h.sandbox
+            .state()
+            .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
+            .unwrap()
+            .get("crm_tier"),
+        None
+    );
+    // Org B's own alias serves org B, with org B's credentials only.
+    let out = invoke(org_alias_arn("attribute-writer", ORG_B))
+        .await
+        .unwrap();
+    assert_eq!(out["written"], 2);
+    assert_eq!(
+        (h.source.fetches_for(ORG_A), h.source.fetches_for(ORG_B)),
+        (0, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_single_org_deployment_needs_no_alias_and_serves_no_other_org() {
+    let mut h = Harness::start().await;
+    h.orgs.rt.data_action_orgs = bridge::tenancy::DataActionOrgs::SingleOrg(ORG_A.into());
+    let run = |event: Value, arn: &str| {
+        let mut ctx = ctx_with_deadline(Duration::from_secs(10));
+        ctx.invoked_function_arn = arn.to_string();
+        attribute_writer::handle_with(&h.rt, &h.opts, event, ctx)
+    };
+    // cargo-lambda's emulator invokes "function-arn": fine for the one org.
+    let out = run(fixture("data-action-attributes-json.json"), "function-arn")
+        .await
+        .unwrap();
+    assert_eq!(out["written"], 2);
+    let mut other = fixture("data-action-attributes-json.json");
+    other["orgId"] = json!(ORG_B);
+    other["conversationId"] = json!(CONV_B1);
+    other["participantId"] = json!(CONV_B1_CUSTOMER);
+    for arn in ["function-arn", &org_alias_arn("attribute-writer", ORG_B)] {
+        let e = run(other.clone(), arn).await.unwrap_err();
+        assert_eq!(e.error_type, "Bridge.WrongOrg", "{arn}");
+        assert!(
+            e.error_message.contains("BRIDGE_SINGLE_ORG_ID"),
+            "{}",
+            e.error_message
+        );
+    }
+    assert_eq!(h.source.fetches_for(ORG_B), 0);
 }

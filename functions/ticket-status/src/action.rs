@@ -18,10 +18,6 @@ use crate::plan::Change;
 /// Architect timeout.
 pub const DATA_ACTION_BUDGET: Duration = Duration::from_secs(18);
 
-/// The per-org alias rule of every data-action function (see
-/// [`bridge::runtime::check_invocation_alias`]).
-pub use bridge::runtime::check_invocation_alias as check_alias;
-
 /// The data action's success output: flat strings and booleans, as Architect wants them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,8 +46,9 @@ pub fn data_action_deadline(rt: &Runtime, ctx: &Context) -> Deadline {
 
 /// Runs one data action invocation.
 pub async fn run(rt: &Runtime, event: &Value, ctx: &Context) -> Result<ActionOutput> {
-    let input = ActionInput::parse(event)?;
-    check_alias(&ctx.invoked_function_arn, &input.org_id)?;
+    let mut input = ActionInput::parse(event)?;
+    // The org whose credentials are used is the one of the alias Genesys invoked.
+    input.org_id = rt.data_action_org(ctx, &input.org_id)?;
     let span = tracing::info_span!("data_action", org_id = %input.org_id, ticket_id = input.ticket_id, status = %input.status);
     update(rt, input, data_action_deadline(rt, ctx))
         .instrument(span)
@@ -101,19 +98,6 @@ async fn update(rt: &Runtime, input: ActionInput, deadline: Deadline) -> Result<
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn alias_must_match_the_org() {
-        let org = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-        let arn =
-            |q: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:ticket-status{q}");
-        assert!(check_alias(&arn(""), org).is_ok());
-        assert!(check_alias(&arn(":live"), org).is_ok());
-        assert!(check_alias(&arn(&format!(":org-{org}")), org).is_ok());
-        let e = check_alias(&arn(":org-9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22"), org).unwrap_err();
-        assert_eq!(e.error_type(), "Bridge.WrongOrg");
-        assert!(check_alias("", org).is_ok());
-    }
 
     #[test]
     fn output_is_flat_camel_case() {

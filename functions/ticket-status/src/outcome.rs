@@ -134,8 +134,10 @@ impl batch::Outcome for Outcome {
             Outcome::Closed { ticket_id, error } => tracing::warn!(
                 %message_id, %job_id, %org_id, outcome, ticket_id, error_type = %error.error_type(),
                 %error, "ticket.wrapup job handled: closed tickets cannot change; create a follow-up"),
+            // The code is the sender's text: quoted as a preview.
             Outcome::Unmapped { wrapup_code } => tracing::info!(
-                %message_id, %job_id, %org_id, outcome, wrapup_code = wrapup_code.as_deref().unwrap_or(""),
+                %message_id, %job_id, %org_id, outcome,
+                wrapup_code = %bridge::input::preview(wrapup_code.as_deref().unwrap_or(""), bridge::input::PREVIEW_CHARS),
                 "ticket.wrapup job handled: wrap-up code maps to no status, ticket left alone"),
             Outcome::NoTicket { reason } => tracing::warn!(
                 %message_id, %job_id, %org_id, outcome, %reason,

@@ -7,14 +7,19 @@ use std::time::Duration;
 use base64::Engine as _;
 use bridge_sandbox::{count, Fault};
 use bridge_testkit::ids::*;
-use bridge_testkit::{calls, capture_logs, ctx_with_deadline, edit_org, OrgHarness};
+use bridge_testkit::{
+    calls, capture_logs, data_action_ctx, data_action_ctx_with_deadline, edit_org, org_alias_arn,
+    OrgHarness,
+};
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
 use ticket_status::handle;
 
+/// Invokes the handler as Genesys invokes the event's org's data action (its alias).
 async fn invoke(env: &OrgHarness, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
-    handle(&env.rt, event, Context::default()).await
+    let ctx = data_action_ctx("ticket-status", &event);
+    handle(&env.rt, event, ctx).await
 }
 
 #[tokio::test]
@@ -414,13 +419,9 @@ async fn rate_limit_within_the_deadline_is_waited_out() {
             .statuses([429])
             .retry_after(1),
     );
-    let out = handle(
-        &env.rt,
-        fixture("data-action-solve.json"),
-        ctx_with_deadline(Duration::from_secs(15)),
-    )
-    .await
-    .unwrap();
+    let event = fixture("data-action-solve.json");
+    let ctx = data_action_ctx_with_deadline("ticket-status", &event, Duration::from_secs(15));
+    let out = handle(&env.rt, event, ctx).await.unwrap();
     assert_eq!(out["changed"], true);
     assert_eq!(
         env.sandbox
@@ -440,13 +441,9 @@ async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
             .statuses([429])
             .retry_after(30),
     );
-    let e = handle(
-        &env.rt,
-        fixture("data-action-solve.json"),
-        ctx_with_deadline(Duration::from_secs(5)),
-    )
-    .await
-    .unwrap_err();
+    let event = fixture("data-action-solve.json");
+    let ctx = data_action_ctx_with_deadline("ticket-status", &event, Duration::from_secs(5));
+    let e = handle(&env.rt, event, ctx).await.unwrap_err();
     assert_eq!(e.error_type, "Zendesk.RateLimited");
     assert!(
         e.error_message
@@ -474,5 +471,54 @@ async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
         e.error_message.contains("waiting 60.0s"),
         "{}",
         e.error_message
+    );
+}
+
+/// The first reproduction: an admin of org A edits the request template to
+/// `{"orgId":"<org B>","ticketId":"2003","status":"open"}`. Before, an unqualified invoke
+/// reopened org B's ticket with org B's credentials; now only org B's own alias acts for B.
+#[tokio::test]
+async fn a_request_template_naming_another_org_reopens_nothing() {
+    let env = OrgHarness::start().await;
+    let event = json!({"orgId": ORG_B, "ticketId": "2003", "status": "open"});
+    let invoke = |arn: String| {
+        let mut ctx = Context::default();
+        ctx.invoked_function_arn = arn;
+        handle(&env.rt, event.clone(), ctx)
+    };
+    let unqualified = "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-ticket-status";
+    let e = invoke(unqualified.to_string()).await.unwrap_err();
+    assert_eq!(e.error_type, "Bridge.OrgAliasRequired");
+    assert!(
+        e.error_message
+            .contains(&format!("{unqualified}:org-{ORG_B}")),
+        "names the alias to use: {}",
+        e.error_message
+    );
+    for arn in [
+        format!("{unqualified}:{ORG_B}"),
+        format!("{unqualified}:$LATEST"),
+        "function-arn".to_string(),
+    ] {
+        let e = invoke(arn.clone()).await.unwrap_err();
+        assert_eq!(e.error_type, "Bridge.OrgAliasRequired", "{arn}");
+    }
+    let e = invoke(org_alias_arn("ticket-status", ORG_A))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Bridge.WrongOrg");
+    assert!(e.error_message.contains(ORG_A) && e.error_message.contains(ORG_B));
+    // Nothing was read, nothing was sent: org B's ticket is still solved.
+    assert_eq!(env.source.fetches(), 0);
+    assert!(env.sandbox.journal().is_empty());
+    assert_eq!(status_of(&env.sandbox, "globex", 2003), "solved");
+
+    // Org B's own data action (its alias) may reopen it, with org B's credentials.
+    let out = invoke(org_alias_arn("ticket-status", ORG_B)).await.unwrap();
+    assert_eq!(out["changed"], true);
+    assert_eq!(status_of(&env.sandbox, "globex", 2003), "open");
+    assert_eq!(
+        (env.source.fetches_for(ORG_A), env.source.fetches_for(ORG_B)),
+        (0, 1)
     );
 }

@@ -1,17 +1,19 @@
 //! The I/O of webhook-ingest, through the shared clients: reading an org's config, asking
-//! Genesys whose token a bearer is, and delivering a plan (claim the event in the
-//! idempotency store, queue its jobs, mark it COMPLETED, or release it for a retry).
+//! Genesys with a user's own token whose it is, reading the conversation and writing the
+//! attributes with that token, and delivering a plan (claim the event in the idempotency
+//! store, queue its jobs, mark it COMPLETED, or release it for a retry).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bridge::genesys::{CallerToken, Conversation, Written};
 use bridge::idempotency::{self, Claim, IdempotencyStore, RecordStatus};
 use bridge::queue::JobQueue;
 use bridge::{BridgeError, Deadline, ErrorKind, OrgConfig, Runtime};
-use secrecy::SecretString;
 
 use crate::clock::Clock;
+use crate::plan::user::UserWrite;
 use crate::plan::Plan;
 
 /// The config of `org_id` from the org store (cached across warm invocations).
@@ -19,16 +21,64 @@ pub async fn org(rt: &Runtime, org_id: &str) -> Result<Arc<OrgConfig>, BridgeErr
     rt.orgs.get(org_id).await.map_err(|e| e.or_org(org_id))
 }
 
-/// The org a Genesys access token belongs to: `GET /api/v2/tokens/me` on `org`'s own API
-/// host (never another org's).
+/// The org a caller's Genesys token belongs to: `GET /api/v2/tokens/me` with that token,
+/// on `org`'s own API host (never another org's).
 pub async fn token_org(
     rt: &Runtime,
     org: &OrgConfig,
-    token: &SecretString,
+    token: &CallerToken,
     deadline: Deadline,
 ) -> Result<String, BridgeError> {
-    let info = rt.genesys.token_info_of(org, token, deadline).await?;
+    let info = rt
+        .genesys
+        .as_caller(org, token, deadline)
+        .tokens_me()
+        .await?;
     Ok(info.organization.id)
+}
+
+/// The user a caller's Genesys token belongs to: `GET /api/v2/users/me` with that token.
+pub async fn token_user(
+    rt: &Runtime,
+    org: &OrgConfig,
+    token: &CallerToken,
+    deadline: Deadline,
+) -> Result<String, BridgeError> {
+    Ok(rt
+        .genesys
+        .as_caller(org, token, deadline)
+        .users_me()
+        .await?
+        .id)
+}
+
+/// The conversation as the token's user sees it (`GET /api/v2/conversations/{id}` with the
+/// user's token: Genesys applies the user's permissions and divisions).
+pub async fn conversation_as_user(
+    rt: &Runtime,
+    org: &OrgConfig,
+    token: &CallerToken,
+    conversation_id: &str,
+    deadline: Deadline,
+) -> Result<Conversation, BridgeError> {
+    rt.genesys
+        .as_caller(org, token, deadline)
+        .conversation(conversation_id)
+        .await
+}
+
+/// Writes the user's attributes with the user's own token (never the org's OAuth client).
+pub async fn write_as_user(
+    rt: &Runtime,
+    org: &OrgConfig,
+    token: &CallerToken,
+    w: &UserWrite,
+    deadline: Deadline,
+) -> Result<Written, BridgeError> {
+    rt.genesys
+        .as_caller(org, token, deadline)
+        .patch_participant_attributes(&w.conversation_id, &w.participant_id, &w.attributes)
+        .await
 }
 
 /// The result of delivering a plan.
@@ -186,6 +236,18 @@ impl Delivery {
         owner: &str,
         deadline_ms: u64,
     ) -> Result<Claim, NotDelivered> {
+        self.claim_key(&plan.org_id, &plan.event_id, key, owner, deadline_ms)
+            .await
+    }
+
+    async fn claim_key(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        key: &str,
+        owner: &str,
+        deadline_ms: u64,
+    ) -> Result<Claim, NotDelivered> {
         let now = self.clock.now_ms();
         let until = if deadline_ms > 0 {
             deadline_ms
@@ -195,19 +257,56 @@ impl Delivery {
         match self.idempotency.begin(key, owner, until, now).await {
             Ok(claim) => Ok(claim),
             Err(e) => {
-                tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not claim the event; releasing whatever claim was made");
-                self.release(plan, key, owner).await;
-                Err(NotDelivered::Failed(e.or_org(&plan.org_id)))
+                tracing::error!(org_id, event_id, error = %e, "could not claim the event; releasing whatever claim was made");
+                self.release(org_id, event_id, key, owner).await;
+                Err(NotDelivered::Failed(e.or_org(org_id)))
             }
         }
     }
 
     /// Releases `owner`'s claim; if that fails too, the claim expires at the deadline and a
     /// retry after it succeeds.
-    async fn release(&self, plan: &Plan, key: &str, owner: &str) {
+    async fn release(&self, org_id: &str, event_id: &str, key: &str, owner: &str) {
         if let Err(e) = self.idempotency.release(key, owner).await {
-            tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "could not release the idempotency record");
+            tracing::error!(org_id, event_id, error = %e, "could not release the idempotency record");
         }
+    }
+
+    /// Claims `event_id` of `org_id` for an effect made at once (a user's write), with the
+    /// same semantics as a queued event's claim, owned by the invocation `request_id`. After
+    /// the effect, [`Delivery::finish`].
+    pub async fn claim_event(
+        &self,
+        org_id: &str,
+        event_id: &str,
+        request_id: &str,
+        deadline_ms: u64,
+    ) -> Result<Claim, NotDelivered> {
+        let key = idempotency::key(org_id, event_id);
+        let owner = idempotency::owner(request_id);
+        self.claim_key(org_id, event_id, &key, &owner, deadline_ms)
+            .await
+    }
+
+    /// Marks a claimed event COMPLETED when its effect was made, or releases the claim of
+    /// the invocation `request_id` so that a retry can run (a failure of either is logged:
+    /// the claim then expires at the deadline).
+    pub async fn finish(&self, org_id: &str, event_id: &str, request_id: &str, done: bool) {
+        let key = idempotency::key(org_id, event_id);
+        if done {
+            if let Err(e) = self.idempotency.complete(&key, self.clock.now_ms()).await {
+                tracing::error!(org_id, event_id, done, error = %e, "could not update the idempotency record");
+            }
+        } else {
+            self.release(org_id, event_id, &key, &idempotency::owner(request_id))
+                .await;
+        }
+        bump(&self.stats.events, 1);
+    }
+
+    /// Counts a duplicate that was dropped.
+    pub fn duplicate(&self) {
+        bump(&self.stats.duplicates, 1);
     }
 
     /// Queues the jobs of a claimed event, then marks it COMPLETED; if queueing fails, the
@@ -216,7 +315,7 @@ impl Delivery {
         if let Err(e) = self.queue.send(&plan.jobs).await {
             let e = e.or_org(&plan.org_id);
             tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "jobs not queued; releasing the event for a retry");
-            self.release(plan, key, owner).await;
+            self.release(&plan.org_id, &plan.event_id, key, owner).await;
             return Err(NotDelivered::Failed(e));
         }
         if let Err(e) = self.idempotency.complete(key, self.clock.now_ms()).await {

@@ -15,9 +15,9 @@ use base64::Engine;
 use bridge::event::{accept, EventKind};
 use bridge::input::{canonical_uuid, preview, PREVIEW_CHARS};
 use bridge::BridgeError;
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::auth::SIGNATURE_HEADER;
 use crate::response::Reject;
 
 /// `source` of Genesys partner events: `aws.partner/genesys.com/cloud/{orgId}/{suffix}`.
@@ -63,12 +63,9 @@ pub struct PartnerEvent {
 
 /// Parses an EventBridge envelope; errors name the field.
 pub fn partner_event(event: &Value) -> Result<PartnerEvent, BridgeError> {
-    let env = EventBridgeEvent::<Value>::deserialize(event).map_err(|e| {
-        BridgeError::validation(
-            "event",
-            format!("expected an EventBridge event with source, detail-type and detail: {e}"),
-        )
-    })?;
+    // serde's own message would quote the offending value: the shape error names the path.
+    let env: EventBridgeEvent<Value> =
+        bridge::shape::from_value(event).map_err(|e| e.validation("", "event"))?;
     let org_id = org_from_source(&env.source)?;
     let event_id = match env.id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => event_id("id", id)?,
@@ -123,19 +120,72 @@ pub fn event_id(field: &str, id: &str) -> Result<String, BridgeError> {
     Ok(id.to_string())
 }
 
-/// An HTTPS request to `POST /orgs/{orgId}/events`, not yet authenticated.
-#[derive(Debug, Clone)]
+/// Header that names the event of an unsigned HTTPS request for idempotency.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// Which endpoint a request is for: they take different credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /orgs/{orgId}/events`: the org's shared secret or an HMAC signature.
+    Events,
+    /// `POST /orgs/{orgId}/user/events`: a Genesys user's token (agent desktop).
+    UserEvents,
+}
+
+/// An HTTPS request to `POST /orgs/{orgId}/events` or `POST /orgs/{orgId}/user/events`,
+/// not yet authenticated.
+#[derive(Clone)]
 pub struct HttpRequest {
+    pub route: Route,
     /// The org of the path if it is an org id (a canonical UUID), else `None`; to be
     /// proven by a credential of that org, never trusted alone.
     pub org_id: Option<String>,
     /// The path's org segment as sent, for logs (quote it through `preview`).
     pub path_org: String,
     pub headers: HeaderMap,
+    /// The `Idempotency-Key` header, checked ([`event_id`]); only ever on unsigned
+    /// requests.
+    pub idempotency_key: Option<String>,
     /// The raw body (base64-decoded if the Function URL encoded it): what HMACs cover.
     pub body: Vec<u8>,
     /// The Function URL request id, for logs.
     pub request_id: Option<String>,
+}
+
+/// Headers whose values are credentials: a `Debug` print shows them redacted.
+const SECRET_HEADERS: [&str; 4] = [
+    "authorization",
+    SIGNATURE_HEADER,
+    "cookie",
+    "proxy-authorization",
+];
+
+// Not derived: a derived Debug would print the Authorization header (a shared secret or a
+// Genesys token) and the signature, and the whole body.
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if SECRET_HEADERS.contains(&k.as_str()) {
+                    "[REDACTED]".to_string()
+                } else {
+                    preview(&String::from_utf8_lossy(v.as_bytes()), PREVIEW_CHARS)
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("route", &self.route)
+            .field("org_id", &self.org_id)
+            .field("path_org", &preview(&self.path_org, PREVIEW_CHARS))
+            .field("headers", &headers)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("request_id", &self.request_id)
+            .finish()
+    }
 }
 
 impl HttpRequest {
@@ -147,20 +197,17 @@ impl HttpRequest {
     }
 }
 
-/// Parses a Function URL request: route, method, size limit and body decoding.
+/// Parses a Function URL request: route, method, headers, size limit and body decoding.
 pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest, Reject> {
-    let req = LambdaFunctionUrlRequest::deserialize(event).map_err(|e| {
-        Reject::BadRequest(BridgeError::validation(
-            "event",
-            format!("expected a Lambda Function URL request: {e}"),
-        ))
-    })?;
+    readable_headers(event).map_err(Reject::BadRequest)?;
+    let req: LambdaFunctionUrlRequest = bridge::shape::from_value(event)
+        .map_err(|e| Reject::BadRequest(e.validation("", "event")))?;
     let path = req
         .raw_path
         .as_deref()
         .or(req.request_context.http.path.as_deref())
         .unwrap_or("/");
-    let path_org = org_from_path(path).ok_or(Reject::NotFound)?;
+    let (path_org, route) = org_from_path(path).ok_or(Reject::NotFound)?;
     let method = req.request_context.http.method.as_deref().unwrap_or("");
     if !method.eq_ignore_ascii_case("POST") {
         return Err(Reject::MethodNotAllowed);
@@ -198,21 +245,85 @@ pub fn function_url(event: &Value, max_body_bytes: usize) -> Result<HttpRequest,
             "expected a JSON body: a Genesys notification {topicName, eventBody} or a command {command, payload}",
         )));
     }
+    let idempotency_key = idempotency_key(&req.headers).map_err(Reject::BadRequest)?;
     Ok(HttpRequest {
+        route,
         org_id: canonical_uuid(path_org),
         path_org: path_org.to_string(),
         headers: req.headers,
+        idempotency_key,
         body,
         request_id: req.request_context.request_id,
     })
 }
 
-/// `/orgs/{orgId}/events` (a trailing slash is fine) -> the org id segment.
-fn org_from_path(path: &str) -> Option<&str> {
+/// `Idempotency-Key`, if sent: never silently ignored. A key that cannot be used (not
+/// printable ASCII, blank, too long) is refused, and so is a key on a signed request: the
+/// signature covers the timestamp and the body only, so an unsigned header must not decide
+/// which event a signed body is (a replay with a new key would be a new event).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, BridgeError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    if headers.contains_key(SIGNATURE_HEADER) {
+        return Err(BridgeError::validation(
+            "Idempotency-Key",
+            "a signed request (X-Bridge-Signature) takes its event id only from what is signed: put the id in the body's `id` field and drop this header",
+        ));
+    }
+    let text = value.to_str().map_err(|_| {
+        BridgeError::validation(
+            "Idempotency-Key",
+            format!("expected 1 to {MAX_EVENT_ID_CHARS} printable ASCII characters"),
+        )
+    })?;
+    event_id("Idempotency-Key", text).map(Some)
+}
+
+/// Refuses a header whose value HTTP does not allow (a control character), naming the
+/// header (`Idempotency-Key`), before the request is read; the value is never quoted.
+fn readable_headers(event: &Value) -> Result<(), BridgeError> {
+    let Some(headers) = event.get("headers").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (name, value) in headers {
+        let ok = match value {
+            Value::String(v) => aws_lambda_events::http::HeaderValue::from_str(v).is_ok(),
+            _ => true,
+        };
+        if !ok {
+            return Err(BridgeError::validation(
+                header_name(name),
+                "expected printable characters: this header holds a control character",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `idempotency-key` as `Idempotency-Key` (cut to a preview).
+fn header_name(name: &str) -> String {
+    preview(name, PREVIEW_CHARS)
+        .split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(first) => first.to_uppercase().chain(c).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join("-")
+}
+
+/// `/orgs/{orgId}/events` or `/orgs/{orgId}/user/events` (a trailing slash is fine) -> the
+/// org id segment and the route.
+fn org_from_path(path: &str) -> Option<(&str, Route)> {
     let path = path.strip_suffix('/').unwrap_or(path);
-    let mut parts = path.strip_prefix('/')?.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("orgs"), Some(org), Some("events"), None) if !org.is_empty() => Some(org),
+    let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    match parts.as_slice() {
+        ["orgs", org, "events"] if !org.is_empty() => Some((org, Route::Events)),
+        ["orgs", org, "user", "events"] if !org.is_empty() => Some((org, Route::UserEvents)),
         _ => None,
     }
 }
@@ -244,8 +355,18 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(org_from_path("/orgs/abc/events"), Some("abc"));
-        assert_eq!(org_from_path("/orgs/abc/events/"), Some("abc"));
+        assert_eq!(
+            org_from_path("/orgs/abc/events"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/events/"),
+            Some(("abc", Route::Events))
+        );
+        assert_eq!(
+            org_from_path("/orgs/abc/user/events"),
+            Some(("abc", Route::UserEvents))
+        );
         for p in [
             "/",
             "/orgs//events",
@@ -253,6 +374,10 @@ mod tests {
             "/orgs/abc/events/x",
             "orgs/abc/events",
             "/x/abc/events",
+            "/orgs//user/events",
+            "/orgs/abc/user",
+            "/orgs/abc/users/events",
+            "/orgs/abc/user/events/x",
         ] {
             assert_eq!(org_from_path(p), None, "{p}");
         }
@@ -301,6 +426,40 @@ mod tests {
                 .contains("webhook-ingest takes an EventBridge event or a Function URL request"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn debug_never_prints_credentials_or_the_body() {
+        let mut ev: Value = bridge_testkit_fixture();
+        ev["headers"]["authorization"] = json!("Bearer s3cr3t-bearer-0123456789abcdef");
+        ev["headers"]["x-bridge-signature"] = json!("v1=s3cr3t-signature");
+        ev["headers"]["idempotency-key"] = json!("k-1");
+        ev["body"] = json!("{\"command\": \"s3cr3t-body\"}");
+        let req = function_url(&ev, 4096);
+        // A signed request with a key is refused; without the key it reads.
+        assert!(
+            matches!(req, Err(Reject::BadRequest(ref e)) if e.field.as_deref() == Some("Idempotency-Key"))
+        );
+        ev["headers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("idempotency-key");
+        let req = function_url(&ev, 4096).unwrap();
+        let dbg = format!("{req:?} {:?}", Inbound::Https(Ok(req.clone())));
+        assert!(!dbg.contains("s3cr3t"), "{dbg}");
+        assert!(
+            dbg.contains("[REDACTED]") && dbg.contains("bytes>"),
+            "{dbg}"
+        );
+        assert_eq!(header_name("idempotency-key"), "Idempotency-Key");
+    }
+
+    fn bridge_testkit_fixture() -> Value {
+        let path = format!(
+            "{}/../../events/webhook-ingest/function-url-command-attributes.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //!
 //! Two kinds of invocation: EventBridge partner events from Genesys (the org comes from the
 //! event `source`) and HTTPS requests through a Lambda Function URL
-//! (`POST /orgs/{orgId}/events`, the org proven by a credential of that org). Each runs the
-//! stages once, in order: [`input`] (parse) → [`auth`] (HTTPS only: prove the org) →
+//! (`POST /orgs/{orgId}/events`, the org proven by its shared secret or an HMAC). Each runs
+//! the stages once, in order: [`input`] (parse) → [`auth`] (HTTPS only: prove the org) →
 //! [`plan`] (route to jobs) → [`apply`] (claim the event in the idempotency store, queue,
 //! mark COMPLETED; release on failure so the sender retries) → [`response`].
+//!
+//! `POST /orgs/{orgId}/user/events` is an agent's own Genesys token: [`user`] runs the same
+//! stages, and writes at once with that token instead of queueing.
 
 pub mod apply;
 pub mod auth;
@@ -14,6 +17,7 @@ pub mod input;
 pub mod limits;
 pub mod plan;
 pub mod response;
+pub mod user;
 
 use std::sync::Arc;
 
@@ -27,10 +31,14 @@ use tracing::Instrument;
 pub use apply::{Delivered, StatsSnapshot};
 pub use auth::AuthMethod;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use input::{HttpRequest, Inbound, PartnerEvent};
+pub use input::{HttpRequest, Inbound, PartnerEvent, Route};
 pub use limits::Limits;
 pub use plan::{Plan, Routed};
-pub use response::Reject;
+pub use response::{Answer, Reject};
+pub use user::UserWritten;
+
+/// The function's name in metrics and messages.
+pub const FUNCTION: &str = "webhook-ingest";
 
 /// What the handler needs, built once at cold start.
 pub struct Ingest {
@@ -75,8 +83,15 @@ impl Ingest {
 
 /// The Lambda handler: an EventBridge event answers a summary or fails the invocation (so
 /// it is retried and finally dead-lettered); a Function URL request always answers an HTTP
-/// response.
+/// response. The invocation is measured: its latency and its outcome, for its org.
 pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
+    let metrics = &ingest.rt.metrics;
+    metrics
+        .measure(FUNCTION, measured(ingest, event, ctx))
+        .await
+}
+
+async fn measured(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
     let out = match input::read(&event, ingest.max_body_bytes) {
         Ok(Inbound::Https(req)) => {
             let span = tracing::info_span!("https", request_id = %ctx.request_id);
@@ -84,6 +99,7 @@ pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value
             if out.is_err() {
                 ingest.delivery.stats.rejected();
             }
+            bridge::metrics::outcome(response::outcome(&out));
             return Ok(response::http_answer(&out));
         }
         Ok(Inbound::Partner(ev)) => {
@@ -92,6 +108,10 @@ pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value
         }
         Err(e) => Err(e),
     };
+    bridge::metrics::outcome(match &out {
+        Ok(d) => response::delivered_outcome(d),
+        Err(e) => response::error_outcome(e),
+    });
     out.map(|d| response::summary(&d)).map_err(|e| {
         ingest.delivery.stats.rejected();
         tracing::error!(error_type = %e.error_type(), org_id = e.org_id.as_deref(), error = %e, "event not accepted");
@@ -103,20 +123,24 @@ async fn https(
     ingest: &Ingest,
     req: Result<HttpRequest, Reject>,
     ctx: &Context,
-) -> Result<Delivered, Reject> {
-    let (req, now, deadline) = (req?, ingest.clock.now_ms(), ingest.rt.deadline(ctx));
-    let org = ingest
-        .auth
-        .authenticate(&ingest.rt, &req, now, deadline)
-        .await?;
+) -> Result<Answer, Reject> {
+    let (req, now) = (req?, ingest.clock.now_ms());
+    if req.route == Route::UserEvents {
+        let (rt, auth, delivery) = (&ingest.rt, &ingest.auth, &ingest.delivery);
+        let written = user::serve(rt, auth, delivery, &req, now, ctx).await?;
+        return Ok(Answer::Written(written));
+    }
+    let org = ingest.auth.authenticate(&ingest.rt, &req, now).await?;
     let plan = plan::https(&org, &req, now).map_err(|e| {
         tracing::info!(org_id = %org.org_id, field = e.field.as_deref(), error = %e, "bad request");
         Reject::BadRequest(e)
     })?;
-    Ok(ingest
-        .delivery
-        .deliver(&plan, &ctx.request_id, ctx.deadline)
-        .await?)
+    Ok(Answer::Queued(
+        ingest
+            .delivery
+            .deliver(&plan, &ctx.request_id, ctx.deadline)
+            .await?,
+    ))
 }
 
 async fn eventbridge(

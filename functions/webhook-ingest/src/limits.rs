@@ -13,7 +13,7 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// How far `X-Bridge-Timestamp` may be from now (default 5 minutes).
     pub hmac_window: Duration,
-    /// How long a Genesys-token verdict is reused (default 60 s).
+    /// How long a user-token verdict is reused (default 60 s).
     pub token_verdict_ttl: Duration,
     /// In-progress expiry when the invocation has no deadline (tests, local runs).
     pub in_progress_without_deadline: Duration,

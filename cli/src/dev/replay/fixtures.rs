@@ -9,7 +9,7 @@ use bridge::jobs::JobEnvelope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::super::Function;
+use super::super::{Function, Invoked};
 use crate::exit::CliError;
 
 /// What a fixture is expected to do. Every field is optional; only stated fields are
@@ -20,7 +20,9 @@ pub struct Expect {
     /// Shown in the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Which function takes the event (overrides its kind and directory).
+    /// Which function takes the event (overrides its kind and directory), and the alias it
+    /// is invoked through, as Lambda names it: `ticket-status:org-<orgId>` is the org
+    /// alias Genesys invokes for that org's data action in the shared stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     /// "ok" or "error": the invocation's result (for Function URL requests: a 2xx status).
@@ -61,6 +63,10 @@ pub struct Expect {
     /// sandbox: `*` one segment, `**` any number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<BTreeMap<String, usize>>,
+    /// What the functions' metrics add up to over the whole run: `"Updated": 1` (all
+    /// orgs) or `"<orgId>/Updated": 1` (one org); an unstated metric is not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, f64>>,
 }
 
 /// A scenario: several events in one pipeline.
@@ -204,6 +210,33 @@ pub(super) fn display_name(path: &Path) -> String {
         .to_string()
 }
 
+/// The function that takes `event` (see [`pick_function`]) and the alias it is invoked
+/// through: `named` may be `<function>:<qualifier>`, like a Lambda function name. Without
+/// a qualifier the function is invoked unqualified (a data action is then refused in the
+/// shared-stack deployment: that is a case worth a fixture).
+pub(super) fn pick_invoked(
+    path: &Path,
+    event: &Value,
+    named: Option<&str>,
+) -> Result<Invoked, String> {
+    let (name, qualifier) = match named.map(|n| n.split_once(':')) {
+        Some(Some((_, ""))) => {
+            return Err(format!(
+                "{:?}: the qualifier after \":\" is empty; write <function>:org-<orgId>",
+                named.unwrap_or_default()
+            ))
+        }
+        Some(Some((name, q))) => (Some(name), Some(q.to_string())),
+        Some(None) => (named, None),
+        None => (None, None),
+    };
+    let function = pick_function(path, event, name)?;
+    Ok(Invoked {
+        function,
+        qualifier,
+    })
+}
+
 /// Which function takes `event` (the fixture at `path`): the one its expectation `named`,
 /// else by its kind ([`classify`]): an EventBridge event or a Function URL request goes to
 /// webhook-ingest, an SQS batch to the consumer of its jobs; a data action input (or a
@@ -297,6 +330,21 @@ mod tests {
             pick_function(&p("x.json"), &sqs, None),
             Ok(Function::TicketStatus)
         );
+    }
+
+    #[test]
+    fn a_named_function_may_carry_the_alias_it_is_invoked_through() {
+        let p = PathBuf::from("events/ticket-status/a.json");
+        let action = json!({"orgId": "x"});
+        let org = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+        let named = format!("ticket-status:org-{org}");
+        let i = pick_invoked(&p, &action, Some(&named)).unwrap();
+        assert_eq!(i.function, Function::TicketStatus);
+        assert_eq!(i.label(), named);
+        let i = pick_invoked(&p, &action, None).unwrap();
+        assert_eq!((i.function, i.qualifier), (Function::TicketStatus, None));
+        assert!(pick_invoked(&p, &action, Some("ticket-status:")).is_err());
+        assert!(pick_invoked(&p, &action, Some("ticket_status:org-x")).is_err());
     }
 
     #[test]

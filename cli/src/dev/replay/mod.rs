@@ -35,7 +35,7 @@ pub use verdicts::Verdict;
 
 use super::{OrgFiles, Pipeline, MAX_RECEIVES};
 use crate::exit::CliError;
-use fixtures::{display_name, load_expect, load_scenario, pick_function, read_json, step_event};
+use fixtures::{display_name, load_expect, load_scenario, pick_invoked, read_json, step_event};
 use steps::run_step;
 use verdicts::{check_final, check_step};
 
@@ -95,12 +95,12 @@ async fn run_fixture(
         Ok(e) => e,
         Err(problem) => return Ok(FixtureReport::problem(path, problem)),
     };
-    let function = match pick_function(path, &event, expect.function.as_deref()) {
+    let invoked = match pick_invoked(path, &event, expect.function.as_deref()) {
         Ok(f) => f,
         Err(problem) => return Ok(FixtureReport::problem(path, problem)),
     };
     let pipeline = pipelines.start().await?;
-    let step = run_step(&pipeline, function, event, display_name(path)).await;
+    let step = run_step(&pipeline, &invoked, event, display_name(path)).await;
     let mut step_report = step.report;
     step_report.verdicts = check_step(&expect, &step_report, &step.kinds, step.entry_failed);
     let finals = check_final(&expect, &pipeline, None);
@@ -134,7 +134,7 @@ async fn run_scenario(
             Ok(e) => e,
             Err(problem) => return Ok(FixtureReport::problem(path, problem)),
         };
-        let function = match pick_function(&fixture_path, &event, s.function.as_deref()) {
+        let invoked = match pick_invoked(&fixture_path, &event, s.function.as_deref()) {
             Ok(f) => f,
             Err(problem) => {
                 return Ok(FixtureReport::problem(
@@ -143,7 +143,7 @@ async fn run_scenario(
                 ))
             }
         };
-        let step = run_step(&pipeline, function, event, label).await;
+        let step = run_step(&pipeline, &invoked, event, label).await;
         all_kinds.extend(step.kinds.iter().cloned());
         let mut report = step.report;
         if let Some(e) = &s.expect {
@@ -204,6 +204,7 @@ fn finish(
                 )
             })
             .collect(),
+        metrics: p.metrics.summary(),
         steps,
         verdicts,
         problem,

@@ -5,7 +5,7 @@ use bridge::event::{classify, EventKind};
 use serde_json::Value;
 
 use super::report::{short, StepReport, WorkerReport};
-use crate::dev::{describe_call, describe_job, diagnostic_json, Function, Pipeline, WorkerRun};
+use crate::dev::{describe_call, describe_job, diagnostic_json, Invoked, Pipeline, WorkerRun};
 
 /// A step that ran, with what checking it needs beyond its report.
 pub(super) struct StepRun {
@@ -27,16 +27,16 @@ fn kind_label(kind: Option<EventKind>) -> &'static str {
     }
 }
 
-/// Invokes `function` with `event` (shown as `label`), then drains the queue.
+/// Invokes `invoked` with `event` (shown as `label`), then drains the queue.
 pub(super) async fn run_step(
     p: &Pipeline,
-    function: Function,
+    invoked: &Invoked,
     event: Value,
     label: String,
 ) -> StepRun {
     let mark = p.sandbox.last_seq();
     let kind = classify(&event).ok();
-    let result = p.invoke(function, event).await;
+    let result = p.invoke_as(invoked, event).await;
     // The jobs this event queued, looked at before the consumers take them.
     let made = p.take_queued();
     p.requeue(&made).await;
@@ -56,7 +56,7 @@ pub(super) async fn run_step(
         kinds: made.iter().map(|j| j.job.kind().to_string()).collect(),
         report: StepReport {
             event: label,
-            function: function.name().to_string(),
+            function: invoked.label(),
             kind: kind_label(kind).to_string(),
             outcome,
             error_type,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use attribute_writer::Options;
 use bridge::secrets::MemorySource;
-use bridge_testkit::{ctx_with_deadline, OrgHarness};
+use bridge_testkit::{data_action_ctx_with_deadline, OrgHarness};
 use serde_json::Value;
 
 pub const ATTR_PATCH: &str = "/api/v2/conversations/*/participants/*/attributes";
@@ -47,14 +47,11 @@ impl Harness {
         }
     }
 
+    /// Invokes the handler as Genesys invokes the event's org's data action (its alias).
     pub async fn invoke(&self, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
-        attribute_writer::handle_with(
-            &self.rt,
-            &self.opts,
-            event,
-            ctx_with_deadline(Duration::from_secs(15)),
-        )
-        .await
+        let ctx =
+            data_action_ctx_with_deadline("attribute-writer", &event, Duration::from_secs(15));
+        attribute_writer::handle_with(&self.rt, &self.opts, event, ctx).await
     }
 }
 

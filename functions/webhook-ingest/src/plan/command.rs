@@ -8,7 +8,6 @@ use bridge::genesys::ContactChange;
 use bridge::input::{json_kind, preview, Fields, PREVIEW_CHARS};
 use bridge::jobs::{ContactFields, Job, ParticipantAttributes, ParticipantEnrich, TicketWrapup};
 use bridge::BridgeError;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::Routed;
@@ -38,6 +37,14 @@ pub fn route(rules: &Rules, v: &Value, now_ms: u64) -> Result<Routed, BridgeErro
             contact_id: p.uuid("contactId")?,
             changes: changes(&p)?,
         }),
+        // The worker skips enrichment for an org that has it off; a 202 would promise
+        // work that is never done, so the command is refused here, saying why.
+        "participant.enrich" if !rules.enrichment.enabled => {
+            return Err(c.invalid(
+                "command",
+                "participant.enrich needs enrichment turned on for this org: its config has rules.enrichment.enabled false (set it to true, with the attribute names to write, or do not send this command)",
+            ))
+        }
         "participant.enrich" => Job::ParticipantEnrich(ParticipantEnrich {
             conversation_id: p.uuid("conversationId")?,
             participant_id: p.uuid("participantId")?,
@@ -86,13 +93,16 @@ fn ticket_id(p: &Fields, name: &str) -> Result<Option<u64>, BridgeError> {
 /// `payload.changes`: contact field changes as Genesys takes them.
 fn changes(p: &Fields) -> Result<Vec<ContactChange>, BridgeError> {
     match p.get("changes") {
-        Some(ch @ Value::Array(a)) if !a.is_empty() => Vec::<ContactChange>::deserialize(ch)
-            .map_err(|e| {
+        // serde's message would quote the value (an unknown action, whole): the shape
+        // error says where in the array (`[0].action`) and what it takes.
+        Some(ch @ Value::Array(a)) if !a.is_empty() => {
+            bridge::shape::from_value::<Vec<ContactChange>>(ch).map_err(|e| {
                 p.invalid(
                     "changes",
-                    format!("expected [{{\"field\": \"$.customFields.x\", \"value\": ..., \"action\": \"Update\"}}]: {e}"),
+                    format!("{}: {} (each change is {{\"field\": \"$.customFields.x\", \"value\": ..., \"action\": \"Update\"}})", e.path, e.expected),
                 )
-            }),
+            })
+        }
         _ => Err(p.invalid("changes", "expected a non-empty array of field changes")),
     }
 }
@@ -120,14 +130,23 @@ fn attributes(rules: &Rules, p: &Fields) -> Result<BTreeMap<String, String>, Bri
     for (k, v) in map {
         // The key is untrusted: the field names at most a preview of it.
         let field = || format!("payload.attributes.{}", preview(k, PREVIEW_CHARS));
-        if limits.key_violation(k).is_some() {
-            return Err(BridgeError::validation(
-                field(),
-                format!(
-                    "expected a key of 1 to {} characters (rules.attributeLimits.maxKeyChars)",
-                    limits.max_key_chars
-                ),
-            ));
+        match limits.key_violation(k) {
+            None => {}
+            Some(AttributeViolation::ControlCharacter { .. }) => {
+                return Err(BridgeError::validation(
+                    field(),
+                    "expected a key without control characters (NUL, line break, tab, DEL); values may hold line breaks and tabs",
+                ))
+            }
+            Some(_) => {
+                return Err(BridgeError::validation(
+                    field(),
+                    format!(
+                        "expected a key of 1 to {} characters (rules.attributeLimits.maxKeyChars)",
+                        limits.max_key_chars
+                    ),
+                ))
+            }
         }
         let Value::String(s) = v else {
             return Err(BridgeError::validation(
@@ -191,6 +210,13 @@ mod tests {
             "lists the valid ones: {e}"
         );
         bad(json!({"command": "ticket.wrapup"}), "payload");
+        let enrich = json!({"command": "participant.enrich", "payload": {"conversationId": CONV, "participantId": CUST}});
+        let e = bad(enrich.clone(), "body.command");
+        assert!(e.message.contains("rules.enrichment.enabled"), "{e}");
+        assert_eq!(
+            route(&rules(true), &enrich, 5).unwrap().jobs[0].kind(),
+            "participant.enrich"
+        );
         bad(
             json!({"command": "ticket.wrapup", "payload": {"participantId": AGENT}}),
             "payload.conversationId",

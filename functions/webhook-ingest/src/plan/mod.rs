@@ -3,10 +3,11 @@
 //! in; every error names the field at fault.
 //!
 //! The routing itself is in [`notification`] (Genesys topics) and [`command`] (direct
-//! commands over HTTPS).
+//! commands over HTTPS); what a Genesys user's token may ask for is in [`user`].
 
 pub mod command;
 pub mod notification;
+pub mod user;
 
 use bridge::jobs::{Job, JobEnvelope, JOB_VERSION};
 use bridge::{BridgeError, OrgConfig};
@@ -15,8 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::input::{self, HttpRequest, PartnerEvent};
 
-/// Header that names the event of an HTTPS request for idempotency.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub use crate::input::IDEMPOTENCY_KEY_HEADER;
 
 /// What an input asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +48,30 @@ pub fn partner_event(cfg: &OrgConfig, ev: &PartnerEvent, now_ms: u64) -> Result<
 
 /// Plans an authenticated HTTPS request of `cfg`'s org: a notification or a command.
 pub fn https(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, BridgeError> {
+    // serde_json's syntax errors give a line and column, never the text.
     let body: Value = serde_json::from_slice(&req.body)
         .map_err(|e| BridgeError::validation("body", format!("expected a JSON object: {e}")))?;
     let Some(obj) = body.as_object() else {
         return Err(BridgeError::validation("body", "expected a JSON object"));
     };
-    let routed = if obj.contains_key("command") {
+    let is_command = obj.contains_key("command");
+    // The body parsed, so it is UTF-8 JSON; a number a parse would change is refused with
+    // its path (commands name fields from `payload`, notifications from `body`).
+    if let Some(path) = std::str::from_utf8(&req.body)
+        .ok()
+        .and_then(bridge::input::inexact_number)
+    {
+        let field = if is_command {
+            path
+        } else {
+            format!("body.{path}")
+        };
+        return Err(BridgeError::validation(
+            field,
+            "this number cannot be kept exactly (it would be read as a nearby binary fraction); send it as a string",
+        ));
+    }
+    let routed = if is_command {
         command::route(&cfg.rules, &body, now_ms)?
     } else if obj.contains_key("topicName") {
         notification::route(&cfg.rules, &body, "body")?
@@ -67,11 +85,15 @@ pub fn https(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, Br
     Ok(envelopes(&cfg.org_id, &event_id, routed, now_ms))
 }
 
-/// The event id of an HTTPS request: the `Idempotency-Key` header, else the body's `id`,
-/// else a digest of the body.
-fn https_event_id(req: &HttpRequest, body_id: Option<&Value>) -> Result<String, BridgeError> {
-    match (req.header(IDEMPOTENCY_KEY_HEADER), body_id) {
-        (Some(k), _) => input::event_id("Idempotency-Key", k),
+/// The event id of an HTTPS request: the `Idempotency-Key` header (already checked by
+/// `input`, and never on a signed request), else the body's `id`, else a digest of the
+/// body.
+pub(crate) fn https_event_id(
+    req: &HttpRequest,
+    body_id: Option<&Value>,
+) -> Result<String, BridgeError> {
+    match (&req.idempotency_key, body_id) {
+        (Some(k), _) => Ok(k.clone()),
         (None, Some(Value::String(id))) => input::event_id("body.id", id),
         (None, Some(v)) if !v.is_null() => {
             Err(BridgeError::validation("body.id", "expected a string"))

@@ -53,7 +53,8 @@ pub fn route(rules: &Rules, v: &Value, at: &str) -> Result<Routed, BridgeError> 
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut routed = Routed {
-        what: topic_name.to_string(),
+        // Logged with every event: the sender's text, so a preview of it.
+        what: preview(topic_name, PREVIEW_CHARS),
         jobs: Vec::new(),
         skipped: None,
         correlation_id,
