@@ -543,7 +543,21 @@ fn eventbridge(id: &str, org: &str, detail: Value, kind: Kind, expect: Expect) -
     }
 }
 
-fn https(id: &str, org: &Org, channel: Channel, body: Value, kind: Kind, expect: Expect) -> Event {
+/// An HTTPS event. A signed (HMAC) request names its event in the body's `id`, which the
+/// signature covers; an unsigned one sends it as `Idempotency-Key` (`senders`).
+fn https(
+    id: &str,
+    org: &Org,
+    channel: Channel,
+    mut body: Value,
+    kind: Kind,
+    expect: Expect,
+) -> Event {
+    if channel == Channel::Hmac {
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("id".into(), Value::String(id.to_string()));
+        }
+    }
     Event {
         id: id.to_string(),
         org: org.id.clone(),
