@@ -273,33 +273,31 @@ impl Delivery {
     }
 
     /// Claims `event_id` of `org_id` for an effect made at once (a user's write), with the
-    /// same semantics as a queued event's claim, owned by the invocation `request_id`. After
-    /// the effect, [`Delivery::finish`].
+    /// same semantics as a queued event's claim, for `owner` (the invocation's
+    /// [`idempotency::owner`], made once and passed to [`Delivery::finish`] after the effect).
     pub async fn claim_event(
         &self,
         org_id: &str,
         event_id: &str,
-        request_id: &str,
+        owner: &str,
         deadline_ms: u64,
     ) -> Result<Claim, NotDelivered> {
         let key = idempotency::key(org_id, event_id);
-        let owner = idempotency::owner(request_id);
-        self.claim_key(org_id, event_id, &key, &owner, deadline_ms)
+        self.claim_key(org_id, event_id, &key, owner, deadline_ms)
             .await
     }
 
-    /// Marks a claimed event COMPLETED when its effect was made, or releases the claim of
-    /// the invocation `request_id` so that a retry can run (a failure of either is logged:
-    /// the claim then expires at the deadline).
-    pub async fn finish(&self, org_id: &str, event_id: &str, request_id: &str, done: bool) {
+    /// Marks a claimed event COMPLETED when its effect was made, or releases `owner`'s
+    /// claim so that a retry can run (a failure of either is logged: the claim then expires
+    /// at the deadline).
+    pub async fn finish(&self, org_id: &str, event_id: &str, owner: &str, done: bool) {
         let key = idempotency::key(org_id, event_id);
         if done {
             if let Err(e) = self.idempotency.complete(&key, self.clock.now_ms()).await {
                 tracing::error!(org_id, event_id, done, error = %e, "could not update the idempotency record");
             }
         } else {
-            self.release(org_id, event_id, &key, &idempotency::owner(request_id))
-                .await;
+            self.release(org_id, event_id, &key, owner).await;
         }
         bump(&self.stats.events, 1);
     }
