@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::{BridgeError, ErrorKind, Upstream};
@@ -12,7 +12,18 @@ use crate::error::{BridgeError, ErrorKind, Upstream};
 /// Builds the shared SDK config: explicit timeouts and retries (well inside a Lambda
 /// deadline), and an endpoint override for the local AWS emulator.
 pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    configure(
+        aws_config::defaults(BehaviorVersion::latest()),
+        endpoint_url,
+    )
+    .load()
+    .await
+}
+
+/// The timeouts, retries and endpoint of [`sdk_config`] on a loader that already says the
+/// rest (a fixed region and credentials for the local emulator, in tests and chaos runs).
+pub fn configure(loader: ConfigLoader, endpoint_url: Option<&str>) -> ConfigLoader {
+    let mut loader = loader
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -24,7 +35,7 @@ pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    loader
 }
 
 /// Maps an SDK error to a [`BridgeError`] for `upstream`, naming what we were doing.

@@ -67,14 +67,22 @@ pub async fn run(m: &Messenger, event: &Value, ctx: &Context) -> Result<ActionOu
     input.org_id = m.rt.data_action_org(ctx, &input.org_id)?;
     let span =
         tracing::info_span!("data_action", org_id = %input.org_id, request_id = %ctx.request_id);
-    send(m, input, data_action_deadline(m, ctx), claim_until(ctx))
-        .instrument(span)
-        .await
+    let owner = bridge::idempotency::owner(&ctx.request_id);
+    send(
+        m,
+        input,
+        &owner,
+        data_action_deadline(m, ctx),
+        claim_until(ctx),
+    )
+    .instrument(span)
+    .await
 }
 
 async fn send(
     m: &Messenger,
     input: ActionInput,
+    owner: &str,
     deadline: Deadline,
     claim_until_ms: u64,
 ) -> Result<ActionOutput> {
@@ -91,7 +99,7 @@ async fn send(
     // `parse_action_input` makes the key required.
     let key = claim_key(&org.org_id, msg, "");
     let messenger_type = req.to_address_messenger_type.clone();
-    match apply::send_once(m, org, &key, &req, claim_until_ms, deadline).await? {
+    match apply::send_once(m, org, &key, owner, &req, claim_until_ms, deadline).await? {
         Delivery::Sent {
             message_id,
             conversation_id,

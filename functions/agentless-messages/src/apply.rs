@@ -104,17 +104,19 @@ pub enum Delivery {
 /// Sends `req` for `org` at most once under `key`: the claim's record decides first
 /// ([`before_send`]), then the send's result ([`after_send`]). `Err` means it was not sent
 /// (the claim is released, or another invocation holds it); the error says whether a retry
-/// can help. `claim_until_ms` is the invocation's deadline (epoch ms).
+/// can help. `owner` is the invocation's claim owner (`bridge::idempotency::owner`),
+/// `claim_until_ms` its deadline (epoch ms).
 pub async fn send_once(
     m: &Messenger,
     org: Arc<OrgConfig>,
     key: &str,
+    owner: &str,
     req: &AgentlessRequest,
     claim_until_ms: u64,
     deadline: Deadline,
 ) -> Result<Delivery> {
     let org_id = org.org_id.clone();
-    match claim(m, key, claim_until_ms, &org_id).await? {
+    match claim(m, key, owner, claim_until_ms, &org_id).await? {
         BeforeSend::Claim => {}
         found => return earlier(found, &org_id),
     }
@@ -148,7 +150,7 @@ pub async fn send_once(
         }
         AfterSend::NotSent(e) => {
             // Genesys did not act: a retry may send it.
-            if let Err(re) = m.claims.release(key).await {
+            if let Err(re) = m.claims.release(key, owner).await {
                 tracing::error!(org_id = %org_id, error = %re,
                     "could not release the claim of a message that was not sent; a retry will treat it as possibly sent");
             }
@@ -174,7 +176,13 @@ pub async fn send_once(
 
 /// Reads the claim's record and, when nobody has it, takes it. Answers what
 /// [`before_send`] says about the record found ([`BeforeSend::Claim`]: it is ours now).
-async fn claim(m: &Messenger, key: &str, until_ms: u64, org_id: &str) -> Result<BeforeSend> {
+async fn claim(
+    m: &Messenger,
+    key: &str,
+    owner: &str,
+    until_ms: u64,
+    org_id: &str,
+) -> Result<BeforeSend> {
     let now = now_ms();
     let found = m.claims.record(key).await.map_err(|e| e.or_org(org_id))?;
     let decision = before_send(found.as_ref(), now);
@@ -183,7 +191,7 @@ async fn claim(m: &Messenger, key: &str, until_ms: u64, org_id: &str) -> Result<
     }
     match m
         .claims
-        .begin(key, until_ms.max(now + 1), now)
+        .begin(key, owner, until_ms.max(now + 1), now)
         .await
         .map_err(|e| e.or_org(org_id))?
     {

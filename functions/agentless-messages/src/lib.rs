@@ -64,7 +64,8 @@ async fn measured(
     let result = match accept(&event, FUNCTION, &TAKES) {
         Ok(EventKind::SqsBatch) => {
             let span = tracing::info_span!("job_batch", request_id = %ctx.request_id);
-            let jobs = Jobs::new(m, m.rt.deadline(&ctx), action::claim_until(&ctx));
+            let owner = bridge::idempotency::owner(&ctx.request_id);
+            let jobs = Jobs::new(m, m.rt.deadline(&ctx), action::claim_until(&ctx), owner);
             bridge::batch::run(&jobs, event)
                 .instrument(span)
                 .await

@@ -750,6 +750,7 @@ mod tests {
             expiration: NOW / 1000 + 60,
             in_progress_expiration: until,
             outcome: outcome.map(|o| o.to_json()),
+            owner: None,
         };
         let sent = Recorded::Sent {
             message_id: Some("m".into()),

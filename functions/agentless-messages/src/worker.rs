@@ -27,14 +27,22 @@ pub struct Jobs<'a> {
     deadline: Deadline,
     /// The invocation's deadline (epoch ms): how long a claim lasts.
     claim_until_ms: u64,
+    /// Whose claims they are: the invocation's (`bridge::idempotency::owner`).
+    owner: String,
 }
 
 impl<'a> Jobs<'a> {
-    pub fn new(m: &'a Messenger, deadline: Deadline, claim_until_ms: u64) -> Jobs<'a> {
+    pub fn new(
+        m: &'a Messenger,
+        deadline: Deadline,
+        claim_until_ms: u64,
+        owner: String,
+    ) -> Jobs<'a> {
         Jobs {
             m,
             deadline,
             claim_until_ms,
+            owner,
         }
     }
 }
@@ -118,6 +126,7 @@ impl Jobs<'_> {
             self.m,
             item.org.clone(),
             &item.key,
+            &self.owner,
             &item.request,
             self.claim_until_ms,
             self.deadline,

@@ -160,7 +160,10 @@ async fn a_claim_left_in_progress_past_its_deadline_is_never_taken_over() {
     let h = harness(&aws).await;
     let now = agentless_messages::apply::now_ms();
     let key = format!("{ORG_A}#agentless:flow-42-reminder");
-    aws.store.begin(&key, now - 1, now - 5_000).await.unwrap();
+    aws.store
+        .begin(&key, "crashed-invocation", now - 1, now - 5_000)
+        .await
+        .unwrap();
     let record = aws.store.record(&key).await.unwrap();
     assert_eq!(
         agentless_messages::plan::before_send(record.as_ref(), now),

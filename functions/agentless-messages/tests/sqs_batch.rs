@@ -197,12 +197,17 @@ async fn claims_of_stopped_and_running_invocations_are_respected() {
     // An invocation claimed this message and stopped before recording an outcome: it may
     // have sent it.
     h.claims
-        .begin(&key("evt-crashed"), now - 1, now - 10_000)
+        .begin(
+            &key("evt-crashed"),
+            "crashed-invocation",
+            now - 1,
+            now - 10_000,
+        )
         .await
         .unwrap();
     // Another is sending this one right now.
     h.claims
-        .begin(&key("evt-running"), now + 60_000, now)
+        .begin(&key("evt-running"), "running-invocation", now + 60_000, now)
         .await
         .unwrap();
     let out = h
