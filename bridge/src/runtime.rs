@@ -92,7 +92,9 @@ impl Runtime {
         }
     }
 
-    /// The deadline of a Lambda invocation, minus the margin.
+    /// The deadline of a Lambda invocation, minus the margin. The raw context value is read
+    /// by [`crate::deadline::effective_epoch_ms`], so an emulator's duration is not "no time
+    /// left".
     pub fn deadline(&self, ctx: &lambda_runtime::Context) -> Deadline {
         Deadline::from_epoch_ms(ctx.deadline, self.deadline_margin)
     }
@@ -129,6 +131,27 @@ pub fn check_invocation_alias(invoked_arn: &str, org_id: &str) -> crate::Result<
 #[cfg(test)]
 mod tests {
     use super::check_invocation_alias;
+    use std::time::Duration;
+
+    #[test]
+    fn an_emulator_context_leaves_time_for_the_call() {
+        // What `cargo lambda watch` 1.9.2 sends: the timeout as a duration, and a
+        // placeholder ARN.
+        let source = std::sync::Arc::new(crate::secrets::DirSource::new("/nonexistent"));
+        let http = crate::http::HttpClient::new().expect("client");
+        let rt = super::Runtime::new(source, Duration::from_secs(300), http);
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.deadline = 600_000;
+        ctx.invoked_function_arn = "function-arn".into();
+        let d = rt.deadline(&ctx);
+        assert!(!d.is_expired());
+        assert!(d.remaining().unwrap() > Duration::from_secs(590));
+        assert!(check_invocation_alias(
+            &ctx.invoked_function_arn,
+            "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"
+        )
+        .is_ok());
+    }
 
     #[test]
     fn alias_table() {
