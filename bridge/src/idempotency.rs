@@ -16,10 +16,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::error::Result;
+#[cfg(feature = "dynamodb")]
+use crate::error::{BridgeError, ErrorKind, Upstream};
 
 /// Genesys retries EventBridge delivery for up to 4 days; a record must outlive that, plus
 /// a margin for clock skew and DynamoDB's lazy TTL deletion (which never matters for
@@ -45,6 +49,7 @@ impl RecordStatus {
         }
     }
 
+    #[cfg(feature = "dynamodb")]
     fn parse(s: &str) -> Option<RecordStatus> {
         match s {
             "INPROGRESS" => Some(RecordStatus::InProgress),
@@ -173,6 +178,7 @@ impl IdempotencyStore for MemoryIdempotency {
 }
 
 /// The AWS adapter.
+#[cfg(feature = "dynamodb")]
 #[derive(Clone, Debug)]
 pub struct DynamoIdempotency {
     client: aws_sdk_dynamodb::Client,
@@ -180,8 +186,10 @@ pub struct DynamoIdempotency {
     ttl: Duration,
 }
 
+#[cfg(feature = "dynamodb")]
 const OP_BEGIN: &str = "claim an idempotency record in DynamoDB";
 
+#[cfg(feature = "dynamodb")]
 impl DynamoIdempotency {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoIdempotency {
         DynamoIdempotency {
@@ -255,6 +263,7 @@ impl DynamoIdempotency {
     }
 }
 
+#[cfg(feature = "dynamodb")]
 fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRecord> {
     let bad = |what: &str| {
         BridgeError::upstream(
@@ -280,6 +289,7 @@ fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRec
     })
 }
 
+#[cfg(feature = "dynamodb")]
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotency {
     async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {

@@ -11,9 +11,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+#[cfg(feature = "sqs")]
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "sqs")]
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchRequestEntry};
 
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
@@ -32,6 +34,7 @@ pub trait JobQueue: Send + Sync {
 }
 
 /// Splits jobs by consumer, keeping their order within each consumer.
+#[cfg(feature = "sqs")]
 fn by_consumer(jobs: &[JobEnvelope]) -> Vec<(Consumer, Vec<&JobEnvelope>)> {
     let mut out: Vec<(Consumer, Vec<&JobEnvelope>)> = Vec::new();
     for job in jobs {
@@ -45,6 +48,7 @@ fn by_consumer(jobs: &[JobEnvelope]) -> Vec<(Consumer, Vec<&JobEnvelope>)> {
 }
 
 /// Chunks serialized messages into batches SQS accepts (count and total size).
+#[cfg(feature = "sqs")]
 fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String)>> {
     let mut out: Vec<Vec<(&JobEnvelope, String)>> = Vec::new();
     let mut size = 0;
@@ -63,6 +67,7 @@ fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String
 }
 
 /// The AWS adapter: one standard or FIFO queue per consumer.
+#[cfg(feature = "sqs")]
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
@@ -72,9 +77,12 @@ pub struct SqsQueue {
 
 /// Attempts per batch for entries SQS reports as failed (not sender faults), and the pause
 /// between them (times the attempt number).
+#[cfg(feature = "sqs")]
 const MAX_ATTEMPTS: usize = 3;
+#[cfg(feature = "sqs")]
 const BACKOFF: Duration = Duration::from_millis(50);
 
+#[cfg(feature = "sqs")]
 impl SqsQueue {
     pub fn new(
         client: aws_sdk_sqs::Client,
@@ -173,6 +181,7 @@ impl SqsQueue {
 
 /// The error for entries SQS still refused: how many, which jobs, and SQS's reasons. A
 /// sender fault (the message itself is invalid) is not retryable; anything else is.
+#[cfg(feature = "sqs")]
 fn failed_entries_error(
     url: &str,
     batch: &[(&JobEnvelope, String)],
@@ -215,6 +224,7 @@ fn failed_entries_error(
 }
 
 /// FIFO deduplication ids allow alphanumerics and punctuation, up to 128 characters.
+#[cfg(feature = "sqs")]
 fn dedup_id(job_id: &str) -> String {
     job_id
         .chars()
@@ -223,6 +233,7 @@ fn dedup_id(job_id: &str) -> String {
         .collect()
 }
 
+#[cfg(feature = "sqs")]
 #[async_trait]
 impl JobQueue for SqsQueue {
     async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::aws::AwsConfig;
 use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::genesys::Genesys;
@@ -30,14 +31,16 @@ impl Runtime {
         }
     }
 
-    /// Builds the runtime the settings describe (Secrets Manager or a directory).
-    pub async fn from_settings(settings: &Settings) -> Result<Runtime> {
-        let source = crate::secrets::open(
-            &settings.secret_source,
-            settings.aws_endpoint_url.as_deref(),
-        )
-        .await;
-        let mut rt = Runtime::new(source, settings.secret_ttl, HttpClient::new()?);
+    /// Builds the runtime the settings describe (Secrets Manager or a directory) around the
+    /// process's one HTTP client. `aws` is the process's SDK config, loaded once in `main`
+    /// over that same client ([`crate::aws::sdk_config_with`]); Secrets Manager needs it.
+    pub fn from_settings(
+        settings: &Settings,
+        http: HttpClient,
+        aws: Option<&AwsConfig>,
+    ) -> Result<Runtime> {
+        let source = crate::secrets::open(&settings.secret_source, aws)?;
+        let mut rt = Runtime::new(source, settings.secret_ttl, http);
         rt.deadline_margin = settings.deadline_margin;
         Ok(rt)
     }

@@ -15,11 +15,13 @@ pub fn aws_test_endpoint() -> String {
 }
 
 /// SDK config for the emulator, with fixed fake credentials and region.
+#[cfg(feature = "aws")]
 pub async fn aws_test_config() -> aws_config::SdkConfig {
     let endpoint = aws_test_endpoint();
     let creds =
-        aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "bridge-tests");
+        aws_credential_types::Credentials::new("testing", "testing", None, None, "bridge-tests");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::aws::new_transport())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(creds)
         .endpoint_url(endpoint)
