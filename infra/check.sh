@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Static checks of the deployment side: the SAM template lints clean, keeps its
-# safety invariants (infra/invariants.py), and the Genesys data action
-# definitions render to valid requests. Needs cfn-lint, sam (aws-sam-cli),
+# Static checks of the deployment side: the shared stack (infra/template.yaml)
+# and the org stack (infra/org.yaml) lint clean and keep their safety invariants
+# (infra/invariants.py), and the Genesys data action definitions produce valid
+# requests. Needs cfn-lint, sam (aws-sam-cli),
 # pytest and pyyaml on PATH: `python3 -m venv /tmp/infra-venv &&
 # /tmp/infra-venv/bin/pip install -r infra/requirements.txt &&
 # PATH=/tmp/infra-venv/bin:$PATH bash infra/check.sh`. No network, no AWS account.
@@ -30,11 +31,12 @@ export SAM_CLI_TELEMETRY=0
 # Keep the checkout clean: no __pycache__ or .pytest_cache beside the sources.
 export PYTHONDONTWRITEBYTECODE=1
 
-echo "== cfn-lint infra/template.yaml"
-cfn-lint infra/template.yaml
-
-echo "== sam validate --lint"
-sam validate --lint --template-file infra/template.yaml
+for template in infra/template.yaml infra/org.yaml; do
+    echo "== cfn-lint $template"
+    cfn-lint "$template"
+    echo "== sam validate --lint $template"
+    sam validate --lint --template-file "$template"
+done
 
 echo "== pytest infra/tests"
 pytest -q -p no:cacheprovider infra/tests

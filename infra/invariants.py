@@ -1,9 +1,11 @@
-"""Safety invariants of infra/template.yaml, as a pure checker.
+"""Safety invariants of the two stacks, as a pure checker.
 
-`check(template)` takes the parsed template (a dict, short-form tags already
-turned into their long form by `load_template`) and returns human-readable
-violations; an empty list means the template keeps every invariant. The tests in
-infra/tests break a copy of the template on purpose to prove each check fires.
+`check(template)` takes the parsed shared template (infra/template.yaml; a dict,
+short-form tags already turned into their long form by `load_template`) and
+`check_org(org, shared)` the org template (infra/org.yaml) next to it; both return
+human-readable violations, and an empty list means every invariant holds. The
+tests in infra/tests break a copy of a template on purpose to prove each check
+fires.
 
 The checks read the SAM source template (before the transform), so they look at
 `AWS::Serverless::Function` events as well as raw CloudFormation resources.
@@ -95,9 +97,32 @@ BINARY_ENV = {
         "BRIDGE_ATTRIBUTE_QUEUE_URL", "BRIDGE_TICKET_QUEUE_URL",
         "BRIDGE_IDEMPOTENCY_TABLE", "BRIDGE_MAX_BODY_BYTES",
     },
-    "attribute-writer": set(),
-    "ticket-status": set(),
+    # Data-action functions refuse invocations that do not come through an org alias
+    # unless this names the one org a single-org deployment serves.
+    "attribute-writer": {"BRIDGE_SINGLE_ORG_ID"},
+    "ticket-status": {"BRIDGE_SINGLE_ORG_ID"},
 }
+
+# The one shared-stack parameter that may name an org: empty in the multi-org
+# deployment (the default), an org id only in a deployment that serves that org
+# alone. It may only reach the data-action functions, as BRIDGE_SINGLE_ORG_ID.
+SINGLE_ORG_PARAMETER = "SingleOrgId"
+SINGLE_ORG_ENV = "BRIDGE_SINGLE_ORG_ID"
+
+# Genesys partner-bus rules: rule ARNs are rule/<bus name>/<rule name>, and a
+# Genesys partner bus is named after its event source,
+# aws.partner/genesys.com/cloud/<orgId>/<suffix>. One statement with this pattern
+# lets every org's rule in the account and region through.
+GENESYS_RULES_ARN = (
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/aws.partner/genesys.com/cloud/*"
+)
+
+# What only an org stack may hold: parameters naming an org, its event source or
+# the Genesys account that assumes its role; and per-org resource types.
+ORG_PARAMETER_WORDS = ("orgid", "eventsource", "genesysawsaccount", "externalid")
+PER_ORG_RESOURCE_TYPES = ("AWS::Lambda::Alias", "AWS::Events::Rule", "AWS::Events::EventBus")
+
+UUID_LITERAL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 # -------------------------------------------------------------------- helpers
@@ -266,6 +291,11 @@ def check_job_queues_have_dlq(t: dict) -> list[str]:
                 dlq = _ref_target((target.get("DeadLetterConfig") or {}).get("Arn"))
                 if dlq:
                     dlqs.add(dlq)
+    # Org stacks' rules dead-letter into a queue whose policy lets EventBridge send.
+    for _, res in _of_type(t, "AWS::SQS::QueuePolicy"):
+        for st in _statements(_props(res).get("PolicyDocument")):
+            if st.get("Principal") == {"Service": "events.amazonaws.com"}:
+                dlqs |= _refs_anywhere(_props(res).get("Queues"))
     for _, res in _of_type(t, "AWS::Lambda::EventInvokeConfig"):
         dest = ((_props(res).get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         if _ref_target(dest):
@@ -362,57 +392,363 @@ def check_no_wildcard_resources(t: dict) -> list[str]:
 
 
 def _genesys_roles(t: dict) -> Iterator[tuple[str, dict]]:
-    """Roles whose trust policy lets Genesys' AWS account assume them."""
+    """Roles whose trust policy lets an AWS account (Genesys') assume them."""
     for name, res in _of_type(t, "AWS::IAM::Role"):
         trust = _props(res).get("AssumeRolePolicyDocument")
         for st in _statements(trust):
             principal = st.get("Principal") or {}
-            aws = principal.get("AWS") if isinstance(principal, dict) else principal
-            if "GenesysAwsAccountId" in _refs_anywhere(aws):
+            if isinstance(principal, dict) and "AWS" in principal:
                 yield name, res
                 break
 
 
-def check_genesys_role(t: dict) -> list[str]:
+def check_no_org_specifics(t: dict) -> list[str]:
+    """The shared stack names no org: adding or removing one never changes it."""
     out = []
-    data_action_fns = {name for name, _, binary in _functions(t) if binary in DATA_ACTION_BINARIES}
-    other_fns = {name for name, _, binary in _functions(t) if binary not in DATA_ACTION_BINARIES}
-    roles = list(_genesys_roles(t))
-    if not roles:
-        return ["no IAM role trusts GenesysAwsAccountId: Genesys cannot invoke the data actions"]
-    for rname, role in roles:
-        for st in _statements(_props(role).get("AssumeRolePolicyDocument")):
-            cond = st.get("Condition") or {}
-            ext = (cond.get("StringEquals") or {}).get("sts:ExternalId")
-            if "GenesysOrgId" not in _refs_anywhere(ext):
-                out.append(f"{rname}: trust statement lacks Condition StringEquals sts:ExternalId = GenesysOrgId (confused deputy)")
-        # Everything the role may do, from its inline policies and any policy
-        # resource attached to it.
-        docs = [p.get("PolicyDocument") for p in _as_list(_props(role).get("Policies")) if isinstance(p, dict)]
-        for _, pol in list(_of_type(t, "AWS::IAM::Policy")) + list(_of_type(t, "AWS::IAM::ManagedPolicy")):
-            if rname in _refs_anywhere(_props(pol).get("Roles")):
-                docs.append(_props(pol).get("PolicyDocument"))
-        if _props(role).get("ManagedPolicyArns"):
-            out.append(f"{rname}: has ManagedPolicyArns; the Genesys role may only invoke the data-action functions")
-        invoked: set[str] = set()
-        for doc in docs:
-            for st in _statements(doc):
-                if st.get("Effect") != "Allow":
-                    continue
-                actions = _as_list(st.get("Action"))
-                if actions != ["lambda:InvokeFunction"] and set(actions) != {"lambda:InvokeFunction"}:
-                    out.append(f"{rname}: grants {actions}; only lambda:InvokeFunction is allowed")
-                for r in _as_list(st.get("Resource")):
-                    names = {_ref_target(r)} | _sub_refs(r)
-                    names.discard(None)
-                    if not names or not names <= data_action_fns:
-                        bad = sorted(names & other_fns) or [r]
-                        out.append(f"{rname}: may invoke {bad}; only the data-action functions {sorted(data_action_fns)} are allowed")
-                    invoked |= names & data_action_fns
-        missing = data_action_fns - invoked
-        if missing:
-            out.append(f"{rname}: cannot invoke data-action function(s) {sorted(missing)}")
+    for name, p in (t.get("Parameters") or {}).items():
+        if name == SINGLE_ORG_PARAMETER:
+            continue  # check_single_org_opt_out holds it to its rules
+        lowered = name.lower()
+        pattern = str((p or {}).get("AllowedPattern", ""))
+        if any(w in lowered for w in ORG_PARAMETER_WORDS) or "genesys" in pattern or "[0-9a-f-]{36}" in pattern:
+            out.append(f"shared stack parameter {name} is org-specific; it belongs in infra/org.yaml")
+    for name, res in _resources(t).items():
+        rtype = res.get("Type") if isinstance(res, dict) else None
+        if rtype in PER_ORG_RESOURCE_TYPES:
+            out.append(f"shared stack resource {name} ({rtype}) is per org; it belongs in infra/org.yaml")
+    for name, _ in _genesys_roles(t):
+        out.append(f"shared stack role {name} trusts an AWS account (Genesys'); data-action roles are per org (infra/org.yaml)")
+    if UUID_LITERAL.search(str(t)):
+        out.append(f"shared stack holds a UUID literal {UUID_LITERAL.search(str(t)).group(0)}: an org id has no place here")
     return out
+
+
+def check_single_org_opt_out(t: dict) -> list[str]:
+    """SingleOrgId names no org by default, and only the data-action functions read it,
+    as BRIDGE_SINGLE_ORG_ID."""
+    out = []
+    param = (t.get("Parameters") or {}).get(SINGLE_ORG_PARAMETER)
+    if param is None:
+        return out
+    if (param or {}).get("Default") != "":
+        out.append(
+            f"shared stack parameter {SINGLE_ORG_PARAMETER} must default to \"\": the shared-stack "
+            "deployment names no org, and its data actions need their org alias"
+        )
+    allowed: set[int] = set()
+    for _, res, binary in _functions(t):
+        env = ((_props(res).get("Environment") or {}).get("Variables")) or {}
+        value = env.get(SINGLE_ORG_ENV)
+        if binary in DATA_ACTION_BINARIES and value == {"Ref": SINGLE_ORG_PARAMETER}:
+            allowed.add(id(value))
+
+    def uses(v: Any, where: str) -> None:
+        if isinstance(v, dict):
+            refs = _sub_refs(v) | {r for r in [_ref_target(v)] if r}
+            if SINGLE_ORG_PARAMETER in refs and id(v) not in allowed:
+                out.append(f"{where} reads {SINGLE_ORG_PARAMETER}; only the data-action functions may, as {SINGLE_ORG_ENV}")
+                return
+            for k, x in v.items():
+                uses(x, f"{where}.{k}")
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                uses(x, f"{where}[{i}]")
+
+    for section in ("Resources", "Outputs", "Conditions", "Globals"):
+        uses(t.get(section) or {}, section)
+    return out
+
+
+def _webhook_ingest(t: dict) -> str | None:
+    return next((name for name, _, binary in _functions(t) if binary == "webhook-ingest"), None)
+
+
+def _sub_string(v: Any) -> str | None:
+    if isinstance(v, dict) and "Fn::Sub" in v:
+        s = v["Fn::Sub"]
+        return s[0] if isinstance(s, list) else s
+    return v if isinstance(v, str) else None
+
+
+def check_one_rule_permission(t: dict) -> list[str]:
+    """One wildcard statement lets every Genesys partner-bus rule invoke webhook-ingest
+    and dead-letter into EventDeliveryDlq: its size never grows with the orgs."""
+    out = []
+    ingest = _webhook_ingest(t)
+    perms = [
+        (name, _props(res)) for name, res in _of_type(t, "AWS::Lambda::Permission")
+        if _props(res).get("Principal") == "events.amazonaws.com"
+    ]
+    if len(perms) != 1:
+        out.append(
+            f"{len(perms)} Lambda permissions for events.amazonaws.com ({sorted(n for n, _ in perms)}); "
+            "exactly one wildcard statement must cover every org's rule (a resource policy is capped at 20 KB)"
+        )
+    for name, p in perms:
+        if _ref_target(p.get("FunctionName")) != ingest:
+            out.append(f"{name}: lets EventBridge invoke {p.get('FunctionName')!r}; only webhook-ingest takes events")
+        if _sub_string(p.get("SourceArn")) != GENESYS_RULES_ARN:
+            out.append(f"{name}: SourceArn {p.get('SourceArn')!r} is not the Genesys partner-bus rules of this account: {GENESYS_RULES_ARN}")
+        if p.get("SourceAccount") != {"Ref": "AWS::AccountId"}:
+            out.append(f"{name}: SourceAccount must be this account (Ref AWS::AccountId)")
+    dlqs = {
+        _ref_target((target.get("DeadLetterConfig") or {}).get("Arn"))
+        for _, rule in _of_type(t, "AWS::Events::Rule") for target in _as_list(_props(rule).get("Targets"))
+        if isinstance(target, dict)
+    }
+    dlqs.add("EventDeliveryDlq")
+    policies = [
+        (name, _props(res)) for name, res in _of_type(t, "AWS::SQS::QueuePolicy")
+        if _refs_anywhere(_props(res).get("Queues")) & dlqs
+    ]
+    if len(policies) != 1:
+        out.append(f"{len(policies)} queue policies on the event-delivery DLQ; exactly one must let the Genesys rules dead-letter")
+    for name, p in policies:
+        statements = _statements(p.get("PolicyDocument"))
+        if len(statements) != 1:
+            out.append(f"{name}: {len(statements)} statements; one statement must cover every org's rule")
+        for st in statements:
+            like = ((st.get("Condition") or {}).get("ArnLike") or {}).get("aws:SourceArn")
+            if _sub_string(like) != GENESYS_RULES_ARN:
+                out.append(f"{name}: condition {st.get('Condition')!r} is not ArnLike aws:SourceArn {GENESYS_RULES_ARN}")
+            if st.get("Principal") != {"Service": "events.amazonaws.com"} or st.get("Action") != "sqs:SendMessage":
+                out.append(f"{name}: only events.amazonaws.com may sqs:SendMessage")
+    return out
+
+
+# ------------------------------------------------------------ the org stack
+
+def _pascal(binary: str) -> str:
+    return "".join(part.capitalize() for part in binary.split("-"))
+
+
+def data_action_parameters(shared: dict) -> dict[str, str]:
+    """{org.yaml parameter name: binary} for every data-action function of the shared stack."""
+    return {
+        f"{_pascal(binary)}FunctionArn": binary
+        for _, _, binary in _functions(shared) if binary in DATA_ACTION_BINARIES
+    }
+
+
+def own_alias_arn(param: str) -> str:
+    return "${" + param + "}:org-${OrgId}"
+
+
+def check_org_role(org: dict, shared: dict) -> list[str]:
+    """The org's role: trusted by Genesys' account for this org's external id only, and
+    may invoke this org's aliases of the data-action functions and nothing else."""
+    out = []
+    da_params = data_action_parameters(shared)
+    roles = list(_genesys_roles(org))
+    if len(roles) != 1:
+        return [f"org stack has {len(roles)} roles trusted by an AWS account; exactly one (the data-action role) is expected"]
+    rname, role = roles[0]
+    for st in _statements(_props(role).get("AssumeRolePolicyDocument")):
+        principal = (st.get("Principal") or {}).get("AWS")
+        if "GenesysAwsAccountId" not in _refs_anywhere(principal) or _sub_refs(principal) - {"GenesysAwsAccountId", "AWS::Partition"}:
+            out.append(f"{rname}: trust principal {principal!r} is not Genesys' account (GenesysAwsAccountId)")
+        ext = ((st.get("Condition") or {}).get("StringEquals") or {}).get("sts:ExternalId")
+        if ext != {"Ref": "OrgId"}:
+            out.append(f"{rname}: trust statement lacks Condition StringEquals sts:ExternalId = Ref OrgId (confused deputy)")
+    if _props(role).get("ManagedPolicyArns"):
+        out.append(f"{rname}: has ManagedPolicyArns; the data-action role may only invoke the org's aliases")
+    docs = [p.get("PolicyDocument") for p in _as_list(_props(role).get("Policies")) if isinstance(p, dict)]
+    for _, pol in list(_of_type(org, "AWS::IAM::Policy")) + list(_of_type(org, "AWS::IAM::ManagedPolicy")):
+        if rname in _refs_anywhere(_props(pol).get("Roles")):
+            docs.append(_props(pol).get("PolicyDocument"))
+    allowed = {own_alias_arn(p): p for p in da_params}
+    invoked: set[str] = set()
+    for doc in docs:
+        for st in _statements(doc):
+            if st.get("Effect") != "Allow":
+                continue
+            if set(_as_list(st.get("Action"))) != {"lambda:InvokeFunction"}:
+                out.append(f"{rname}: grants {_as_list(st.get('Action'))}; only lambda:InvokeFunction is allowed")
+            for r in _as_list(st.get("Resource")):
+                arn = _sub_string(r)
+                if arn in allowed:
+                    invoked.add(allowed[arn])
+                else:
+                    out.append(
+                        f"{rname}: may invoke {r!r}; only the org's own aliases "
+                        f"{sorted(allowed)} are allowed (not the unqualified function, another alias, or webhook-ingest)"
+                    )
+    missing = set(da_params) - invoked
+    if missing:
+        out.append(f"{rname}: cannot invoke the org alias of {sorted(da_params[m] for m in missing)}")
+    return out
+
+
+def check_org_aliases(org: dict, shared: dict) -> list[str]:
+    """One alias org-<OrgId> on $LATEST per data-action function, and a parameter for it."""
+    out = []
+    da_params = data_action_parameters(shared)
+    params = set((org.get("Parameters") or {}))
+    for p in sorted(set(da_params) - params):
+        out.append(f"org stack has no parameter {p} for data-action function {da_params[p]}")
+    aliased = set()
+    for name, res in _of_type(org, "AWS::Lambda::Alias"):
+        p = _props(res)
+        target = _ref_target(p.get("FunctionName"))
+        if target not in da_params:
+            out.append(f"{name}: an alias of {p.get('FunctionName')!r}; org aliases are for data-action functions only")
+        aliased.add(target)
+        if _sub_string(p.get("Name")) != "org-${OrgId}":
+            out.append(f"{name}: Name {p.get('Name')!r} must be org-${{OrgId}} (the functions read the org from it)")
+        if p.get("FunctionVersion") != "$LATEST":
+            out.append(f"{name}: FunctionVersion {p.get('FunctionVersion')!r}; $LATEST follows every deploy of the shared stack")
+    for p in sorted(set(da_params) - aliased):
+        out.append(f"org stack has no alias of {da_params[p]} ({p})")
+    outputs = set((shared.get("Outputs") or {}))
+    own = {"OrgId", "GenesysAwsAccountId", "EventSourceSuffix"}
+    for name, p in (org.get("Parameters") or {}).items():
+        if name not in own and "Default" not in (p or {}) and name not in outputs:
+            out.append(f"org stack parameter {name} has no shared stack output of that name to come from")
+    return out
+
+
+def check_org_events(org: dict) -> list[str]:
+    """The org's rule: on the org's own bus, the three topics, to webhook-ingest, with
+    retries and the shared DLQ."""
+    out = []
+    bus_name = "aws.partner/genesys.com/cloud/${OrgId}/${EventSourceSuffix}"
+    for name, res in _of_type(org, "AWS::Events::EventBus"):
+        p = _props(res)
+        if _sub_string(p.get("Name")) != bus_name or _sub_string(p.get("EventSourceName")) != bus_name:
+            out.append(f"{name}: Name and EventSourceName must be {bus_name} (the org's own event source)")
+    for name, res in _of_type(org, "AWS::Events::Rule"):
+        p = _props(res)
+        pattern = p.get("EventPattern") or {}
+        if [_sub_string(x) for x in _as_list(pattern.get("source"))] != [bus_name]:
+            out.append(f"{name}: EventPattern source must be [{bus_name}]")
+        topics = sorted(pattern.get("detail-type") or [])
+        wanted = sorted(f"v2.detail.events.conversation.{{id}}.{t}" for t in ("customer.start", "acw", "wrapup"))
+        if topics != wanted:
+            out.append(f"{name}: detail-type {topics} is not the topics webhook-ingest acts on {wanted}")
+        for target in _as_list(p.get("Targets")):
+            if target.get("Arn") != {"Ref": "WebhookIngestFunctionArn"}:
+                out.append(f"{name}: targets {target.get('Arn')!r}; only webhook-ingest")
+            if (target.get("DeadLetterConfig") or {}).get("Arn") != {"Ref": "EventDeliveryDlqArn"}:
+                out.append(f"{name}: target without the shared DLQ (DeadLetterConfig EventDeliveryDlqArn): undeliverable events would be lost")
+            if "MaximumRetryAttempts" not in (target.get("RetryPolicy") or {}):
+                out.append(f"{name}: target without RetryPolicy")
+    return out
+
+
+def check_org_names_no_literal_org(org: dict) -> list[str]:
+    """Every org-specific name is built from OrgId: a UUID literal could be another org's."""
+    found = UUID_LITERAL.search(str({k: org.get(k) for k in ("Resources", "Outputs", "Conditions")}))
+    return [f"org stack holds the UUID literal {found.group(0)}; build names from ${{OrgId}}"] if found else []
+
+
+# ------------------------------------------- rendering an org stack for one org
+
+PSEUDO = {
+    "AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012",
+    "AWS::StackName": "genesys-bridge-org", "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def render(t: dict, params: dict[str, str]) -> Any:
+    """Resources and Outputs with parameters, pseudo parameters and conditions resolved;
+    a reference to a resource becomes "<Logical>" / "<Logical>.<Attr>"."""
+    values = {k: str(v.get("Default", "")) for k, v in (t.get("Parameters") or {}).items()}
+    values.update(params)
+    values.update(PSEUDO)
+
+    def cond(c: Any) -> bool:
+        if isinstance(c, dict) and "Condition" in c:
+            return cond(t["Conditions"][c["Condition"]])
+        if isinstance(c, dict) and "Fn::Not" in c:
+            return not cond(c["Fn::Not"][0])
+        if isinstance(c, dict) and "Fn::Equals" in c:
+            a, b = (resolve(x) for x in c["Fn::Equals"])
+            return a == b
+        if isinstance(c, dict) and "Fn::And" in c:
+            return all(cond(x) for x in c["Fn::And"])
+        if isinstance(c, dict) and "Fn::Or" in c:
+            return any(cond(x) for x in c["Fn::Or"])
+        raise ValueError(f"condition not understood: {c!r}")
+
+    def resolve(v: Any) -> Any:
+        if isinstance(v, dict) and len(v) == 1:
+            (k, x), = v.items()
+            if k == "Ref":
+                return values.get(x, f"<{x}>")
+            if k == "Fn::GetAtt":
+                return f"<{x[0]}.{x[1]}>"
+            if k == "Fn::Sub":
+                text, extra = (x[0], x[1]) if isinstance(x, list) else (x, {})
+                return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: str(resolve(extra[m.group(1)])) if m.group(1) in extra
+                              else values.get(m.group(1), f"<{m.group(1)}>"), text)
+            if k == "Fn::If":
+                return resolve(x[1] if cond({"Condition": x[0]}) else x[2])
+            if k == "Fn::Join":
+                return x[0].join(str(resolve(i)) for i in x[1])
+        if isinstance(v, dict):
+            return {k: resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return v
+
+    rendered = {}
+    for section in ("Resources", "Outputs"):
+        rendered[section] = {
+            name: resolve(body) for name, body in (t.get(section) or {}).items()
+            if not (isinstance(body, dict) and "Condition" in body and not cond({"Condition": body["Condition"]}))
+        }
+    return rendered
+
+
+def check_org_isolation(org: dict, a: str = "1a2b3c4d-0000-4000-8000-0000000000aa",
+                        b: str = "1a2b3c4d-0000-4000-8000-0000000000bb") -> list[str]:
+    """Renders two org stacks (with event sources) and checks that neither names the
+    other org, and that each org-specific name carries its own org id."""
+    out = []
+    shared_values = {
+        p: f"arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-{p}" for p in (org.get("Parameters") or {})
+        if p.endswith("FunctionArn")
+    }
+    shared_values["EventDeliveryDlqArn"] = "arn:aws:sqs:eu-west-1:123456789012:genesys-bridge-EventDeliveryDlq"
+    renders = {
+        o: render(org, {**shared_values, "OrgId": o, "EventSourceSuffix": "bridge"}) for o in (a, b)
+    }
+    for mine, other in ((a, b), (b, a)):
+        text = str(renders[mine])
+        if other in text:
+            out.append(f"the org stack rendered for {mine} names org {other}")
+        res = renders[mine]["Resources"]
+        for name, body in res.items():
+            p = body.get("Properties") or {}
+            for key in ("Name", "EventSourceName"):
+                if key in p and mine not in str(p[key]):
+                    out.append(f"{name}.{key} {p[key]!r} does not carry the org id {mine}")
+            if body.get("Type") == "AWS::Lambda::Alias" and p.get("Name") != f"org-{mine}":
+                out.append(f"{name}: alias rendered as {p.get('Name')!r}, not org-{mine}")
+    return out
+
+
+ORG_CHECKS = (
+    check_org_role,
+    check_org_aliases,
+)
+ORG_ONLY_CHECKS = (
+    check_org_events,
+    check_org_names_no_literal_org,
+    check_org_isolation,
+)
+
+
+def check_org(org: dict, shared: dict) -> list[str]:
+    """All violations of the org stack's invariants, read against the shared stack."""
+    violations: list[str] = []
+    for c in ORG_CHECKS:
+        violations.extend(c(org, shared))
+    for c in ORG_ONLY_CHECKS:
+        violations.extend(c(org))
+    # The general ones apply to the org stack as well.
+    violations.extend(check_no_wildcard_resources(org))
+    return violations
 
 
 def check_timeouts(t: dict) -> list[str]:
@@ -470,7 +806,9 @@ CHECKS = (
     check_sqs_sources_report_batch_failures,
     check_queue_visibility,
     check_no_wildcard_resources,
-    check_genesys_role,
+    check_no_org_specifics,
+    check_single_org_opt_out,
+    check_one_rule_permission,
     check_timeouts,
     check_secret_scope,
     check_runtime_contract,
@@ -489,12 +827,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
-    path = args[0] if args else str(Path(__file__).with_name("template.yaml"))
-    violations = check(load_template(path))
-    for v in violations:
-        print(f"VIOLATION: {v}")
-    print(f"{path}: {len(violations)} violation(s)")
-    return 1 if violations else 0
+    here = Path(__file__).parent
+    shared_path = args[0] if args else str(here / "template.yaml")
+    org_path = args[1] if len(args) > 1 else str(here / "org.yaml")
+    shared = load_template(shared_path)
+    total = 0
+    for path, violations in ((shared_path, check(shared)), (org_path, check_org(load_template(org_path), shared))):
+        for v in violations:
+            print(f"VIOLATION: {v}")
+        print(f"{path}: {len(violations)} violation(s)")
+        total += len(violations)
+    return 1 if total else 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ pub fn pointed_at(docs: &[(String, Value)], base_url: &str) -> Vec<(String, Valu
     docs.iter()
         .map(|(id, d)| {
             let mut d = d.clone();
-            bridge::testkit::point_at_sandbox(&mut d, base_url);
+            bridge_sandbox::point_org_config(&mut d, base_url);
             (id.clone(), d)
         })
         .collect()
@@ -72,9 +72,9 @@ impl Aws {
     /// The emulator `scripts/` started (`BRIDGE_TEST_AWS_ENDPOINT`); fails with instructions
     /// when there is none.
     pub async fn from_env() -> Aws {
-        let conf = bridge::testkit::aws_test_config().await;
+        let conf = bridge_testkit::aws_test_config().await;
         Aws {
-            endpoint: bridge::testkit::aws_test_endpoint(),
+            endpoint: bridge_testkit::aws_test_endpoint(),
             secrets: aws_sdk_secretsmanager::Client::new(&conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
             dynamodb: aws_sdk_dynamodb::Client::new(&conf),

@@ -10,8 +10,6 @@ mod connector;
 #[cfg(feature = "aws")]
 mod sdk;
 #[cfg(feature = "aws")]
-pub(crate) use sdk::new_transport;
-#[cfg(feature = "aws")]
 pub use sdk::{sdk_config, sdk_config_with, sdk_error};
 
 /// The process's AWS SDK config, loaded once in `main` ([`sdk_config`]) and shared by every

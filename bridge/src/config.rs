@@ -156,6 +156,9 @@ pub enum AttributeViolation<'a> {
     TooManyKeys { count: usize },
     /// An empty or blank attribute name.
     BlankKey { key: &'a str },
+    /// A name holding a control character (NUL, a line break, a tab, DEL, C1): names are
+    /// identifiers shown in Architect and in logs. Values may hold line breaks and tabs.
+    ControlCharacter { key: &'a str },
     /// A name of `chars` characters, more than `max_key_chars`.
     KeyTooLong { key: &'a str, chars: usize },
     /// A value of `chars` characters, more than `max_value_chars`.
@@ -174,10 +177,14 @@ impl AttributeLimits {
         }
     }
 
-    /// An attribute name that is blank, or longer than `max_key_chars` characters.
+    /// An attribute name that is blank, holds a control character, or is longer than
+    /// `max_key_chars` characters.
     pub fn key_violation<'a>(&self, key: &'a str) -> Option<AttributeViolation<'a>> {
         if key.trim().is_empty() {
             return Some(AttributeViolation::BlankKey { key });
+        }
+        if key.chars().any(char::is_control) {
+            return Some(AttributeViolation::ControlCharacter { key });
         }
         let chars = key.chars().count();
         (chars > self.max_key_chars).then_some(AttributeViolation::KeyTooLong { key, chars })
@@ -331,13 +338,20 @@ struct RawLimits {
 impl OrgConfig {
     /// Parses and validates one org document.
     pub fn from_json(text: &str) -> Result<OrgConfig> {
-        let raw: RawOrg = serde_json::from_str(text).map_err(|e| {
+        // Two steps, so that no error quotes a value: JSON syntax errors give a line and
+        // column only, and shape errors a path and the expected type (`crate::shape`);
+        // serde's own messages would quote the offending value, which may be a secret.
+        let doc: Value = serde_json::from_str(text).map_err(|e| {
             BridgeError::config(
                 "<document>",
                 format!(
-                    "the org config is not valid JSON of the expected shape: {e} (see examples/orgs/ and the README's org config section)"
+                    "the org config is not valid JSON: {e} (see examples/orgs/ and the README's org config section)"
                 ),
             )
+        })?;
+        let raw: RawOrg = crate::shape::from_value(&doc).map_err(|e| {
+            e.config()
+                .with_hint("see examples/orgs/ and the README's org config section")
         })?;
         OrgConfig::validate(raw)
     }
@@ -359,106 +373,25 @@ impl OrgConfig {
         Ok(cfg)
     }
 
+    /// Validates the document section by section, in document order, so the first error
+    /// named is the first one an admin meets reading the file.
     fn validate(raw: RawOrg) -> Result<OrgConfig> {
         let org_id = validate_uuid("orgId", &raw.org_id)?;
         let org_err = |e: BridgeError| e.with_org(org_id.clone());
-
-        let region = Region::parse(&raw.genesys.region).ok_or_else(|| {
-            org_err(BridgeError::config(
-                "genesys.region",
-                format!(
-                    "unknown Genesys Cloud region {:?}; expected one of: {}",
-                    raw.genesys.region,
-                    Region::all_names()
-                ),
-            ))
-        })?;
-        let api_base_url = match raw.genesys.api_base_url {
-            Some(u) => validate_base_url("genesys.apiBaseUrl", &u).map_err(org_err)?,
-            None => region.api_base_url(),
-        };
-        let login_base_url = match raw.genesys.login_base_url {
-            Some(u) => validate_base_url("genesys.loginBaseUrl", &u).map_err(org_err)?,
-            None => region.login_base_url(),
-        };
-        non_empty("genesys.clientId", &raw.genesys.client_id).map_err(org_err)?;
-        non_empty(
-            "genesys.clientSecret",
-            raw.genesys.client_secret.expose_secret(),
-        )
-        .map_err(org_err)?;
-
-        let zendesk = match raw.zendesk {
-            None => None,
-            Some(z) => {
-                let subdomain = z.subdomain.trim().to_ascii_lowercase();
-                let valid = !subdomain.is_empty()
-                    && subdomain
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
-                if !valid {
-                    return Err(org_err(BridgeError::config(
-                        "zendesk.subdomain",
-                        format!(
-                            "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com; got {:?}",
-                            z.subdomain
-                        ),
-                    )));
-                }
-                let base_url = match z.base_url {
-                    Some(u) => validate_base_url("zendesk.baseUrl", &u).map_err(org_err)?,
-                    None => format!("https://{subdomain}.zendesk.com"),
-                };
-                let auth = match z.auth {
-                    RawZendeskAuth::ApiToken { email, api_token } => {
-                        if !looks_like_email(&email) {
-                            return Err(org_err(BridgeError::config(
-                                "zendesk.auth.email",
-                                format!("expected the email of the Zendesk agent that owns the API token; got {email:?}"),
-                            )));
-                        }
-                        non_empty("zendesk.auth.apiToken", api_token.expose_secret())
-                            .map_err(org_err)?;
-                        ZendeskAuth::ApiToken {
-                            email: email.trim().to_string(),
-                            api_token,
-                        }
-                    }
-                    RawZendeskAuth::OAuth { access_token } => {
-                        non_empty("zendesk.auth.accessToken", access_token.expose_secret())
-                            .map_err(org_err)?;
-                        ZendeskAuth::OAuth { access_token }
-                    }
-                };
-                Some(ZendeskConfig {
-                    subdomain,
-                    base_url,
-                    auth,
-                })
-            }
-        };
-
-        // Short shared secrets are guessable by brute force through the public endpoint.
-        if raw.webhook.shared_secret.expose_secret().chars().count() < 24 {
-            return Err(org_err(BridgeError::config(
-                "webhook.sharedSecret",
-                "expected at least 24 characters of random secret (e.g. `openssl rand -hex 32`)",
-            )));
-        }
-
+        let genesys = validate_genesys(raw.genesys).map_err(org_err)?;
+        let zendesk = raw
+            .zendesk
+            .map(validate_zendesk)
+            .transpose()
+            .map_err(org_err)?;
+        let webhook = validate_webhook(raw.webhook).map_err(org_err)?;
         let rules = validate_rules(raw.rules.unwrap_or_default()).map_err(org_err)?;
         Ok(OrgConfig {
             org_id,
             name: raw.name,
-            genesys: GenesysConfig {
-                region,
-                api_base_url,
-                login_base_url,
-                client_id: raw.genesys.client_id.trim().to_string(),
-                client_secret: raw.genesys.client_secret,
-            },
+            genesys,
             zendesk,
-            webhook: WebhookConfig::new(raw.webhook.shared_secret),
+            webhook,
             rules,
         })
     }
@@ -532,6 +465,91 @@ impl OrgConfig {
     }
 }
 
+fn validate_genesys(raw: RawGenesys) -> Result<GenesysConfig> {
+    let region = Region::parse(&raw.region).ok_or_else(|| {
+        BridgeError::config(
+            "genesys.region",
+            format!(
+                "unknown Genesys Cloud region; expected one of: {}",
+                Region::all_names()
+            ),
+        )
+    })?;
+    let api_base_url = match raw.api_base_url {
+        Some(u) => validate_base_url("genesys.apiBaseUrl", &u)?,
+        None => region.api_base_url(),
+    };
+    let login_base_url = match raw.login_base_url {
+        Some(u) => validate_base_url("genesys.loginBaseUrl", &u)?,
+        None => region.login_base_url(),
+    };
+    non_empty("genesys.clientId", &raw.client_id)?;
+    non_empty("genesys.clientSecret", raw.client_secret.expose_secret())?;
+    Ok(GenesysConfig {
+        region,
+        api_base_url,
+        login_base_url,
+        client_id: raw.client_id.trim().to_string(),
+        client_secret: raw.client_secret,
+    })
+}
+
+fn validate_zendesk(raw: RawZendesk) -> Result<ZendeskConfig> {
+    let subdomain = raw.subdomain.trim().to_ascii_lowercase();
+    let valid = !subdomain.is_empty()
+        && subdomain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid {
+        return Err(BridgeError::config(
+            "zendesk.subdomain",
+            "expected the account's subdomain (letters, digits, '-'), e.g. \"acme\" for acme.zendesk.com",
+        ));
+    }
+    let base_url = match raw.base_url {
+        Some(u) => validate_base_url("zendesk.baseUrl", &u)?,
+        None => format!("https://{subdomain}.zendesk.com"),
+    };
+    Ok(ZendeskConfig {
+        subdomain,
+        base_url,
+        auth: validate_zendesk_auth(raw.auth)?,
+    })
+}
+
+fn validate_zendesk_auth(raw: RawZendeskAuth) -> Result<ZendeskAuth> {
+    match raw {
+        RawZendeskAuth::ApiToken { email, api_token } => {
+            if !looks_like_email(&email) {
+                return Err(BridgeError::config(
+                    "zendesk.auth.email",
+                    "expected the email of the Zendesk agent that owns the API token",
+                ));
+            }
+            non_empty("zendesk.auth.apiToken", api_token.expose_secret())?;
+            Ok(ZendeskAuth::ApiToken {
+                email: email.trim().to_string(),
+                api_token,
+            })
+        }
+        RawZendeskAuth::OAuth { access_token } => {
+            non_empty("zendesk.auth.accessToken", access_token.expose_secret())?;
+            Ok(ZendeskAuth::OAuth { access_token })
+        }
+    }
+}
+
+fn validate_webhook(raw: RawWebhook) -> Result<WebhookConfig> {
+    // Short shared secrets are guessable by brute force through the public endpoint.
+    if raw.shared_secret.expose_secret().chars().count() < 24 {
+        return Err(BridgeError::config(
+            "webhook.sharedSecret",
+            "expected at least 24 characters of random secret (e.g. `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(WebhookConfig::new(raw.shared_secret))
+}
+
 fn validate_rules(raw: RawRules) -> Result<Rules> {
     let d = Rules::default();
     let ticket_id_attribute = match raw.ticket_id_attribute {
@@ -542,6 +560,8 @@ fn validate_rules(raw: RawRules) -> Result<Rules> {
         None => d.ticket_id_attribute,
     };
     for (code, status) in &raw.wrapup_status {
+        // The code is a key: quoted only as a preview.
+        let code = crate::input::preview(code, crate::input::PREVIEW_CHARS);
         validate_status(&format!("rules.wrapupStatus[{code:?}]"), status)?;
     }
     if let Some(s) = &raw.default_wrapup_status {
@@ -565,10 +585,10 @@ fn validate_rules(raw: RawRules) -> Result<Rules> {
     let closed_ticket = match raw.closed_ticket.as_deref() {
         None | Some("report") => ClosedTicketPolicy::Report,
         Some("followUp") => ClosedTicketPolicy::FollowUp,
-        Some(other) => {
+        Some(_) => {
             return Err(BridgeError::config(
                 "rules.closedTicket",
-                format!("expected \"report\" or \"followUp\"; got {other:?}"),
+                "expected \"report\" or \"followUp\"",
             ))
         }
     };
@@ -637,10 +657,7 @@ pub fn validate_status(field: &str, status: &str) -> Result<()> {
     } else {
         Err(BridgeError::config(
             field,
-            format!(
-                "expected a Zendesk status ({}); got {status:?}",
-                TICKET_STATUSES.join(", ")
-            ),
+            format!("expected a Zendesk status ({})", TICKET_STATUSES.join(", ")),
         ))
     }
 }
@@ -653,17 +670,12 @@ pub fn validate_uuid(field: &str, value: &str) -> Result<String> {
 }
 
 fn validate_base_url(field: &str, value: &str) -> Result<String> {
+    let expected = "expected an http(s) base URL such as https://api.mypurecloud.ie";
     let parsed = url::Url::parse(value.trim()).map_err(|e| {
-        BridgeError::config(
-            field,
-            format!("expected an http(s) base URL; got {value:?} ({e})"),
-        )
+        BridgeError::config(field, format!("{expected} (the value does not parse: {e})"))
     })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(BridgeError::config(
-            field,
-            format!("expected an http(s) base URL; got {value:?}"),
-        ));
+        return Err(BridgeError::config(field, expected));
     }
     Ok(value.trim().trim_end_matches('/').to_string())
 }
@@ -807,6 +819,61 @@ mod tests {
     }
 
     #[test]
+    fn config_errors_name_the_field_and_type_never_a_value() {
+        // A secret pasted where an object belongs, or into another field, must not come
+        // back in the message: serde's own text quotes the offending value.
+        type Mutation = fn(&mut Value);
+        let rows: Vec<(&str, &str, Mutation)> = vec![
+            ("webhook", "an object", |v| {
+                v["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef")
+            }),
+            ("genesys.clientSecret", "a string", |v| {
+                v["genesys"]["clientSecret"] = json!(["LEAKME-client-secret"])
+            }),
+            ("zendesk.auth.type", "apiToken", |v| {
+                v["zendesk"]["auth"]["type"] = json!("LEAKME-token-type")
+            }),
+            ("genesys.region", "region", |v| {
+                v["genesys"]["region"] = json!("LEAKME-region")
+            }),
+            ("zendesk.auth.email", "email", |v| {
+                v["zendesk"]["auth"]["email"] = json!("LEAKME-api-token")
+            }),
+            ("zendesk.subdomain", "subdomain", |v| {
+                v["zendesk"]["subdomain"] = json!("LEAKME token")
+            }),
+            ("genesys.apiBaseUrl", "base URL", |v| {
+                v["genesys"]["apiBaseUrl"] = json!("LEAKME://secret")
+            }),
+            ("rules.closedTicket", "followUp", |v| {
+                v["rules"]["closedTicket"] = json!("LEAKME")
+            }),
+            ("rules.defaultWrapupStatus", "solved", |v| {
+                v["rules"]["defaultWrapupStatus"] = json!("LEAKME")
+            }),
+            ("rules.attributeLimits.maxKeys", "number", |v| {
+                v["rules"]["attributeLimits"] = json!({"maxKeys": "LEAKME"})
+            }),
+        ];
+        for (field, expected, mutate) in rows {
+            let mut v = sample();
+            mutate(&mut v);
+            let err = parse(&v).expect_err(field);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("LEAKME"), "{field}: {text}");
+            assert_eq!(err.field.as_deref(), Some(field), "{text}");
+            assert!(err.message.contains(expected), "{field}: {text}");
+            assert_eq!(err.error_type(), "Config.InvalidConfig");
+        }
+        // An unknown key is named, cut to a preview.
+        let mut v = sample();
+        v["webhook"]["LEAKME".repeat(1000)] = json!(1);
+        let err = parse(&v).unwrap_err();
+        assert!(err.to_string().len() < 600, "{}", err.to_string().len());
+        assert!(err.field.as_deref().unwrap().starts_with("webhook.LEAKME"));
+    }
+
+    #[test]
     fn oauth_zendesk_and_overrides() {
         let mut v = sample();
         v["zendesk"]["auth"] = json!({"type": "oauth", "accessToken": "tok"});
@@ -863,6 +930,14 @@ mod tests {
             None,
             "characters, not bytes"
         );
+        for key in ["a\u{0}b", "t\tab", "n\nl", "\u{7f}x", "c1\u{85}"] {
+            assert_eq!(
+                l.key_violation(key),
+                Some(V::ControlCharacter { key }),
+                "{key:?}"
+            );
+        }
+        assert_eq!(l.violation(&set(&[("a", "\n\t")])), None, "values may");
     }
 
     #[test]

@@ -69,8 +69,12 @@ pub enum ErrorKind {
     Transport,
     /// We stopped because the invocation deadline would have passed.
     DeadlineExceeded,
-    /// The credentials configured for org A belong to org B (tokens/me check).
+    /// The credentials configured for org A belong to org B (tokens/me check), or an
+    /// invocation names another org than the one it came through.
     WrongOrg,
+    /// A data action was invoked without the per-org alias (`...:org-<orgId>`) that names
+    /// its org, in a deployment that serves several orgs.
+    OrgAliasRequired,
     /// An org config is invalid or missing a section.
     Config,
     /// No config for that org id.
@@ -98,6 +102,7 @@ impl ErrorKind {
             ErrorKind::Transport => "Transport",
             ErrorKind::DeadlineExceeded => "DeadlineExceeded",
             ErrorKind::WrongOrg => "WrongOrg",
+            ErrorKind::OrgAliasRequired => "OrgAliasRequired",
             ErrorKind::Config => "InvalidConfig",
             ErrorKind::UnknownOrg => "UnknownOrg",
             ErrorKind::Validation => "InvalidInput",
@@ -381,6 +386,10 @@ mod tests {
                 "Config.UnknownOrg",
             ),
             (BridgeError::internal("x"), "Bridge.Internal"),
+            (
+                BridgeError::new(ErrorKind::OrgAliasRequired, "x"),
+                "Bridge.OrgAliasRequired",
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(e.error_type(), want);

@@ -122,15 +122,24 @@ impl RawResponse {
         upstream: Upstream,
         operation: &str,
     ) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            BridgeError::upstream(
-                upstream,
-                ErrorKind::UnexpectedResponse,
-                format!("could not read the {upstream} answer: {e}"),
-            )
-            .with_status(self.status)
-            .with_operation(operation)
-            .with_correlation_id(self.correlation_id.clone())
+        let unexpected = |what: String| {
+            BridgeError::upstream(upstream, ErrorKind::UnexpectedResponse, what)
+                .with_status(self.status)
+                .with_operation(operation)
+                .with_correlation_id(self.correlation_id.clone())
+        };
+        // Answers hold customer data (a user search answers names and emails): a syntax
+        // error names a line and column, a shape error a path and the expected type, and
+        // neither quotes a value.
+        let v: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| {
+            unexpected(format!("could not read the {upstream} answer as JSON: {e}"))
+        })?;
+        crate::shape::from_value(&v).map_err(|e| {
+            unexpected(format!(
+                "the {upstream} answer does not have the expected shape at `{}`: {}",
+                e.field("", "<answer>"),
+                e.expected
+            ))
         })
     }
 
@@ -192,92 +201,26 @@ pub async fn execute(
     org_id: &str,
     deadline: Deadline,
 ) -> Result<RawResponse> {
-    let upstream = reader.upstream();
+    let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
+    let request = Encoded::new(call).map_err(annotate)?;
     let mut attempt: u32 = 0;
     let mut auth_refreshed = false;
-    let annotate = |e: BridgeError| e.or_org(org_id).with_operation(call.operation);
-    // Once per call, not per attempt: the body bytes (cheap to clone) and the path to log
-    // (path only: queries can carry phone numbers and emails).
-    let body: Option<(&'static str, Bytes)> = match &call.body {
-        Some(Body::Json(v)) => Some((
-            "application/json",
-            Bytes::from(serde_json::to_vec(v).map_err(|e| {
-                annotate(BridgeError::internal(format!(
-                    "could not serialize the request body: {e}"
-                )))
-            })?),
-        )),
-        Some(Body::Form(f)) => Some((
-            "application/x-www-form-urlencoded",
-            Bytes::from_static(f.as_bytes()),
-        )),
-        None => None,
-    };
-    let path = url::Url::parse(&call.url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default();
     loop {
         attempt += 1;
         if deadline.is_expired() {
-            return Err(annotate(deadline_error(upstream, attempt)));
+            return Err(annotate(deadline_error(reader.upstream(), attempt)));
         }
         let credential = auth.authorization(deadline).await.map_err(annotate)?;
-        let mut req = http
-            .inner
-            .request(call.method.clone(), &call.url)
-            .timeout(deadline.cap(REQUEST_TIMEOUT));
-        if let Some(c) = &credential {
-            let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
-                annotate(BridgeError::config(
-                    "credentials",
-                    "the credential contains characters not allowed in an HTTP header",
-                ))
-            })?;
-            // Keeps the value out of reqwest/hyper debug output.
-            v.set_sensitive(true);
-            req = req.header(AUTHORIZATION, v);
-        }
-        if let Some((content_type, bytes)) = &body {
-            req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
-        }
-        let started = Instant::now();
-        let failure = match send(req, reader).await {
-            Ok(raw) => {
-                log_attempt(
-                    upstream,
-                    org_id,
-                    call,
-                    &path,
-                    attempt,
-                    Some(raw.status),
-                    &raw.correlation_id,
-                    started,
-                );
-                if (200..300).contains(&raw.status) {
-                    return Ok(raw);
-                }
-                Failure::Http(raw)
-            }
-            Err((status, e)) => {
-                log_attempt(
-                    upstream, org_id, call, &path, attempt, status, &None, started,
-                );
-                Failure::Transport(e)
-            }
-        };
-        let policy_outcome = match &failure {
-            Failure::Http(raw) => Outcome::Status {
-                status: raw.status,
-                retry_after: raw.retry_after(),
-                throttled: reader.is_throttled(raw),
-            },
-            Failure::Transport(e) => Outcome::Transport {
-                may_have_been_sent: !e.is_connect(),
-            },
+        let req = request
+            .build(http, credential.as_ref(), deadline)
+            .map_err(annotate)?;
+        let failure = match send_logged(req, reader, &request, org_id, attempt).await {
+            Ok(raw) => return Ok(raw),
+            Err(failure) => failure,
         };
         let decision = retry::decide(
             &http.policy,
-            policy_outcome,
+            failure.outcome(reader),
             Attempt {
                 number: attempt,
                 auth_refreshed,
@@ -288,7 +231,7 @@ pub async fn execute(
         );
         match decision {
             Decision::RetryAfter(wait) => {
-                tracing::debug!(upstream = %upstream, org_id, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                tracing::debug!(upstream = %reader.upstream(), org_id, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                 tokio::time::sleep(wait).await;
             }
             Decision::RefreshAuth => {
@@ -297,13 +240,115 @@ pub async fn execute(
                     None => false,
                 };
                 if !can {
-                    return Err(annotate(failure_error(reader, failure, None)));
+                    return Err(annotate(failure_error(reader, failure, None, &request)));
                 }
                 auth_refreshed = true;
             }
             Decision::Stop(reason) => {
-                return Err(annotate(failure_error(reader, failure, Some(reason))));
+                return Err(annotate(failure_error(
+                    reader,
+                    failure,
+                    Some(reason),
+                    &request,
+                )));
             }
+        }
+    }
+}
+
+/// What stays the same across the attempts of one call: the body, encoded once (cheap to
+/// clone per attempt), and the path to log (path only: queries can carry phone numbers and
+/// emails).
+struct Encoded<'a> {
+    call: &'a Call,
+    body: Option<(&'static str, Bytes)>,
+    path: String,
+}
+
+impl<'a> Encoded<'a> {
+    fn new(call: &'a Call) -> Result<Encoded<'a>> {
+        let body = match &call.body {
+            Some(Body::Json(v)) => Some((
+                "application/json",
+                Bytes::from(serde_json::to_vec(v).map_err(|e| {
+                    BridgeError::internal(format!("could not serialize the request body: {e}"))
+                })?),
+            )),
+            Some(Body::Form(f)) => Some((
+                "application/x-www-form-urlencoded",
+                Bytes::from_static(f.as_bytes()),
+            )),
+            None => None,
+        };
+        let path = url::Url::parse(&call.url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        Ok(Encoded { call, body, path })
+    }
+
+    /// One attempt's request, with the credential of the moment.
+    fn build(
+        &self,
+        http: &HttpClient,
+        credential: Option<&SecretString>,
+        deadline: Deadline,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = http
+            .inner
+            .request(self.call.method.clone(), &self.call.url)
+            .timeout(deadline.cap(REQUEST_TIMEOUT));
+        if let Some(c) = credential {
+            let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
+                BridgeError::config(
+                    "credentials",
+                    "the credential contains characters not allowed in an HTTP header",
+                )
+            })?;
+            // Keeps the value out of reqwest/hyper debug output.
+            v.set_sensitive(true);
+            req = req.header(AUTHORIZATION, v);
+        }
+        if let Some((content_type, bytes)) = &self.body {
+            req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// Sends one attempt and logs it; a success is the answer, anything else a [`Failure`] for
+/// the retry policy.
+async fn send_logged(
+    req: reqwest::RequestBuilder,
+    reader: &dyn ErrorReader,
+    request: &Encoded<'_>,
+    org_id: &str,
+    attempt: u32,
+) -> std::result::Result<RawResponse, Failure> {
+    let started = Instant::now();
+    let log = |status: Option<u16>, correlation_id: &Option<String>| {
+        log_attempt(
+            reader.upstream(),
+            org_id,
+            request.call,
+            &request.path,
+            attempt,
+            status,
+            correlation_id,
+            started,
+        )
+    };
+    match send(req, reader).await {
+        Ok(raw) => {
+            log(Some(raw.status), &raw.correlation_id);
+            if (200..300).contains(&raw.status) {
+                Ok(raw)
+            } else {
+                Err(Failure::Http(raw))
+            }
+        }
+        Err((status, e)) => {
+            log(status, &None);
+            Err(Failure::Transport(e))
         }
     }
 }
@@ -314,6 +359,22 @@ enum Failure {
     Http(RawResponse),
     /// No (complete) HTTP answer.
     Transport(reqwest::Error),
+}
+
+impl Failure {
+    /// What the retry policy needs to know about it.
+    fn outcome(&self, reader: &dyn ErrorReader) -> Outcome {
+        match self {
+            Failure::Http(raw) => Outcome::Status {
+                status: raw.status,
+                retry_after: raw.retry_after(),
+                throttled: reader.is_throttled(raw),
+            },
+            Failure::Transport(e) => Outcome::Transport {
+                may_have_been_sent: !e.is_connect(),
+            },
+        }
+    }
 }
 
 /// Sends one attempt and reads the whole answer; on failure, the status if one came.
@@ -341,6 +402,7 @@ fn failure_error(
     reader: &dyn ErrorReader,
     failure: Failure,
     reason: Option<StopReason>,
+    request: &Encoded<'_>,
 ) -> BridgeError {
     let upstream = reader.upstream();
     let mut e = match failure {
@@ -354,7 +416,18 @@ fn failure_error(
             } else {
                 "the connection failed"
             };
-            BridgeError::upstream(upstream, kind, format!("{what}: {t}")).with_hint(format!(
+            // reqwest's text names the whole URL, query included (a user search carries an
+            // email or a phone number): the method and path say which call it was.
+            let cause = transport_cause(&t.without_url());
+            BridgeError::upstream(
+                upstream,
+                kind,
+                format!(
+                    "{what} ({} {}): {cause}",
+                    request.call.method, request.path
+                ),
+            )
+            .with_hint(format!(
                 "{upstream} could not be reached; check the base URL / region and network, then retry"
             ))
         }
@@ -377,6 +450,21 @@ fn failure_error(
         _ => {}
     }
     e
+}
+
+/// A transport error and its causes, without any URL ([`reqwest::Error::without_url`]
+/// first): "error sending request: operation timed out".
+fn transport_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 fn deadline_error(upstream: Upstream, attempt: u32) -> BridgeError {

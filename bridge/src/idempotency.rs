@@ -9,10 +9,11 @@
 //! [`IdempotencyStore::release`] deletes it, so a retry can proceed.
 //!
 //! [`DynamoIdempotency`] is the AWS adapter (table with partition key `id` of type S, TTL
-//! on `expiration`); [`MemoryIdempotency`] the local one, with the same semantics.
+//! on `expiration`); `MemoryIdempotency` the local one (`bridge dev`, handler tests), with the
+//! same semantics, compiled with the `local` feature.
 
+#[cfg(feature = "dynamodb")]
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -90,90 +91,110 @@ pub trait IdempotencyStore: Send + Sync {
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
 
-/// Whether an existing record still blocks a new claim at `now_ms`.
-fn blocks(r: &IdempotencyRecord, now_ms: u64) -> bool {
-    if r.expiration < now_ms / 1000 {
-        return false;
-    }
-    match r.status {
-        RecordStatus::Completed => true,
-        RecordStatus::InProgress => r.in_progress_expiration.is_none_or(|d| d >= now_ms),
-    }
-}
-
+#[cfg(any(test, feature = "local", feature = "dynamodb"))]
 fn expiration(now_ms: u64, ttl: Duration) -> u64 {
     now_ms / 1000 + ttl.as_secs()
 }
 
-/// The local store, same semantics as the DynamoDB one.
-pub struct MemoryIdempotency {
-    records: Mutex<HashMap<String, IdempotencyRecord>>,
-    ttl: Duration,
-}
+// Also built for this module's unit tests, which check the claim rules through it.
+#[cfg(any(test, feature = "local"))]
+pub use memory::MemoryIdempotency;
 
-impl Default for MemoryIdempotency {
-    fn default() -> Self {
-        MemoryIdempotency::new(DEFAULT_RECORD_TTL)
-    }
-}
+#[cfg(any(test, feature = "local"))]
+mod memory {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
 
-impl MemoryIdempotency {
-    pub fn new(ttl: Duration) -> MemoryIdempotency {
-        MemoryIdempotency {
-            records: Mutex::new(HashMap::new()),
-            ttl,
+    use async_trait::async_trait;
+
+    use super::{
+        expiration, Claim, IdempotencyRecord, IdempotencyStore, RecordStatus, DEFAULT_RECORD_TTL,
+    };
+    use crate::error::Result;
+
+    /// Whether an existing record still blocks a new claim at `now_ms` (the condition of
+    /// the DynamoDB put, in memory).
+    fn blocks(r: &IdempotencyRecord, now_ms: u64) -> bool {
+        if r.expiration < now_ms / 1000 {
+            return false;
+        }
+        match r.status {
+            RecordStatus::Completed => true,
+            RecordStatus::InProgress => r.in_progress_expiration.is_none_or(|d| d >= now_ms),
         }
     }
 
-    /// How many records are stored (expired ones included).
-    pub fn len(&self) -> usize {
-        self.records.lock().expect("poisoned").len()
+    /// The local store, same semantics as the DynamoDB one.
+    pub struct MemoryIdempotency {
+        records: Mutex<HashMap<String, IdempotencyRecord>>,
+        ttl: Duration,
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    impl Default for MemoryIdempotency {
+        fn default() -> Self {
+            MemoryIdempotency::new(DEFAULT_RECORD_TTL)
+        }
     }
-}
 
-#[async_trait]
-impl IdempotencyStore for MemoryIdempotency {
-    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
-        let mut map = self.records.lock().expect("poisoned");
-        if let Some(r) = map.get(key) {
-            if blocks(r, now_ms) {
-                return Ok(Claim::Duplicate(r.status));
+    impl MemoryIdempotency {
+        pub fn new(ttl: Duration) -> MemoryIdempotency {
+            MemoryIdempotency {
+                records: Mutex::new(HashMap::new()),
+                ttl,
             }
         }
-        map.insert(
-            key.to_string(),
-            IdempotencyRecord {
-                status: RecordStatus::InProgress,
-                expiration: expiration(now_ms, self.ttl),
-                in_progress_expiration: Some(in_progress_until_ms),
-            },
-        );
-        Ok(Claim::Acquired)
+
+        /// How many records are stored (expired ones included).
+        pub fn len(&self) -> usize {
+            self.records.lock().expect("poisoned").len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
     }
 
-    async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-        self.records.lock().expect("poisoned").insert(
-            key.to_string(),
-            IdempotencyRecord {
-                status: RecordStatus::Completed,
-                expiration: expiration(now_ms, self.ttl),
-                in_progress_expiration: None,
-            },
-        );
-        Ok(())
-    }
+    #[async_trait]
+    impl IdempotencyStore for MemoryIdempotency {
+        async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
+            let mut map = self.records.lock().expect("poisoned");
+            if let Some(r) = map.get(key) {
+                if blocks(r, now_ms) {
+                    return Ok(Claim::Duplicate(r.status));
+                }
+            }
+            map.insert(
+                key.to_string(),
+                IdempotencyRecord {
+                    status: RecordStatus::InProgress,
+                    expiration: expiration(now_ms, self.ttl),
+                    in_progress_expiration: Some(in_progress_until_ms),
+                },
+            );
+            Ok(Claim::Acquired)
+        }
 
-    async fn release(&self, key: &str) -> Result<()> {
-        self.records.lock().expect("poisoned").remove(key);
-        Ok(())
-    }
+        async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
+            self.records.lock().expect("poisoned").insert(
+                key.to_string(),
+                IdempotencyRecord {
+                    status: RecordStatus::Completed,
+                    expiration: expiration(now_ms, self.ttl),
+                    in_progress_expiration: None,
+                },
+            );
+            Ok(())
+        }
 
-    async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
-        Ok(self.records.lock().expect("poisoned").get(key).cloned())
+        async fn release(&self, key: &str) -> Result<()> {
+            self.records.lock().expect("poisoned").remove(key);
+            Ok(())
+        }
+
+        async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
+            Ok(self.records.lock().expect("poisoned").get(key).cloned())
+        }
     }
 }
 

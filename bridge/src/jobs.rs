@@ -139,10 +139,52 @@ impl JobEnvelope {
             }
             None => return Err(BridgeError::validation("v", "expected the job message version number")),
         }
-        serde_json::from_value(v)
-            .map_err(|e| BridgeError::validation("body", format!("not a valid job message: {e}")))
+        // The kind is named (as a preview) when unknown: serde's own text would quote
+        // whole values, so everything else is described by path and type only.
+        match v.get("kind").and_then(|k| k.as_str()) {
+            Some(k) if KINDS.contains(&k) => {}
+            Some(k) => {
+                return Err(BridgeError::validation(
+                    "kind",
+                    format!(
+                        "expected one of {}; got {:?}",
+                        KINDS.join(", "),
+                        crate::input::preview(k, crate::input::PREVIEW_CHARS)
+                    ),
+                ))
+            }
+            None => {
+                return Err(BridgeError::validation(
+                    "kind",
+                    format!("expected the job kind, one of {}", KINDS.join(", ")),
+                ))
+            }
+        }
+        if let Some(path) = crate::input::inexact_number(text) {
+            return Err(BridgeError::validation(
+                path,
+                "a number that a parse would change; the producer must send it as a string",
+            ));
+        }
+        crate::shape::from_value(&v).map_err(|e| {
+            // `job` is flattened, and serde reads a flattened part from a buffer that
+            // loses the path: read the kind and payload alone to name the field.
+            let job = serde_json::json!({"kind": v.get("kind"), "payload": v.get("payload")});
+            match crate::shape::from_value::<Job>(&job) {
+                Err(inner) => inner.validation("", "body"),
+                Ok(_) => e.validation("", "body"),
+            }
+        })
     }
 }
+
+/// Every job kind, as the wire names it.
+pub const KINDS: [&str; 4] = [
+    "participant.attributes",
+    "contact.fields",
+    "participant.enrich",
+    "ticket.wrapup",
+];
 
 #[cfg(test)]
 mod tests {
@@ -186,5 +228,44 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("body"));
         let e = JobEnvelope::from_json(r#"{"v":1,"jobId":"j","orgId":"o","eventId":"e","createdAt":"t","kind":"nope","payload":{}}"#).unwrap_err();
         assert!(e.message.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn bad_messages_never_quote_more_than_a_preview() {
+        let head = r#""v":1,"jobId":"j","orgId":"o","eventId":"e","createdAt":"t""#;
+        let long = "x".repeat(100_000);
+        let rows = [
+            (
+                format!(r#"{{{head},"kind":"{long}","payload":{{}}}}"#),
+                "kind",
+            ),
+            (
+                format!(
+                    r#"{{{head},"kind":"ticket.wrapup","payload":{{"conversationId":["{long}"]}}}}"#
+                ),
+                "payload.conversationId",
+            ),
+            (
+                format!(
+                    r#"{{{head},"kind":"contact.fields","payload":{{"contactId":"c","changes":[{{"field":"f","value":12345678901234567890123,"action":"Update"}}]}}}}"#
+                ),
+                "payload.changes[0].value",
+            ),
+            (
+                format!(r#"{{{head},"kind":"participant.enrich"}}"#),
+                "payload",
+            ),
+        ];
+        for (text, field) in rows {
+            let e = JobEnvelope::from_json(&text).unwrap_err();
+            assert_eq!(
+                e.field.as_deref(),
+                Some(field),
+                "{}",
+                &e.message[..e.message.len().min(300)]
+            );
+            assert!(e.message.len() < 400, "{} bytes", e.message.len());
+            assert_eq!(e.error_type(), "Input.InvalidInput");
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod event;
 pub mod region;
 pub mod retry;
 pub mod secrets;
+pub mod shape;
 
 pub use config::OrgConfig;
 pub use deadline::Deadline;
@@ -23,10 +24,10 @@ pub mod jobs;
 pub mod runtime;
 pub mod settings;
 pub mod telemetry;
+pub mod tenancy;
 pub mod zendesk;
 
 pub use runtime::Runtime;
 pub mod batch;
 pub mod idempotency;
 pub mod queue;
-pub mod testkit;

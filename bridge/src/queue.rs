@@ -2,15 +2,12 @@
 //!
 //! [`JobQueue`] is the seam; [`SqsQueue`] is the AWS adapter (`SendMessageBatch`, at most
 //! 10 entries and 256 KiB per call, failed entries retried a bounded number of times) and
-//! [`MemoryQueue`] the local one (`bridge dev`, handler tests), with fault injection.
+//! `MemoryQueue` the local one (`bridge dev`, handler tests), with the `local` feature.
 //!
 //! Delivery is at least once: if one batch of a multi-batch send fails, the caller fails
 //! and retries the whole event, so the batches that did go out are sent again. Job ids are
 //! deterministic (`<eventId>:<n>`), which is what lets a consumer recognise the repeat.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 #[cfg(feature = "sqs")]
 use std::time::Duration;
 
@@ -18,8 +15,12 @@ use async_trait::async_trait;
 #[cfg(feature = "sqs")]
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchRequestEntry};
 
-use crate::error::{BridgeError, ErrorKind, Result, Upstream};
-use crate::jobs::{Consumer, JobEnvelope};
+use crate::error::Result;
+#[cfg(feature = "sqs")]
+use crate::error::{BridgeError, ErrorKind, Upstream};
+#[cfg(feature = "sqs")]
+use crate::jobs::Consumer;
+use crate::jobs::JobEnvelope;
 
 /// SQS limits per `SendMessageBatch` call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -131,10 +132,10 @@ impl SqsQueue {
                         .id(i.to_string())
                         .message_body(body.clone());
                     if fifo {
-                        // Per-org ordering; SQS drops a repeat of the same job id for 5 min.
+                        // Per-org ordering; SQS drops a repeat of the same job for 5 min.
                         e = e
                             .message_group_id(job.org_id.clone())
-                            .message_deduplication_id(dedup_id(&job.job_id));
+                            .message_deduplication_id(dedup_id(job));
                     }
                     e.build().map_err(|err| {
                         BridgeError::internal(format!("could not build an SQS batch entry: {err}"))
@@ -223,14 +224,20 @@ fn failed_entries_error(
     e
 }
 
-/// FIFO deduplication ids allow alphanumerics and punctuation, up to 128 characters.
+/// The FIFO deduplication id of a job: hex SHA-256 of (org id, event id, job id), each
+/// length-prefixed. 64 characters, within SQS's 128 alphanumerics; distinct (org, event,
+/// job) never share one (a cut or filtered job id did: the same key in two orgs, `order 1`
+/// and `order1`), and a redelivery of the same event keeps it, so SQS still drops repeats
+/// for 5 minutes.
 #[cfg(feature = "sqs")]
-fn dedup_id(job_id: &str) -> String {
-    job_id
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(128)
-        .collect()
+fn dedup_id(job: &JobEnvelope) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&job.org_id, &job.event_id, &job.job_id] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 #[cfg(feature = "sqs")]
@@ -248,82 +255,69 @@ impl JobQueue for SqsQueue {
     }
 }
 
-/// The local queue: keeps jobs in memory per consumer. `fail_next(n)` makes the next `n`
-/// sends fail (like SQS refusing them) without queueing anything.
-#[derive(Default)]
-pub struct MemoryQueue {
-    jobs: Mutex<HashMap<Consumer, Vec<JobEnvelope>>>,
-    fail_next: AtomicUsize,
-    sends: AtomicUsize,
-}
+#[cfg(feature = "local")]
+pub use memory::MemoryQueue;
 
-impl MemoryQueue {
-    pub fn new() -> MemoryQueue {
-        MemoryQueue::default()
+#[cfg(feature = "local")]
+mod memory {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::JobQueue;
+    use crate::error::Result;
+    use crate::jobs::{Consumer, JobEnvelope};
+
+    /// The local queue: keeps jobs in memory per consumer, for `bridge dev` to drain into
+    /// the consumers. It never fails; tests that need a failing queue wrap it.
+    #[derive(Default)]
+    pub struct MemoryQueue {
+        jobs: Mutex<HashMap<Consumer, Vec<JobEnvelope>>>,
     }
 
-    /// Takes every job queued for `consumer` so far, oldest first.
-    pub fn drain(&self, consumer: Consumer) -> Vec<JobEnvelope> {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .remove(&consumer)
-            .unwrap_or_default()
-    }
-
-    /// How many jobs wait for `consumer`.
-    pub fn len(&self, consumer: Consumer) -> usize {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .get(&consumer)
-            .map_or(0, Vec::len)
-    }
-
-    /// Whether no job waits for any consumer.
-    pub fn is_empty(&self) -> bool {
-        self.jobs
-            .lock()
-            .expect("poisoned")
-            .values()
-            .all(Vec::is_empty)
-    }
-
-    /// The next `n` calls to `send` fail and queue nothing.
-    pub fn fail_next(&self, n: usize) {
-        self.fail_next.store(n, Ordering::SeqCst);
-    }
-
-    /// How many `send` calls were made (failed ones included).
-    pub fn sends(&self) -> usize {
-        self.sends.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl JobQueue for MemoryQueue {
-    async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
-        self.sends.fetch_add(1, Ordering::SeqCst);
-        let injected = self
-            .fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if injected {
-            return Err(BridgeError::upstream(
-                Upstream::Sqs,
-                ErrorKind::ServerError,
-                format!(
-                    "{} job message(s) were not queued (injected failure)",
-                    jobs.len()
-                ),
-            )
-            .with_operation("send job messages to SQS"));
+    impl MemoryQueue {
+        pub fn new() -> MemoryQueue {
+            MemoryQueue::default()
         }
-        let mut map = self.jobs.lock().expect("poisoned");
-        for job in jobs {
-            map.entry(job.job.consumer()).or_default().push(job.clone());
+
+        /// Takes every job queued for `consumer` so far, oldest first.
+        pub fn drain(&self, consumer: Consumer) -> Vec<JobEnvelope> {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .remove(&consumer)
+                .unwrap_or_default()
         }
-        Ok(())
+
+        /// How many jobs wait for `consumer`.
+        pub fn len(&self, consumer: Consumer) -> usize {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .get(&consumer)
+                .map_or(0, Vec::len)
+        }
+
+        /// Whether no job waits for any consumer.
+        pub fn is_empty(&self) -> bool {
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .values()
+                .all(Vec::is_empty)
+        }
+    }
+
+    #[async_trait]
+    impl JobQueue for MemoryQueue {
+        async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
+            let mut map = self.jobs.lock().expect("poisoned");
+            for job in jobs {
+                map.entry(job.job.consumer()).or_default().push(job.clone());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -371,6 +365,48 @@ mod tests {
         for batch in &b {
             assert!(batch.iter().map(|(_, s)| s.len()).sum::<usize>() <= MAX_BATCH_BYTES);
         }
+    }
+
+    #[test]
+    fn deduplication_ids_never_collide_for_distinct_jobs() {
+        let job_of = |org: &str, event: &str, n: usize| {
+            let mut j = job(n, false, 1);
+            j.org_id = org.to_string();
+            j.event_id = event.to_string();
+            j.job_id = format!("{event}:{n}");
+            j
+        };
+        let (a, b) = (
+            "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11",
+            "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22",
+        );
+        let long = "x".repeat(200);
+        // Pairs that the old id (the job id, cut to 128, spaces and non-ASCII removed)
+        // made equal, so SQS dropped the second message after a 202.
+        let pairs = [
+            (job_of(a, "key-1", 0), job_of(b, "key-1", 0)),
+            (job_of(a, "order 1", 0), job_of(a, "order1", 0)),
+            (job_of(a, "événement-1", 0), job_of(a, "vnement-1", 0)),
+            (
+                job_of(a, &format!("{long}-1"), 0),
+                job_of(a, &format!("{long}-2"), 0),
+            ),
+        ];
+        for (x, y) in &pairs {
+            assert_ne!(dedup_id(x), dedup_id(y), "{} / {}", x.job_id, y.job_id);
+        }
+        let all: Vec<String> = pairs
+            .iter()
+            .flat_map(|(x, y)| [dedup_id(x), dedup_id(y)])
+            .collect();
+        for id in &all {
+            assert!(
+                id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{id}"
+            );
+        }
+        // The same job (a redelivery of the same event) keeps its id.
+        assert_eq!(dedup_id(&pairs[0].0), dedup_id(&job_of(a, "key-1", 0)));
     }
 
     #[test]
@@ -426,20 +462,5 @@ mod tests {
             "{e}"
         );
         assert!(!e.retryable(), "an invalid message stays invalid");
-    }
-
-    #[tokio::test]
-    async fn memory_queue_routes_and_injects_failures() {
-        let q = MemoryQueue::new();
-        q.fail_next(1);
-        let e = q.send(&[job(0, true, 1)]).await.unwrap_err();
-        assert_eq!(e.upstream, Some(Upstream::Sqs));
-        assert!(e.retryable());
-        assert!(q.is_empty());
-        q.send(&[job(0, true, 1), job(1, false, 1)]).await.unwrap();
-        assert_eq!(q.len(Consumer::TicketStatus), 1);
-        assert_eq!(q.drain(Consumer::AttributeWriter)[0].job_id, "evt:1");
-        assert_eq!(q.len(Consumer::AttributeWriter), 0);
-        assert_eq!(q.sends(), 2);
     }
 }

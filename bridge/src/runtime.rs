@@ -1,5 +1,6 @@
 //! What every function builds once at cold start and lends to its handler: the org store,
-//! the Genesys and Zendesk clients (sharing one HTTP client), and the deadline margin.
+//! the Genesys and Zendesk clients (sharing one HTTP client), the deadline margin, and how
+//! data-action invocations are tied to orgs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use crate::genesys::Genesys;
 use crate::http::HttpClient;
 use crate::secrets::{OrgStore, SecretSource};
 use crate::settings::Settings;
+use crate::tenancy::DataActionOrgs;
 use crate::zendesk::Zendesk;
 use crate::OrgConfig;
 
@@ -19,6 +21,8 @@ pub struct Runtime {
     pub genesys: Genesys,
     pub zendesk: Zendesk,
     pub deadline_margin: Duration,
+    /// Per-org aliases (the default) or the one org served (`BRIDGE_SINGLE_ORG_ID`).
+    pub data_action_orgs: DataActionOrgs,
 }
 
 impl Runtime {
@@ -28,6 +32,7 @@ impl Runtime {
             genesys: Genesys::new(http.clone()),
             zendesk: Zendesk::new(http),
             deadline_margin: Duration::from_millis(500),
+            data_action_orgs: DataActionOrgs::PerOrgAlias,
         }
     }
 
@@ -40,8 +45,11 @@ impl Runtime {
         aws: Option<&AwsConfig>,
     ) -> Result<Runtime> {
         let source = crate::secrets::open(&settings.secret_source, aws)?;
-        let mut rt = Runtime::new(source, settings.secret_ttl, http);
+        let mut rt = Runtime::new(source.clone(), settings.secret_ttl, http);
+        rt.orgs =
+            OrgStore::with_max_entries(source, settings.secret_ttl, settings.org_cache_entries);
         rt.deadline_margin = settings.deadline_margin;
+        rt.data_action_orgs = settings.data_action_orgs();
         Ok(rt)
     }
 
@@ -95,6 +103,19 @@ impl Runtime {
         }
     }
 
+    /// The org a data-action invocation acts for: from the alias it was invoked through
+    /// (`ctx.invoked_function_arn`, `...:org-<orgId>`), or the one org a single-org
+    /// deployment serves; the payload's `orgId` must agree. Every data-action function calls
+    /// this before it reads any secret, and reads the config of the org it answers.
+    pub fn data_action_org(
+        &self,
+        ctx: &lambda_runtime::Context,
+        payload_org: &str,
+    ) -> Result<String> {
+        self.data_action_orgs
+            .org_for(&ctx.invoked_function_arn, payload_org)
+    }
+
     /// The deadline of a Lambda invocation, minus the margin. The raw context value is read
     /// by [`crate::deadline::effective_epoch_ms`], so an emulator's duration is not "no time
     /// left".
@@ -103,73 +124,20 @@ impl Runtime {
     }
 }
 
-/// Tenant identity from something the caller cannot forge: when a data-action function is
-/// invoked through a per-org alias (`...:function:name:org-<orgId>` or `...:<orgId>`), the
-/// event's org id must be that org, or nothing is done. Unqualified, version or other
-/// aliases carry no org; the request template's org id is used (the Genesys role's
-/// `sts:ExternalId` condition already limits which Genesys org can invoke).
-pub fn check_invocation_alias(invoked_arn: &str, org_id: &str) -> crate::Result<()> {
-    // arn:aws:lambda:region:account:function:name[:qualifier]
-    let Some(qualifier) = invoked_arn.split(':').nth(7) else {
-        return Ok(());
-    };
-    let candidate = qualifier.strip_prefix("org-").unwrap_or(qualifier);
-    let Ok(alias_org) = crate::config::validate_uuid("alias", candidate) else {
-        return Ok(());
-    };
-    if alias_org.eq_ignore_ascii_case(org_id) {
-        return Ok(());
-    }
-    Err(crate::BridgeError::new(
-        crate::ErrorKind::WrongOrg,
-        format!("the function was invoked through the alias of org {alias_org}, but the event names org {org_id}"),
-    )
-    .with_org(org_id)
-    .with_field("orgId")
-    .with_hint(format!(
-        "the data action imported in org {alias_org} must invoke its own alias and send its own org id in the request template (render it with infra/genesys/render.py --org-id {alias_org}); nothing was changed"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::check_invocation_alias;
     use std::time::Duration;
 
     #[test]
     fn an_emulator_context_leaves_time_for_the_call() {
-        // What `cargo lambda watch` 1.9.2 sends: the timeout as a duration, and a
-        // placeholder ARN.
+        // What `cargo lambda watch` 1.9.2 sends as the deadline: the timeout, a duration.
         let source = std::sync::Arc::new(crate::secrets::DirSource::new("/nonexistent"));
         let http = crate::http::HttpClient::new().expect("client");
         let rt = super::Runtime::new(source, Duration::from_secs(300), http);
         let mut ctx = lambda_runtime::Context::default();
         ctx.deadline = 600_000;
-        ctx.invoked_function_arn = "function-arn".into();
         let d = rt.deadline(&ctx);
         assert!(!d.is_expired());
         assert!(d.remaining().unwrap() > Duration::from_secs(590));
-        assert!(check_invocation_alias(
-            &ctx.invoked_function_arn,
-            "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn alias_table() {
-        let a = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-        let b = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
-        let base = "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer";
-        assert!(check_invocation_alias("", a).is_ok());
-        assert!(check_invocation_alias(base, a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:7"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:live"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:{a}"), a).is_ok());
-        assert!(check_invocation_alias(&format!("{base}:org-{a}"), a).is_ok());
-        let e = check_invocation_alias(&format!("{base}:org-{b}"), a).unwrap_err();
-        assert_eq!(e.error_type(), "Bridge.WrongOrg");
-        assert!(e.to_string().contains(b), "{e}");
-        assert!(check_invocation_alias(&format!("{base}:{b}"), a).is_err());
     }
 }

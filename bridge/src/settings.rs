@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{BridgeError, Result};
+use crate::input::{canonical_uuid, uuid_expectation};
 use crate::secrets::{DEFAULT_PREFIX, DEFAULT_TTL};
+use crate::tenancy::DataActionOrgs;
 
 /// Where org configs come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub struct Settings {
     pub secret_source: SecretSourceSetting,
     /// `BRIDGE_SECRET_TTL_SECONDS` (default 300).
     pub secret_ttl: Duration,
+    /// `BRIDGE_ORG_CACHE_ENTRIES` (default 1000): org ids the org cache keeps, known orgs
+    /// and misses together.
+    pub org_cache_entries: usize,
     /// `BRIDGE_DEADLINE_MARGIN_MS` (default 500): stop retrying this long before the
     /// Lambda deadline, so the failure is reported instead of the function being killed.
     pub deadline_margin: Duration,
@@ -34,6 +39,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `AWS_ENDPOINT_URL`: the local AWS emulator.
     pub aws_endpoint_url: Option<String>,
+    /// `BRIDGE_SINGLE_ORG_ID` (data-action functions): unset in the shared-stack deployment,
+    /// where every data action must come through its org's alias `org-<orgId>`; a UUID in a
+    /// deployment that serves that one org only (see `bridge::tenancy`).
+    pub single_org_id: Option<String>,
 }
 
 impl Settings {
@@ -75,13 +84,39 @@ impl Settings {
                 "BRIDGE_SECRET_TTL_SECONDS",
                 DEFAULT_TTL.as_secs(),
             )?),
+            org_cache_entries: num(
+                "BRIDGE_ORG_CACHE_ENTRIES",
+                crate::secrets::DEFAULT_MAX_ENTRIES as u64,
+            )?
+            .max(1) as usize,
             deadline_margin: Duration::from_millis(num("BRIDGE_DEADLINE_MARGIN_MS", 500)?),
             attribute_queue_url: get("BRIDGE_ATTRIBUTE_QUEUE_URL"),
             ticket_queue_url: get("BRIDGE_TICKET_QUEUE_URL"),
             idempotency_table: get("BRIDGE_IDEMPOTENCY_TABLE"),
             max_body_bytes: num("BRIDGE_MAX_BODY_BYTES", 262_144)? as usize,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            single_org_id: match get("BRIDGE_SINGLE_ORG_ID") {
+                None => None,
+                Some(v) => Some(canonical_uuid(&v).ok_or_else(|| {
+                    BridgeError::config(
+                        "BRIDGE_SINGLE_ORG_ID",
+                        format!(
+                            "expected the Genesys org id (a UUID) of the one org this deployment serves, or no value for the shared-stack deployment; {}",
+                            uuid_expectation(&v)
+                        ),
+                    )
+                })?),
+            },
         })
+    }
+
+    /// How data-action invocations are tied to orgs: per-org aliases unless
+    /// `BRIDGE_SINGLE_ORG_ID` names the one org served.
+    pub fn data_action_orgs(&self) -> DataActionOrgs {
+        match &self.single_org_id {
+            Some(org) => DataActionOrgs::SingleOrg(org.clone()),
+            None => DataActionOrgs::PerOrgAlias,
+        }
     }
 
     /// A required setting, or an error naming the variable.
@@ -118,6 +153,13 @@ mod tests {
             }
         );
         assert_eq!(s.secret_ttl, Duration::from_secs(300));
+        assert_eq!(s.org_cache_entries, 1000);
+        assert_eq!(
+            from(&[("BRIDGE_ORG_CACHE_ENTRIES", "50")])
+                .unwrap()
+                .org_cache_entries,
+            50
+        );
         let s = from(&[
             ("BRIDGE_SECRET_SOURCE", "dir"),
             ("BRIDGE_ORGS_DIR", "/x"),
@@ -133,5 +175,28 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_TTL_SECONDS"));
         let e = from(&[("BRIDGE_SECRET_SOURCE", "vault")]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_SOURCE"));
+    }
+
+    #[test]
+    fn data_actions_need_org_aliases_unless_one_org_is_named() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.data_action_orgs(), DataActionOrgs::PerOrgAlias);
+        // The shared template passes an empty value by default.
+        let s = from(&[("BRIDGE_SINGLE_ORG_ID", "")]).unwrap();
+        assert_eq!(s.data_action_orgs(), DataActionOrgs::PerOrgAlias);
+        let s = from(&[(
+            "BRIDGE_SINGLE_ORG_ID",
+            " 4F2B1C9E-8A31-4D6E-9B7A-2C5D8E1F0A11 ",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.data_action_orgs(),
+            DataActionOrgs::SingleOrg("4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11".into())
+        );
+        for bad in ["true", "false", "acme", "4f2b1c9e"] {
+            let e = from(&[("BRIDGE_SINGLE_ORG_ID", bad)]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("BRIDGE_SINGLE_ORG_ID"), "{bad}");
+            assert!(e.to_string().contains("UUID"), "{e}");
+        }
     }
 }

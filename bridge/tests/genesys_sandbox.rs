@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::genesys::{ContactAction, ContactChange};
+use bridge::genesys::{CallerToken, ContactAction, ContactChange};
 use bridge::{Deadline, ErrorKind, OrgConfig, Upstream};
 use bridge_sandbox::Fault;
-use common::*;
+use bridge_testkit::ids::*;
+use bridge_testkit::{example_org_for, token_requests};
+use common::env;
 use serde_json::json;
 
 fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -25,7 +27,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
     let g = e.rt.genesys.org(&cfg, Deadline::none());
     for i in 0..100 {
-        g.patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("n", &i.to_string())]))
+        g.patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("n", &i.to_string())]))
             .await
             .unwrap();
     }
@@ -44,7 +46,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     assert_eq!(patches.len(), 100);
     assert_eq!(
         patches[0].path,
-        format!("/api/v2/conversations/{CONV_A1}/participants/{CUST_A1}/attributes")
+        format!("/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes")
     );
     assert_eq!(patches[0].body, Some(json!({"attributes": {"n": "0"}})));
     assert_eq!(patches[0].status, 202);
@@ -56,7 +58,7 @@ async fn hundred_calls_one_token_and_exact_patch() {
     let stored = e
         .sandbox
         .state()
-        .participant_attributes(CONV_A1, CUST_A1)
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
         .unwrap();
     assert_eq!(stored["n"], "99");
     assert_eq!(stored["zendesk_ticket_id"], "1001", "merge, not replace");
@@ -255,7 +257,7 @@ async fn server_errors_retry_but_501_does_not() {
 #[tokio::test]
 async fn missing_permission_is_named_with_correlation_id() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientId"] = json!("acme-limited-client");
     doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
@@ -292,14 +294,14 @@ async fn missing_permission_is_named_with_correlation_id() {
 async fn credentials_of_another_org_are_refused_before_use() {
     let e = env().await;
     // Org A's config, but with org B's OAuth client: a classic copy-paste mistake.
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientId"] = json!("globex-bridge-client");
     doc["genesys"]["clientSecret"] = json!("globex-client-secret-local");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
         e.rt.genesys
             .org(&cfg, Deadline::none())
-            .patch_participant_attributes(CONV_A1, CUST_A1, &attrs(&[("k", "v")]))
+            .patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("k", "v")]))
             .await
             .unwrap_err();
     assert_eq!(err.kind, ErrorKind::WrongOrg);
@@ -319,7 +321,7 @@ async fn credentials_of_another_org_are_refused_before_use() {
 #[tokio::test]
 async fn bad_client_secret_names_client_and_region() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["genesys"]["clientSecret"] = json!("wrong-secret-value");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
@@ -416,7 +418,7 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     // The cached config holds a secret that was rotated away; the secret store has the new one.
     let e = env().await;
     let stale_doc = {
-        let mut d = example_doc(ORG_A, &e.sandbox);
+        let mut d = example_org_for(ORG_A, &e.sandbox);
         d["genesys"]["clientSecret"] = json!("old-rotated-away-secret");
         d
     };
@@ -432,7 +434,7 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     // Rotation lands in the store.
     e.source
         .inner()
-        .insert(ORG_A, example_doc(ORG_A, &e.sandbox).to_string());
+        .insert(ORG_A, example_org_for(ORG_A, &e.sandbox).to_string());
     let fresh =
         e.rt.refresh_after(&stale, &err)
             .await
@@ -449,4 +451,64 @@ async fn rotated_credentials_are_picked_up_after_a_401() {
     let nf = bridge::BridgeError::upstream(Upstream::Genesys, ErrorKind::NotFound, "x");
     assert!(e.rt.refresh_after(&fresh, &nf).await.is_none());
     assert_eq!(e.source.fetches(), before);
+}
+
+#[tokio::test]
+async fn a_callers_token_acts_with_its_users_rights_only() {
+    let e = env().await;
+    let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
+    let alex = CallerToken::new(USER_TOKEN_A);
+    let g = e.rt.genesys.as_caller(&cfg, &alex, Deadline::none());
+    assert_eq!(g.tokens_me().await.unwrap().organization.id, ORG_A);
+    assert_eq!(g.users_me().await.unwrap().id, AGENT_USER_A);
+    let conv = g.conversation(CONV_A1).await.unwrap();
+    assert!(conv.has_user(AGENT_USER_A) && !conv.has_user(OTHER_USER_A));
+    g.patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("tier", "gold")]))
+        .await
+        .unwrap();
+    // Every call carried the user's token: none was minted, none went to the login host.
+    let j = e.sandbox.journal();
+    assert_eq!(token_requests(&e.sandbox), 0, "{j:?}");
+    assert!(
+        j.iter().all(|x| x.user_id.as_deref() == Some(AGENT_USER_A)),
+        "{j:?}"
+    );
+
+    // The user's own permissions decide; the fix names the user's roles, not a client.
+    e.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec!["conversation:communication:view".into()],
+    );
+    let err = g
+        .patch_participant_attributes(CONV_A1, CONV_A1_CUSTOMER, &attrs(&[("tier", "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Genesys.MissingPermission");
+    assert_eq!(
+        err.missing_permissions,
+        vec!["conversation:communication:update"]
+    );
+    assert!(err.to_string().contains("user's roles"), "{err}");
+    assert!(!err.to_string().contains("acme-bridge-client"), "{err}");
+
+    // A client-credentials token has no user; a refused token is not refreshed.
+    let client = CallerToken::new(CLIENT_TOKEN_A_LIMITED);
+    let err =
+        e.rt.genesys
+            .as_caller(&cfg, &client, Deadline::none())
+            .users_me()
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    e.sandbox.state().revoke_tokens_for_user(AGENT_USER_A);
+    let before = e.sandbox.journal().len();
+    let err = g.users_me().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadCredentials);
+    assert_eq!(
+        e.sandbox.journal().len(),
+        before + 1,
+        "one attempt, no refresh"
+    );
+    assert_eq!(e.rt.genesys.tokens_issued(), 0);
 }

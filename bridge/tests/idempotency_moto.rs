@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use bridge::idempotency::{key, Claim, DynamoIdempotency, IdempotencyStore, RecordStatus};
-use bridge::testkit::{aws_test_config, unique_name};
 use bridge::{ErrorKind, Upstream};
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{aws_test_config, unique_name};
 
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
 const NOW: u64 = 1_800_000_000_000;
 
 /// Creates a table shaped like infra/template.yaml's: partition key `id` (S), TTL on

@@ -5,10 +5,9 @@ use std::collections::BTreeSet;
 
 use bridge::jobs::{Consumer, Job, JobEnvelope, ParticipantAttributes, TicketWrapup, JOB_VERSION};
 use bridge::queue::{JobQueue, SqsQueue};
-use bridge::testkit::{aws_test_config, unique_name};
 use bridge::{ErrorKind, Upstream};
-
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+use bridge_testkit::ids::ORG_A;
+use bridge_testkit::{aws_test_config, unique_name};
 
 fn job(n: usize, wrapup: bool) -> JobEnvelope {
     JobEnvelope {

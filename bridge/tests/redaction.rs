@@ -3,36 +3,16 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use bridge::zendesk::TicketUpdate;
 use bridge::{Deadline, OrgConfig};
-use common::*;
+use bridge_testkit::ids::{CONV_A1, ORG_A};
+use bridge_testkit::{capture_logs, example_org_for};
+use common::env;
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_in_logs_debug_or_errors() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let e = env().await;
     let secrets = [
@@ -47,7 +27,7 @@ async fn no_secret_in_logs_debug_or_errors() {
     let z = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap();
     z.ticket(1001).await.unwrap();
     // Failures too: their errors are logged and returned.
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"]["apiToken"] = json!("zendesk-token-that-is-wrong");
     doc["genesys"]["clientSecret"] = json!("genesys-secret-that-is-wrong");
     let bad = OrgConfig::from_json(&doc.to_string()).unwrap();
@@ -72,12 +52,26 @@ async fn no_secret_in_logs_debug_or_errors() {
             )
             .await
             .unwrap_err();
+    // A caller's token (an agent's), used and refused: never printed either.
+    let caller = bridge::genesys::CallerToken::new("acme-agent-alex-token-local");
+    let as_caller = e.rt.genesys.as_caller(&cfg, &caller, Deadline::none());
+    as_caller.users_me().await.unwrap();
+    let refused = bridge::genesys::CallerToken::new("caller-token-that-is-wrong");
+    let e3 =
+        e.rt.genesys
+            .as_caller(&cfg, &refused, Deadline::none())
+            .conversation(CONV_A1)
+            .await
+            .unwrap_err();
+    tracing::error!(error = %e3, debug = ?e3, token = ?refused, "logged like a handler would");
+    seen.push(format!("{e3} {e3:?} {caller:?} {refused:?}"));
+    assert_eq!(format!("{caller:?}"), "CallerToken([REDACTED])");
     tracing::error!(error = %e1, debug = ?e1, "logged like a handler would");
     tracing::error!(error = %e2, debug = ?e2, "logged like a handler would");
     seen.push(format!("{e1} {e1:?} {e2} {e2:?}"));
     seen.push(format!("{cfg:?} {bad:?}"));
 
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("upstream call"),
         "logging was captured: {logs}"
@@ -87,6 +81,8 @@ async fn no_secret_in_logs_debug_or_errors() {
     for s in secrets.iter().copied().chain([
         "zendesk-token-that-is-wrong",
         "genesys-secret-that-is-wrong",
+        "acme-agent-alex-token-local",
+        "caller-token-that-is-wrong",
     ]) {
         assert!(!all.contains(s), "secret {s:?} leaked");
     }

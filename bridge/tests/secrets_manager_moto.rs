@@ -3,14 +3,12 @@
 
 use std::sync::Arc;
 
-use bridge::secrets::{CountingSource, OrgStore, SecretSource, SecretsManagerSource, DEFAULT_TTL};
-use bridge::testkit::{aws_test_config, unique_name};
+use bridge::secrets::{OrgStore, SecretSource, SecretsManagerSource, DEFAULT_TTL};
 use bridge::ErrorKind;
+use bridge_testkit::ids::{ORG_A, ORG_B};
+use bridge_testkit::{aws_test_config, unique_name, CountingSource};
 use secrecy::SecretString;
 use serde_json::json;
-
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
 
 fn doc(org: &str, client: &str) -> SecretString {
     SecretString::from(

@@ -7,7 +7,9 @@ use std::time::Duration;
 use bridge::zendesk::{Comment, TicketUpdate, UserLookup};
 use bridge::{Deadline, ErrorKind, OrgConfig, Upstream};
 use bridge_sandbox::Fault;
-use common::*;
+use bridge_testkit::example_org_for;
+use bridge_testkit::ids::ORG_A;
+use common::env;
 use serde_json::json;
 
 #[tokio::test]
@@ -132,7 +134,7 @@ async fn rate_limit_text_plain_within_and_beyond_deadline() {
 #[tokio::test]
 async fn bad_token_says_zendesk_refused_and_how_the_credential_was_formed() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"]["apiToken"] = json!("revoked-token-value-xyz");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
@@ -159,7 +161,7 @@ async fn bad_token_says_zendesk_refused_and_how_the_credential_was_formed() {
 #[tokio::test]
 async fn end_user_credential_is_forbidden_not_unauthenticated() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"] = json!({"type": "apiToken", "email": "jane.doe@example.com", "apiToken": "acme-enduser-token-local"});
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err =
@@ -182,7 +184,7 @@ async fn end_user_credential_is_forbidden_not_unauthenticated() {
 #[tokio::test]
 async fn oauth_bearer_and_read_only_scope() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc["zendesk"]["auth"] = json!({"type": "oauth", "accessToken": "acme-zendesk-oauth-local"});
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let z = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap();
@@ -240,10 +242,42 @@ async fn find_user_by_phone_or_email_and_newest_open_ticket() {
 #[tokio::test]
 async fn org_without_zendesk_is_a_config_error() {
     let e = env().await;
-    let mut doc = example_doc(ORG_A, &e.sandbox);
+    let mut doc = example_org_for(ORG_A, &e.sandbox);
     doc.as_object_mut().unwrap().remove("zendesk");
     let cfg = OrgConfig::from_json(&doc.to_string()).unwrap();
     let err = e.rt.zendesk.account(&cfg, Deadline::none()).err().unwrap();
     assert_eq!(err.error_type(), "Config.InvalidConfig");
     assert_eq!(err.field.as_deref(), Some("zendesk"));
+}
+
+#[tokio::test]
+async fn a_timed_out_user_search_names_the_path_never_the_query() {
+    let e = env().await;
+    let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
+    e.sandbox.inject(
+        Fault::new("GET", "/zendesk/*/api/v2/users/search.json").latency(Duration::from_secs(5)),
+    );
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let z =
+        e.rt.zendesk
+            .account(&cfg, Deadline::after(Duration::from_millis(1_500)))
+            .unwrap();
+    let err = z
+        .find_users(&UserLookup::Email("jane.doe@example.com".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.upstream, Some(Upstream::Zendesk));
+    assert!(
+        matches!(err.kind, ErrorKind::Transport | ErrorKind::DeadlineExceeded),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?} {}", logs.text());
+    assert!(
+        shown.contains("users/search.json"),
+        "the path is named: {shown}"
+    );
+    assert!(err.operation.is_some(), "the operation is named: {err:?}");
+    for pii in ["jane.doe", "example.com", "query="] {
+        assert!(!shown.contains(pii), "{pii} in: {shown}");
+    }
 }

@@ -117,6 +117,16 @@ pub enum OrgsCommand {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Add an org to the deployed shared stack: validate and store its config, create or
+    /// update its org stack (infra/org.yaml), write its Genesys data-action files, print the
+    /// next steps in Genesys
+    Onboard(crate::onboard::OnboardArgs),
+    /// Remove an org from the deployment: its org stack and its secret (asks first unless
+    /// --yes)
+    Offboard(crate::onboard::OffboardArgs),
+    /// Fill the Genesys data-action definitions (infra/genesys/) for one org and the given
+    /// function or alias ARNs
+    Render(crate::onboard::RenderArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
 use bridge::aws::sdk_error;
 use bridge::jobs::JobEnvelope;
@@ -112,8 +112,8 @@ impl ReplaySummary {
     }
 }
 
-/// Progress after each message: (done, expected total if known).
-pub type Progress<'a> = &'a mut dyn FnMut(usize, Option<usize>);
+/// Called after each message: (done, expected total if known).
+pub type OnProgress<'a> = &'a mut dyn FnMut(usize, Option<usize>);
 
 fn sqs_err<E>(
     op: &str,
@@ -168,54 +168,43 @@ async fn source_queue(client: &Client, dlq: &str) -> Result<String, CliError> {
     }
 }
 
-pub async fn replay(
-    client: &Client,
-    opts: &ReplayOptions,
-    progress: Progress<'_>,
-) -> Result<ReplaySummary, CliError> {
-    if opts.max == Some(0) {
-        return Err(CliError::usage("--max must be at least 1"));
-    }
-    let dlq = opts.queue_url.clone();
-    let expected = approximate_count(client, &dlq)
-        .await
-        .map_err(|e| queue_error("--queue", &dlq, e))?;
-    let target = match &opts.to {
-        Some(t) => t.clone(),
-        None => source_queue(client, &dlq).await?,
-    };
-    if target == dlq {
-        return Err(CliError::usage(
-            "--to is the DLQ itself; name the queue the jobs came from",
-        ));
-    }
-    approximate_count(client, &target)
-        .await
-        .map_err(|e| queue_error("--to", &target, e))?;
-    let fifo = target.ends_with(".fifo");
-    let total = Some(opts.max.map_or(expected, |m| m.min(expected)));
+/// The two queues of a replay, checked to exist and to differ.
+struct Queues {
+    dlq: String,
+    target: String,
+    /// A FIFO target needs a message group (and deduplication) id on every send.
+    fifo: bool,
+}
 
-    let mut summary = ReplaySummary {
-        dlq: dlq.clone(),
-        target: target.clone(),
-        dry_run: opts.dry_run,
-        moved: 0,
-        failed: 0,
-        would_move: 0,
-        messages: Vec::new(),
-    };
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut held: Vec<String> = Vec::new();
-    let mut done = 0usize;
-    loop {
-        // Never more than --max leaves, so the loop ends at --max here.
-        let want = opts.max.map_or(10, |m| (m - done).min(10));
-        if want == 0 {
-            break;
+impl Queues {
+    /// Checks the DLQ, finds the target (`--to`, else the DLQ's only source queue) and
+    /// checks it; also answers how many messages the DLQ holds now (approximately).
+    async fn resolve(client: &Client, opts: &ReplayOptions) -> Result<(Queues, usize), CliError> {
+        let dlq = opts.queue_url.clone();
+        let expected = approximate_count(client, &dlq)
+            .await
+            .map_err(|e| queue_error("--queue", &dlq, e))?;
+        let target = match &opts.to {
+            Some(t) => t.clone(),
+            None => source_queue(client, &dlq).await?,
+        };
+        if target == dlq {
+            return Err(CliError::usage(
+                "--to is the DLQ itself; name the queue the jobs came from",
+            ));
         }
+        approximate_count(client, &target)
+            .await
+            .map_err(|e| queue_error("--to", &target, e))?;
+        let fifo = target.ends_with(".fifo");
+        Ok((Queues { dlq, target, fifo }, expected))
+    }
+
+    /// Up to `want` (at most 10) messages, kept invisible for [`VISIBILITY`].
+    async fn receive(&self, client: &Client, want: usize) -> Result<Vec<Message>, CliError> {
         let received = client
             .receive_message()
-            .queue_url(&dlq)
+            .queue_url(&self.dlq)
             .max_number_of_messages(want as i32)
             // Long polling asks every SQS server, so an empty answer means "empty".
             .wait_time_seconds(1)
@@ -225,93 +214,164 @@ pub async fn replay(
             .send()
             .await
             .map_err(|e| CliError::failed(sqs_err("receive from the DLQ")(e).to_string()))?;
-        let messages = received.messages();
+        Ok(received.messages().to_vec())
+    }
+
+    /// Sends `m` to the target and, only when that succeeded, deletes it from the DLQ.
+    async fn move_message(&self, client: &Client, m: &Message, receipt: &str) -> Move {
+        let sys = |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned();
+        let mut send = client
+            .send_message()
+            .queue_url(&self.target)
+            .message_body(m.body().unwrap_or_default())
+            .set_message_attributes(m.message_attributes().cloned());
+        if self.fifo {
+            send = send
+                .message_group_id(
+                    sys(MessageSystemAttributeName::MessageGroupId)
+                        .unwrap_or_else(|| "bridge-dlq-replay".into()),
+                )
+                .message_deduplication_id(
+                    sys(MessageSystemAttributeName::MessageDeduplicationId)
+                        .unwrap_or_else(|| m.message_id().unwrap_or_default().to_string()),
+                );
+        }
+        if let Err(e) = send.send().await {
+            return Move::SendFailed(sqs_err("send to the target queue")(e).to_string());
+        }
+        match client
+            .delete_message()
+            .queue_url(&self.dlq)
+            .receipt_handle(receipt)
+            .send()
+            .await
+        {
+            Ok(_) => Move::Moved,
+            Err(e) => Move::DeleteFailed(sqs_err("delete from the DLQ")(e).to_string()),
+        }
+    }
+
+    /// Makes the messages a dry run held visible again at once, instead of after the
+    /// visibility timeout.
+    async fn release(&self, client: &Client, receipts: Vec<String>) {
+        for receipt in receipts {
+            let _ = client
+                .change_message_visibility()
+                .queue_url(&self.dlq)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+    }
+}
+
+/// What happened to one message that was to be moved.
+enum Move {
+    Moved,
+    /// The message stays in the DLQ.
+    SendFailed(String),
+    /// The message is now in both queues.
+    DeleteFailed(String),
+}
+
+impl MessageLine {
+    /// The line of a received message, before anything is done with it.
+    fn of(m: &Message) -> MessageLine {
+        let job = JobEnvelope::from_json(m.body().unwrap_or_default()).ok();
+        MessageLine {
+            message_id: m.message_id().unwrap_or_default().to_string(),
+            kind: job.as_ref().map(|j| j.job.kind().to_string()),
+            org_id: job.as_ref().map(|j| j.org_id.clone()),
+            job_id: job.as_ref().map(|j| j.job_id.clone()),
+            receive_count: m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|v| v.parse().ok()),
+            outcome: String::new(),
+            error: None,
+        }
+    }
+}
+
+impl ReplaySummary {
+    /// Counts `line`, whose outcome is `outcome`, and keeps it.
+    fn record(&mut self, mut line: MessageLine, outcome: Move) {
+        match outcome {
+            Move::Moved => {
+                line.outcome = "moved".into();
+                self.moved += 1;
+            }
+            Move::SendFailed(e) => {
+                line.outcome = "send failed, left in the DLQ".into();
+                line.error = Some(e);
+                self.failed += 1;
+            }
+            Move::DeleteFailed(e) => {
+                line.outcome = "sent, but delete from the DLQ failed: now in both queues".into();
+                line.error = Some(e);
+                self.failed += 1;
+            }
+        }
+        self.messages.push(line);
+    }
+}
+
+/// Moves (or, in a dry run, lists) the messages of the DLQ, calling `progress` after each.
+pub async fn replay(
+    client: &Client,
+    opts: &ReplayOptions,
+    progress: OnProgress<'_>,
+) -> Result<ReplaySummary, CliError> {
+    if opts.max == Some(0) {
+        return Err(CliError::usage("--max must be at least 1"));
+    }
+    let (queues, expected) = Queues::resolve(client, opts).await?;
+    let total = Some(opts.max.map_or(expected, |m| m.min(expected)));
+    let mut summary = ReplaySummary {
+        dlq: queues.dlq.clone(),
+        target: queues.target.clone(),
+        dry_run: opts.dry_run,
+        moved: 0,
+        failed: 0,
+        would_move: 0,
+        messages: Vec::new(),
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut held: Vec<String> = Vec::new();
+    loop {
+        let done = summary.messages.len();
+        // Never more than --max leaves, so the loop ends at --max here.
+        let want = opts.max.map_or(10, |m| (m - done).min(10));
+        if want == 0 {
+            break;
+        }
+        let messages = queues.receive(client, want).await?;
         if messages.is_empty() {
             break;
         }
-        for m in messages {
-            let id = m.message_id().unwrap_or_default().to_string();
+        for m in &messages {
             let Some(receipt) = m.receipt_handle() else {
                 continue;
             };
-            if !seen.insert(id.clone()) {
+            let line = MessageLine::of(m);
+            if !seen.insert(line.message_id.clone()) {
                 continue;
             }
-            let body = m.body().unwrap_or_default();
-            let attrs = m.attributes();
-            let sys = |k: MessageSystemAttributeName| attrs.and_then(|a| a.get(&k)).cloned();
-            let job = JobEnvelope::from_json(body).ok();
-            let mut line = MessageLine {
-                message_id: id.clone(),
-                kind: job.as_ref().map(|j| j.job.kind().to_string()),
-                org_id: job.as_ref().map(|j| j.org_id.clone()),
-                job_id: job.as_ref().map(|j| j.job_id.clone()),
-                receive_count: sys(MessageSystemAttributeName::ApproximateReceiveCount)
-                    .and_then(|v| v.parse().ok()),
-                outcome: String::new(),
-                error: None,
-            };
             if opts.dry_run {
-                line.outcome = "would move".into();
-                summary.would_move += 1;
                 held.push(receipt.to_string());
+                summary.would_move += 1;
+                summary.messages.push(MessageLine {
+                    outcome: "would move".into(),
+                    ..line
+                });
             } else {
-                let mut send = client
-                    .send_message()
-                    .queue_url(&target)
-                    .message_body(body)
-                    .set_message_attributes(m.message_attributes().cloned());
-                if fifo {
-                    send = send
-                        .message_group_id(
-                            sys(MessageSystemAttributeName::MessageGroupId)
-                                .unwrap_or_else(|| "bridge-dlq-replay".into()),
-                        )
-                        .message_deduplication_id(
-                            sys(MessageSystemAttributeName::MessageDeduplicationId)
-                                .unwrap_or_else(|| id.clone()),
-                        );
-                }
-                match send.send().await {
-                    Err(e) => {
-                        line.outcome = "send failed, left in the DLQ".into();
-                        line.error = Some(sqs_err("send to the target queue")(e).to_string());
-                        summary.failed += 1;
-                    }
-                    Ok(_) => match client
-                        .delete_message()
-                        .queue_url(&dlq)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                    {
-                        Ok(_) => {
-                            line.outcome = "moved".into();
-                            summary.moved += 1;
-                        }
-                        Err(e) => {
-                            line.outcome =
-                                "sent, but delete from the DLQ failed: now in both queues".into();
-                            line.error = Some(sqs_err("delete from the DLQ")(e).to_string());
-                            summary.failed += 1;
-                        }
-                    },
-                }
+                let outcome = queues.move_message(client, m, receipt).await;
+                summary.record(line, outcome);
             }
-            summary.messages.push(line);
-            done += 1;
-            progress(done, total);
+            progress(summary.messages.len(), total);
         }
     }
-    // A dry run gives the messages back at once instead of after the visibility timeout.
-    for receipt in held {
-        let _ = client
-            .change_message_visibility()
-            .queue_url(&dlq)
-            .receipt_handle(receipt)
-            .visibility_timeout(0)
-            .send()
-            .await;
-    }
+    queues.release(client, held).await;
     Ok(summary)
 }

@@ -10,17 +10,20 @@ pub mod dev;
 pub mod dlq;
 pub mod doctor;
 pub mod exit;
+pub mod onboard;
 pub mod orgs;
+pub mod progress;
 pub mod source;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 pub use args::Cli;
 pub use exit::{CliError, Exit};
 pub use source::Env;
 
-use args::{Command, DlqCommand, OrgsCommand};
+use args::{Command, DevArgs, DlqCommand, DoctorArgs, OrgsCommand, ReplayArgs};
+use progress::Bar;
 
 /// Runs one command, printing its output; returns the exit code.
 pub async fn run(cli: Cli, env: Env) -> Exit {
@@ -55,156 +58,130 @@ fn print_json(v: &impl serde::Serialize, pretty: bool) {
 
 async fn dispatch(cli: Cli, env: &Env) -> Result<Exit, CliError> {
     match cli.command {
-        Command::Doctor(a) => {
-            let timeout = Duration::from_secs(a.timeout.max(1));
-            let report = if a.sandbox {
-                doctor::run_on_sandbox(&a.source, &a.org, timeout).await?
-            } else {
-                let source = source::open(&a.source, env, true).await?;
-                doctor::run(source.as_ref(), &a.org, timeout).await?
-            };
-            if a.json {
-                print_json(&report.to_json(), true);
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(pass_fail(report.passed()))
-        }
-        Command::Orgs(cmd) => match cmd {
-            OrgsCommand::Put {
-                org_id,
-                file,
-                source,
-            } => {
-                let src = source::open(&source, env, false).await?;
-                println!("{}", orgs::put(src.as_ref(), &org_id, &file).await?);
-                Ok(Exit::Ok)
-            }
-            OrgsCommand::Get {
-                org_id,
-                reveal,
-                json,
-                source,
-            } => {
-                let src = source::open(&source, env, true).await?;
-                let doc = orgs::get(src.as_ref(), &org_id, reveal).await?;
-                print_json(&doc, !json);
-                Ok(Exit::Ok)
-            }
-            OrgsCommand::List { json, source } => {
-                let src = source::open(&source, env, true).await?;
-                let rows = orgs::list(src.as_ref()).await?;
-                if json {
-                    print_json(&rows, false);
-                } else {
-                    print!("{}", orgs::render_list(&rows));
-                }
-                Ok(pass_fail(rows.iter().all(|r| r.valid)))
-            }
-            OrgsCommand::Rm { org_id, source } => {
-                let src = source::open(&source, env, true).await?;
-                println!("{}", orgs::rm(src.as_ref(), &org_id).await?);
-                Ok(Exit::Ok)
-            }
-        },
-        Command::Dlq(DlqCommand::Replay(a)) => {
-            let conf = env
-                .aws_config(
-                    "dlq replay needs an AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)",
-                )
-                .await?;
-            let client = aws_sdk_sqs::Client::new(&conf);
-            let opts = dlq::ReplayOptions {
-                queue_url: a.queue,
-                to: a.to,
-                dry_run: a.dry_run,
-                max: a.max,
-            };
-            let mut bar = ProgressBar::new(if opts.dry_run { "listing" } else { "moving" });
-            let summary =
-                dlq::replay(&client, &opts, &mut |done, total| bar.update(done, total)).await;
-            bar.finish();
-            let summary = summary?;
-            if a.json {
-                print_json(&summary, true);
-            } else {
-                print!("{}", summary.render());
-            }
-            Ok(pass_fail(summary.passed()))
-        }
-        Command::Dev(a) => match &a.replay {
-            Some(dir) => {
-                let report = dev::replay::run(dir, &a.orgs_dir).await?;
-                if a.json {
-                    print_json(&report, true);
-                } else {
-                    print!("{}", report.render());
-                }
-                Ok(pass_fail(report.passed()))
-            }
-            None => {
-                let server = dev::server::DevServer::bind(&a.orgs_dir, a.port).await?;
-                print!("{}", server.banner(&a.orgs_dir));
-                let _ = std::io::stdout().flush();
-                server
-                    .serve(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
-                Ok(Exit::Ok)
-            }
-        },
+        Command::Dev(a) => dev_command(a).await,
+        Command::Doctor(a) => doctor_command(a, env).await,
+        Command::Orgs(cmd) => orgs_command(cmd, env).await,
+        Command::Dlq(DlqCommand::Replay(a)) => dlq_replay_command(a, env).await,
     }
 }
 
-/// A one-line progress bar on stderr (redrawn in place on a terminal, one final line
-/// otherwise, so logs of scripted runs stay readable).
-struct ProgressBar {
-    label: &'static str,
-    tty: bool,
-    last: Option<(usize, Option<usize>)>,
+/// `bridge dev`: a replay report, or the local server until Ctrl-C.
+async fn dev_command(a: DevArgs) -> Result<Exit, CliError> {
+    if let Some(dir) = &a.replay {
+        let report = dev::replay::run(dir, &a.orgs_dir).await?;
+        if a.json {
+            print_json(&report, true);
+        } else {
+            print!("{}", report.render());
+        }
+        return Ok(pass_fail(report.passed()));
+    }
+    let server = dev::server::DevServer::bind(&a.orgs_dir, a.port).await?;
+    print!("{}", server.banner(&a.orgs_dir));
+    let _ = std::io::stdout().flush();
+    server
+        .serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(Exit::Ok)
 }
 
-impl ProgressBar {
-    fn new(label: &'static str) -> ProgressBar {
-        ProgressBar {
-            label,
-            tty: std::io::stderr().is_terminal(),
-            last: None,
-        }
+/// `bridge doctor`: the checks of one org, as a table or JSON.
+async fn doctor_command(a: DoctorArgs, env: &Env) -> Result<Exit, CliError> {
+    let timeout = Duration::from_secs(a.timeout.max(1));
+    let report = if a.sandbox {
+        doctor::run_on_sandbox(&a.source, &a.org, timeout).await?
+    } else {
+        let source = source::open(&a.source, env, true).await?;
+        doctor::run(source.as_ref(), &a.org, timeout).await?
+    };
+    if a.json {
+        print_json(&report.to_json(), true);
+    } else {
+        print!("{}", report.render());
     }
+    Ok(pass_fail(report.passed()))
+}
 
-    fn line(&self, done: usize, total: Option<usize>) -> String {
-        match total {
-            Some(t) if t >= done && t > 0 => {
-                let width = 30;
-                let filled = done * width / t;
-                format!(
-                    "{} [{}{}] {done}/{t}",
-                    self.label,
-                    "#".repeat(filled),
-                    " ".repeat(width - filled)
-                )
-            }
-            _ => format!("{} {done} message(s)", self.label),
+/// `bridge orgs ...`: one org config command on the selected source.
+async fn orgs_command(cmd: OrgsCommand, env: &Env) -> Result<Exit, CliError> {
+    match cmd {
+        OrgsCommand::Put {
+            org_id,
+            file,
+            source,
+        } => {
+            let src = source::open(&source, env, false).await?;
+            println!("{}", orgs::put(src.as_ref(), &org_id, &file).await?);
+            Ok(Exit::Ok)
         }
-    }
-
-    fn update(&mut self, done: usize, total: Option<usize>) {
-        self.last = Some((done, total));
-        if self.tty {
-            eprint!("\r{}", self.line(done, total));
-            let _ = std::io::stderr().flush();
+        OrgsCommand::Get {
+            org_id,
+            reveal,
+            json,
+            source,
+        } => {
+            let src = source::open(&source, env, true).await?;
+            let doc = orgs::get(src.as_ref(), &org_id, reveal).await?;
+            print_json(&doc, !json);
+            Ok(Exit::Ok)
         }
-    }
-
-    fn finish(&self) {
-        if let Some((done, total)) = self.last {
-            if self.tty {
-                eprintln!();
+        OrgsCommand::List { json, source } => {
+            let src = source::open(&source, env, true).await?;
+            let rows = orgs::list(src.as_ref()).await?;
+            if json {
+                print_json(&rows, false);
             } else {
-                eprintln!("{}", self.line(done, total));
+                print!("{}", orgs::render_list(&rows));
             }
+            Ok(pass_fail(rows.iter().all(|r| r.valid)))
+        }
+        OrgsCommand::Rm { org_id, source } => {
+            let src = source::open(&source, env, true).await?;
+            println!("{}", orgs::rm(src.as_ref(), &org_id).await?);
+            Ok(Exit::Ok)
+        }
+        OrgsCommand::Onboard(a) => {
+            print!("{}", onboard::onboard(env, &a).await?.render());
+            Ok(Exit::Ok)
+        }
+        OrgsCommand::Offboard(a) => {
+            let report = onboard::offboard(env, &a, &mut onboard::confirm_on_terminal).await?;
+            print!("{}", report.render());
+            Ok(Exit::Ok)
+        }
+        OrgsCommand::Render(a) => {
+            print!("{}", onboard::render(&a)?);
+            Ok(Exit::Ok)
         }
     }
+}
+
+/// `bridge dlq replay`: progress on stderr, the list and summary on stdout.
+async fn dlq_replay_command(a: ReplayArgs, env: &Env) -> Result<Exit, CliError> {
+    let conf = env
+        .aws_config("dlq replay needs an AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
+        .await?;
+    let client = aws_sdk_sqs::Client::new(&conf);
+    let opts = dlq::ReplayOptions {
+        queue_url: a.queue,
+        to: a.to,
+        dry_run: a.dry_run,
+        max: a.max,
+    };
+    let label = if opts.dry_run { "listing" } else { "moving" };
+    let mut progress = Bar::new(label, "message(s)");
+    let summary = dlq::replay(&client, &opts, &mut |done, total| {
+        progress.update(done, total)
+    })
+    .await;
+    progress.finish();
+    let summary = summary?;
+    if a.json {
+        print_json(&summary, true);
+    } else {
+        print!("{}", summary.render());
+    }
+    Ok(pass_fail(summary.passed()))
 }

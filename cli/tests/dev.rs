@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use bridge_cli::dev::replay;
 use bridge_cli::dev::server::DevServer;
 use bridge_sandbox::StateHandle;
+use bridge_testkit::ids::{ORG_A, ORG_B, USER_TOKEN_A, USER_TOKEN_B};
+use bridge_testkit::repo_root;
 use common::*;
 use serde_json::{json, Value};
 
@@ -50,6 +52,12 @@ async fn the_local_server_runs_the_pipeline() {
         "{banner}"
     );
     assert!(
+        banner.contains(&format!("{base}/invoke/ticket-status:org-{ORG_A}"))
+            && banner.contains(&format!("{base}/orgs/{ORG_A}/user/events"))
+            && banner.contains(USER_TOKEN_A),
+        "curl lines name the org alias and the user route: {banner}"
+    );
+    assert!(
         banner.contains(ACME_SECRET),
         "curl lines carry the example secret: {banner}"
     );
@@ -65,7 +73,7 @@ async fn the_local_server_runs_the_pipeline() {
         "participantId": "c0a00001-0000-4000-8000-00000000a001",
         "wrapupCode": "b1f0a1c2-3d4e-4f50-8a6b-7c8d9e0f1a21", "eventTimeMs": 1_795_255_650_000u64, "ticketId": 1001}});
     let resp = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth(ACME_SECRET)
         .header("idempotency-key", "dev-test-1")
         .json(&command)
@@ -82,7 +90,7 @@ async fn the_local_server_runs_the_pipeline() {
 
     // The same request again is a duplicate: no second job.
     let again: Value = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth(ACME_SECRET)
         .header("idempotency-key", "dev-test-1")
         .json(&command)
@@ -96,7 +104,7 @@ async fn the_local_server_runs_the_pipeline() {
 
     // Wrong secret: 401; wrong method: 405 (the function's own answers).
     let r = http
-        .post(format!("{base}/orgs/{ACME}/events"))
+        .post(format!("{base}/orgs/{ORG_A}/events"))
         .bearer_auth("nope")
         .json(&command)
         .send()
@@ -105,16 +113,41 @@ async fn the_local_server_runs_the_pipeline() {
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().get("www-authenticate").is_some());
     let r = http
-        .get(format!("{base}/orgs/{ACME}/events"))
+        .get(format!("{base}/orgs/{ORG_A}/events"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 405);
 
-    // Invoke endpoints: the same JSON as a Lambda invoke.
+    // Invoke endpoints: the same JSON as a Lambda invoke. A data action names the org alias
+    // it invokes, as Genesys does in the shared stack; without one it is refused.
     let r = http
         .post(format!("{base}/invoke/ticket-status"))
-        .json(&json!({"orgId": ACME, "ticketId": "1002", "status": "solved"}))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1002", "status": "solved"}))
+        .send()
+        .await
+        .unwrap();
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["errorType"], "Bridge.OrgAliasRequired", "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("genesys-bridge-ticket-status:org-{ORG_A}")),
+        "{err}"
+    );
+    let r = http
+        .post(format!("{base}/invoke/ticket-status:org-{ORG_B}"))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1002", "status": "solved"}))
+        .send()
+        .await
+        .unwrap();
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["errorType"], "Bridge.WrongOrg", "{err}");
+    assert_eq!(ticket_status(&state, 1002), "pending");
+    let r = http
+        .post(format!("{base}/invoke/ticket-status:org-{ORG_A}"))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1002", "status": "solved"}))
         .send()
         .await
         .unwrap();
@@ -125,8 +158,8 @@ async fn the_local_server_runs_the_pipeline() {
     assert_eq!(ticket_status(&state, 1002), "solved");
     // A function error, as Lambda's Invoke API reports it.
     let r = http
-        .post(format!("{base}/invoke/ticket-status"))
-        .json(&json!({"orgId": ACME, "ticketId": "1001", "status": "done"}))
+        .post(format!("{base}/invoke/ticket-status:org-{ORG_A}"))
+        .json(&json!({"orgId": ORG_A, "ticketId": "1001", "status": "done"}))
         .send()
         .await
         .unwrap();
@@ -137,8 +170,8 @@ async fn the_local_server_runs_the_pipeline() {
     let err: Value = r.json().await.unwrap();
     assert_eq!(err["errorType"], "Input.InvalidInput");
     let r = http
-        .post(format!("{base}/invoke/attribute-writer"))
-        .json(&json!({"orgId": ACME, "conversationId": "c0a00002-0000-4000-8000-000000000000",
+        .post(format!("{base}/invoke/attribute-writer:org-{ORG_A}"))
+        .json(&json!({"orgId": ORG_A, "conversationId": "c0a00002-0000-4000-8000-000000000000",
                       "participantId": "c0a00002-0000-4000-8000-00000000c001", "attributes": {"lang": "fr"}}))
         .send()
         .await
@@ -152,6 +185,38 @@ async fn the_local_server_runs_the_pipeline() {
         )
         .unwrap();
     assert_eq!(attrs.get("lang").map(String::as_str), Some("fr"));
+    // The agent-desktop route: a seeded agent's own token, written at once.
+    let r = http
+        .post(format!("{base}/orgs/{ORG_A}/user/events"))
+        .bearer_auth(USER_TOKEN_A)
+        .header("idempotency-key", "dev-desktop-1")
+        .json(&json!({"command": "participant.attributes", "payload": {
+            "conversationId": "c0a00002-0000-4000-8000-000000000000",
+            "participantId": "c0a00002-0000-4000-8000-00000000c001", "attributes": {"lang": "de"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(out["written"], 1, "{out}");
+    // Another org's agent on Acme's user route.
+    let r = http
+        .post(format!("{base}/orgs/{ORG_A}/user/events"))
+        .bearer_auth(USER_TOKEN_B)
+        .json(&json!({"command": "participant.attributes", "payload": {
+            "conversationId": "c0a00002-0000-4000-8000-000000000000",
+            "participantId": "c0a00002-0000-4000-8000-00000000c001", "attributes": {"lang": "xx"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let attrs = state
+        .participant_attributes(
+            "c0a00002-0000-4000-8000-000000000000",
+            "c0a00002-0000-4000-8000-00000000c001",
+        )
+        .unwrap();
+    assert_eq!(attrs.get("lang").map(String::as_str), Some("de"));
     let eb =
         std::fs::read(repo_root().join("events/webhook-ingest/eventbridge-wrapup.json")).unwrap();
     let r = http
@@ -194,7 +259,9 @@ async fn a_replay_fails_when_an_outcome_differs() {
     // Wrong on purpose: the fixture solves the ticket.
     std::fs::write(
         fixtures.join("solve.expect.json"),
-        r#"{"outcome": "ok", "tickets": {"acme/1001": "pending"}}"#,
+        format!(
+            r#"{{"function": "ticket-status:org-{ORG_A}", "outcome": "ok", "tickets": {{"acme/1001": "pending"}}}}"#
+        ),
     )
     .unwrap();
     std::fs::copy(
@@ -296,7 +363,10 @@ fn binary_replay_exit_codes_and_banner() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(banner.contains("curl -s http://127.0.0.1:"), "{banner}");
-    assert!(banner.contains(&format!("/orgs/{ACME}/events")), "{banner}");
+    assert!(
+        banner.contains(&format!("/orgs/{ORG_A}/events")),
+        "{banner}"
+    );
     assert!(
         banner.contains("Acme Support") && banner.contains("Globex Care"),
         "{banner}"

@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
+use bridge_testkit::ids::ORG_A;
 use common::*;
 use serde_json::{json, Value};
 
 async fn client() -> Client {
-    Client::new(&bridge::testkit::aws_test_config().await)
+    Client::new(&bridge_testkit::aws_test_config().await)
 }
 
 async fn queue(c: &Client, name: &str, attrs: &[(QueueAttributeName, String)]) -> String {
@@ -85,7 +86,7 @@ async fn drain(c: &Client, url: &str) -> BTreeSet<String> {
 
 fn job(n: usize) -> String {
     json!({
-        "v": 1, "jobId": format!("evt-{n}:0"), "orgId": ACME, "eventId": format!("evt-{n}"),
+        "v": 1, "jobId": format!("evt-{n}:0"), "orgId": ORG_A, "eventId": format!("evt-{n}"),
         "createdAt": "2025-03-03T09:20:00Z", "kind": "participant.attributes",
         "payload": {"conversationId": "c0a00001-0000-4000-8000-000000000000",
                     "participantId": "c0a00001-0000-4000-8000-00000000c001",
@@ -111,12 +112,12 @@ fn args(v: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn replay_moves_dead_letters_back_to_their_queue() {
     let c = client().await;
-    let dlq = queue(&c, &bridge::testkit::unique_name("cli-dlq"), &[]).await;
+    let dlq = queue(&c, &bridge_testkit::unique_name("cli-dlq"), &[]).await;
     let redrive =
         json!({"deadLetterTargetArn": arn(&c, &dlq).await, "maxReceiveCount": "3"}).to_string();
     let source = queue(
         &c,
-        &bridge::testkit::unique_name("cli-src"),
+        &bridge_testkit::unique_name("cli-src"),
         &[(QueueAttributeName::RedrivePolicy, redrive)],
     )
     .await;
@@ -184,11 +185,11 @@ async fn replay_moves_dead_letters_back_to_their_queue() {
 #[tokio::test]
 async fn a_message_that_cannot_be_sent_stays_in_the_dlq() {
     let c = client().await;
-    let dlq = queue(&c, &bridge::testkit::unique_name("cli-dlq"), &[]).await;
+    let dlq = queue(&c, &bridge_testkit::unique_name("cli-dlq"), &[]).await;
     // The target takes at most 1 KiB: the big message's send fails.
     let target = queue(
         &c,
-        &bridge::testkit::unique_name("cli-small"),
+        &bridge_testkit::unique_name("cli-small"),
         &[(QueueAttributeName::MaximumMessageSize, "1024".into())],
     )
     .await;
@@ -230,7 +231,7 @@ async fn a_message_that_cannot_be_sent_stays_in_the_dlq() {
 #[tokio::test]
 async fn usage_errors_exit_2() {
     let c = client().await;
-    let dlq = queue(&c, &bridge::testkit::unique_name("cli-dlq"), &[]).await;
+    let dlq = queue(&c, &bridge_testkit::unique_name("cli-dlq"), &[]).await;
     // No queue names this DLQ, and no --to.
     let o = run(args(&["dlq", "replay", "--queue", &dlq])).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -8,6 +8,8 @@ use std::time::Duration;
 use bridge::secrets::DirSource;
 use bridge_cli::doctor::{self, DoctorReport, Grant, Status};
 use bridge_sandbox::{default_seed, Fault, Sandbox};
+use bridge_testkit::example_org;
+use bridge_testkit::ids::{ORG_A, ORG_B};
 use common::*;
 use serde_json::{json, Value};
 
@@ -74,9 +76,9 @@ const ALL: [&str; 9] = [
 #[tokio::test]
 async fn healthy_orgs_pass_every_check() {
     let s = setup().await;
-    s.org(ACME, |_| {});
-    s.org(GLOBEX, |_| {});
-    for org in [ACME, GLOBEX] {
+    s.org(ORG_A, |_| {});
+    s.org(ORG_B, |_| {});
+    for org in [ORG_A, ORG_B] {
         let r = s.doctor(org).await;
         let ids: Vec<&str> = r.checks.iter().map(|c| c.id).collect();
         assert_eq!(ids, ALL, "every check is a row, in order");
@@ -111,10 +113,10 @@ async fn healthy_orgs_pass_every_check() {
 #[tokio::test]
 async fn wrong_region_or_bad_credentials_is_named_with_both_fixes() {
     let s = setup().await;
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["genesys"]["clientId"] = json!("acme-client-created-in-usw2")
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     assert_status(&r, "config", Status::Pass);
     assert_status(&r, "genesys.token", Status::Fail);
     let c = check(&r, "genesys.token");
@@ -143,10 +145,10 @@ async fn wrong_region_or_bad_credentials_is_named_with_both_fixes() {
     assert!(!r.passed());
 
     // A wrong secret for a known client gets the same row.
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["genesys"]["clientSecret"] = json!("not-the-secret")
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     assert_eq!(
         check(&r, "genesys.token").error_type.as_deref(),
         Some("Genesys.BadCredentials")
@@ -161,11 +163,11 @@ async fn unreachable_login_host_is_told_apart_from_bad_credentials() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut doc = example_org(ACME);
-    bridge::testkit::point_at_sandbox(&mut doc, &s.sandbox.base_url());
+    let mut doc = example_org(ORG_A);
+    bridge_sandbox::point_org_config(&mut doc, &s.sandbox.base_url());
     doc["genesys"]["loginBaseUrl"] = json!(format!("http://127.0.0.1:{closed}"));
-    std::fs::write(s.dir.path().join(format!("{ACME}.json")), doc.to_string()).unwrap();
-    let r = s.doctor(ACME).await;
+    std::fs::write(s.dir.path().join(format!("{ORG_A}.json")), doc.to_string()).unwrap();
+    let r = s.doctor(ORG_A).await;
     let c = check(&r, "genesys.token");
     assert_eq!(c.status, Status::Fail);
     assert_eq!(
@@ -181,12 +183,12 @@ async fn unreachable_login_host_is_told_apart_from_bad_credentials() {
 #[tokio::test]
 async fn token_throttling_is_told_apart() {
     let s = setup().await;
-    s.org(ACME, |_| {});
+    s.org(ORG_A, |_| {});
     // Genesys' real token throttling form (400 invalid_request "rate limit exceeded"), on
     // every attempt the retry policy makes.
     let fault = Fault::token_rate_limited().statuses([400; 8]);
     s.sandbox.inject(fault);
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     let c = check(&r, "genesys.token");
     assert_eq!(c.status, Status::Fail, "{}", r.render());
     assert_eq!(c.error_type.as_deref(), Some("Genesys.RateLimited"));
@@ -197,23 +199,23 @@ async fn token_throttling_is_told_apart() {
 #[tokio::test]
 async fn credentials_of_another_org_are_named() {
     let s = setup().await;
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["genesys"]["clientId"] = json!("globex-bridge-client");
         d["genesys"]["clientSecret"] = json!("globex-client-secret-local");
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     assert_status(&r, "genesys.token", Status::Pass);
     assert_status(&r, "genesys.org", Status::Fail);
     let c = check(&r, "genesys.org");
     assert_eq!(c.error_type.as_deref(), Some("Genesys.WrongOrg"));
     // Names whose credentials they are.
     assert!(
-        c.detail.contains(GLOBEX) && c.detail.contains("Globex Care"),
+        c.detail.contains(ORG_B) && c.detail.contains("Globex Care"),
         "{}",
         c.detail
     );
     let f = fix(&r, "genesys.org");
-    assert!(f.contains(ACME) && f.contains("Acme Support"), "{f}");
+    assert!(f.contains(ORG_A) && f.contains("Acme Support"), "{f}");
     for cap in [
         "capability.participantAttributes",
         "capability.agentlessMessaging",
@@ -235,11 +237,11 @@ async fn credentials_of_another_org_are_named() {
 #[tokio::test]
 async fn missing_permissions_are_named_per_capability() {
     let s = setup().await;
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["genesys"]["clientId"] = json!("acme-limited-client");
         d["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     assert_status(&r, "genesys.roles", Status::Pass);
     assert_status(&r, "capability.participantAttributes", Status::Pass);
     for (id, perm) in [
@@ -291,20 +293,20 @@ async fn missing_permissions_are_named_per_capability() {
 #[tokio::test]
 async fn without_role_view_permissions_are_probed_safely() {
     let s = setup().await;
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["genesys"]["clientId"] = json!("acme-limited-client");
         d["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
     });
     // The client may not read roles any more.
     s.sandbox.state().set_client_permissions(
-        ACME,
+        ORG_A,
         "acme-limited-client",
         vec![
             "conversation:communication:update".into(),
             "externalContacts:contact:view".into(),
         ],
     );
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     let roles = check(&r, "genesys.roles");
     assert_eq!(roles.status, Status::Warn, "{}", r.render());
     assert!(
@@ -351,10 +353,10 @@ async fn without_role_view_permissions_are_probed_safely() {
 #[tokio::test]
 async fn bad_zendesk_token_and_end_user_are_named() {
     let s = setup().await;
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["zendesk"]["auth"]["apiToken"] = json!("revoked-token")
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     let c = check(&r, "zendesk.credential");
     assert_eq!(c.status, Status::Fail, "{}", r.render());
     assert_eq!(c.error_type.as_deref(), Some("Zendesk.BadCredentials"));
@@ -373,11 +375,11 @@ async fn bad_zendesk_token_and_end_user_are_named() {
     assert_status(&r, "capability.conversationRead", Status::Pass);
 
     // A valid token of an end-user authenticates but cannot work tickets.
-    s.org(ACME, |d| {
+    s.org(ORG_A, |d| {
         d["zendesk"]["auth"]["email"] = json!("jane.doe@example.com");
         d["zendesk"]["auth"]["apiToken"] = json!("acme-enduser-token-local");
     });
-    let r = s.doctor(ACME).await;
+    let r = s.doctor(ORG_A).await;
     let c = check(&r, "zendesk.credential");
     assert_eq!(c.status, Status::Fail, "{}", r.render());
     assert!(
@@ -407,14 +409,14 @@ async fn malformed_config_names_the_field_and_skips_the_rest() {
         }),
     ];
     for (field, mutate) in rows {
-        s.org(ACME, mutate);
-        let r = s.doctor(ACME).await;
+        s.org(ORG_A, mutate);
+        let r = s.doctor(ORG_A).await;
         let c = check(&r, "config");
         assert_eq!(c.status, Status::Fail, "{field}:\n{}", r.render());
         assert!(c.detail.contains(field), "{field}: {}", c.detail);
         assert_eq!(c.error_type.as_deref(), Some("Config.InvalidConfig"));
         assert!(
-            fix(&r, "config").contains(&format!("{ACME}.json")),
+            fix(&r, "config").contains(&format!("{ORG_A}.json")),
             "the fix names the file"
         );
         for id in &ALL[1..] {
@@ -427,8 +429,8 @@ async fn malformed_config_names_the_field_and_skips_the_rest() {
     );
 
     // Not JSON at all.
-    std::fs::write(s.dir.path().join(format!("{ACME}.json")), "{ \"orgId\": ").unwrap();
-    let r = s.doctor(ACME).await;
+    std::fs::write(s.dir.path().join(format!("{ORG_A}.json")), "{ \"orgId\": ").unwrap();
+    let r = s.doctor(ORG_A).await;
     assert_status(&r, "config", Status::Fail);
     assert!(fix(&r, "config").contains("valid JSON"));
 
@@ -441,8 +443,8 @@ async fn malformed_config_names_the_field_and_skips_the_rest() {
 #[tokio::test]
 async fn binary_prints_the_table_json_and_exit_codes() {
     let s = setup().await;
-    s.org(ACME, |_| {});
-    s.org(GLOBEX, |d| {
+    s.org(ORG_A, |_| {});
+    s.org(ORG_B, |d| {
         d["genesys"]["clientId"] = json!("acme-bridge-client");
         d["genesys"]["clientSecret"] = json!("acme-client-secret-local");
     });
@@ -451,7 +453,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
     let healthy = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
-            bridge(&["doctor", "--org", ACME, "--orgs-dir", &dir], &[])
+            bridge(&["doctor", "--org", ORG_A, "--orgs-dir", &dir], &[])
         })
         .await
         .unwrap()
@@ -467,7 +469,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
     let broken = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
-            bridge(&["doctor", "--org", GLOBEX, "--orgs-dir", &dir], &[])
+            bridge(&["doctor", "--org", ORG_B, "--orgs-dir", &dir], &[])
         })
         .await
         .unwrap()
@@ -484,7 +486,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
             bridge(
-                &["doctor", "--org", GLOBEX, "--orgs-dir", &dir, "--json"],
+                &["doctor", "--org", ORG_B, "--orgs-dir", &dir, "--json"],
                 &[],
             )
         })
@@ -504,7 +506,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
     assert_eq!(org_row["errorType"], "Genesys.WrongOrg");
 
     // --sandbox: the example files as they are, pointed at an embedded sandbox.
-    let sandboxed = bridge(&["doctor", "--org", ACME, "--sandbox"], &[]);
+    let sandboxed = bridge(&["doctor", "--org", ORG_A, "--sandbox"], &[]);
     assert_eq!(
         sandboxed.status.code(),
         Some(0),
@@ -517,7 +519,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
             bridge(
-                &["doctor", "--org", GLOBEX, "--sandbox", "--orgs-dir", &dir],
+                &["doctor", "--org", ORG_B, "--sandbox", "--orgs-dir", &dir],
                 &[],
             )
         })
@@ -527,7 +529,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
     assert_eq!(limited.status.code(), Some(1), "{}", stdout(&limited));
     assert!(stdout(&limited).contains("credentials of another org"));
     let sm = bridge(
-        &["doctor", "--org", ACME, "--sandbox", "--secrets-manager"],
+        &["doctor", "--org", ORG_A, "--sandbox", "--secrets-manager"],
         &[],
     );
     assert_eq!(sm.status.code(), Some(2));
@@ -537,7 +539,7 @@ async fn binary_prints_the_table_json_and_exit_codes() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("UUID"));
     let missing_dir = bridge(
-        &["doctor", "--org", ACME, "--orgs-dir", "/nonexistent/orgs"],
+        &["doctor", "--org", ORG_A, "--orgs-dir", "/nonexistent/orgs"],
         &[],
     );
     assert_eq!(missing_dir.status.code(), Some(2));
@@ -549,20 +551,20 @@ async fn binary_prints_the_table_json_and_exit_codes() {
 async fn doctor_reads_the_org_from_secrets_manager() {
     use bridge::secrets::{SecretSource, SecretsManagerSource};
     let s = setup().await;
-    let conf = bridge::testkit::aws_test_config().await;
-    let prefix = format!("{}/", bridge::testkit::unique_name("bridge-doctor"));
+    let conf = bridge_testkit::aws_test_config().await;
+    let prefix = format!("{}/", bridge_testkit::unique_name("bridge-doctor"));
     let source = SecretsManagerSource::from_conf(&conf, prefix.clone());
-    let mut doc = example_org(ACME);
+    let mut doc = example_org(ORG_A);
     doc["zendesk"]["auth"]["apiToken"] = json!("revoked");
-    bridge::testkit::point_at_sandbox(&mut doc, &s.sandbox.base_url());
+    bridge_sandbox::point_org_config(&mut doc, &s.sandbox.base_url());
     source
-        .put(ACME, &secrecy::SecretString::from(doc.to_string()))
+        .put(ORG_A, &secrecy::SecretString::from(doc.to_string()))
         .await
         .unwrap();
 
-    let r = doctor::run(&source, ACME, TIMEOUT).await.unwrap();
+    let r = doctor::run(&source, ORG_A, TIMEOUT).await.unwrap();
     assert!(
-        r.location.contains(&format!("{prefix}{ACME}")),
+        r.location.contains(&format!("{prefix}{ORG_A}")),
         "{}",
         r.location
     );
@@ -573,7 +575,7 @@ async fn doctor_reads_the_org_from_secrets_manager() {
         "the fix names the secret"
     );
 
-    let r = doctor::run(&source, GLOBEX, TIMEOUT).await.unwrap();
+    let r = doctor::run(&source, ORG_B, TIMEOUT).await.unwrap();
     assert_status(&r, "config", Status::Fail);
     assert!(check(&r, "config").detail.contains("not found"));
     assert!(fix(&r, "config").contains("bridge orgs put"));

@@ -3,6 +3,8 @@
 
 mod common;
 
+use bridge_testkit::example_org;
+use bridge_testkit::ids::{ORG_A, ORG_B};
 use common::*;
 use serde_json::{json, Value};
 
@@ -21,7 +23,7 @@ fn example_file(dir: &std::path::Path, name: &str, doc: &Value) -> String {
 /// Runs put/get/list/rm through the binary with `source` flags, and checks every rule.
 fn exercise(source: &[&str], env: &[(&str, &str)]) {
     let files = tempfile::tempdir().unwrap();
-    let acme = example_file(files.path(), "acme.json", &example_org(ACME));
+    let acme = example_file(files.path(), "acme.json", &example_org(ORG_A));
     let run = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(source);
@@ -29,36 +31,36 @@ fn exercise(source: &[&str], env: &[(&str, &str)]) {
     };
 
     // put: created, then replaced.
-    let o = run(&["orgs", "put", ACME, &acme]);
+    let o = run(&["orgs", "put", ORG_A, &acme]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
         stdout(&o).starts_with("created org 4f2b1c9e"),
         "{}",
         stdout(&o)
     );
-    let o = run(&["orgs", "put", ACME, &acme]);
+    let o = run(&["orgs", "put", ORG_A, &acme]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("replaced org"), "{}", stdout(&o));
 
     // put refuses a file of another org, and an invalid one; nothing is written.
-    let o = run(&["orgs", "put", GLOBEX, &acme]);
+    let o = run(&["orgs", "put", ORG_B, &acme]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains(&format!("is the config of org {ACME}")),
+        stderr(&o).contains(&format!("is the config of org {ORG_A}")),
         "{}",
         stderr(&o)
     );
-    let mut bad = example_org(GLOBEX);
+    let mut bad = example_org(ORG_B);
     bad["genesys"]["region"] = json!("mars-1");
     let bad = example_file(files.path(), "bad.json", &bad);
-    let o = run(&["orgs", "put", GLOBEX, &bad]);
+    let o = run(&["orgs", "put", ORG_B, &bad]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("genesys.region") && stderr(&o).contains("nothing was written"),
         "{}",
         stderr(&o)
     );
-    let o = run(&["orgs", "get", GLOBEX]);
+    let o = run(&["orgs", "get", ORG_B]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -69,25 +71,22 @@ fn exercise(source: &[&str], env: &[(&str, &str)]) {
     assert_eq!(o.status.code(), Some(2));
 
     // get redacts unless --reveal.
-    let o = run(&["orgs", "get", ACME]);
+    let o = run(&["orgs", "get", ORG_A]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).expect("get prints JSON");
-    assert_eq!(doc["orgId"], ACME);
+    assert_eq!(doc["orgId"], ORG_A);
     assert_eq!(doc["genesys"]["clientSecret"], "** redacted **");
     for s in SECRETS {
         assert!(!stdout(&o).contains(s), "get leaked {s}");
     }
-    let o = run(&["orgs", "get", ACME, "--reveal", "--json"]);
+    let o = run(&["orgs", "get", ORG_A, "--reveal", "--json"]);
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["genesys"]["clientSecret"], "acme-client-secret-local");
     assert_eq!(stdout(&o).lines().count(), 1, "--json is one line");
 
     // list.
-    let globex = example_file(files.path(), "globex.json", &example_org(GLOBEX));
-    assert_eq!(
-        run(&["orgs", "put", GLOBEX, &globex]).status.code(),
-        Some(0)
-    );
+    let globex = example_file(files.path(), "globex.json", &example_org(ORG_B));
+    assert_eq!(run(&["orgs", "put", ORG_B, &globex]).status.code(), Some(0));
     let o = run(&["orgs", "list"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
@@ -98,17 +97,17 @@ fn exercise(source: &[&str], env: &[(&str, &str)]) {
     let o = run(&["orgs", "list", "--json"]);
     let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["orgId"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![ACME, GLOBEX]);
+    assert_eq!(ids, vec![ORG_A, ORG_B]);
     assert_eq!(rows[1]["zendesk"], "globex");
     for s in SECRETS {
         assert!(!stdout(&o).contains(s), "list leaked {s}");
     }
 
     // rm, then rm again is an outcome failure.
-    let o = run(&["orgs", "rm", GLOBEX]);
+    let o = run(&["orgs", "rm", ORG_B]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("removed org"));
-    let o = run(&["orgs", "rm", GLOBEX]);
+    let o = run(&["orgs", "rm", ORG_B]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing removed"));
     let o = run(&["orgs", "list", "--json"]);
@@ -126,13 +125,13 @@ fn orgs_on_a_directory() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
-    assert_eq!(names, vec![format!("{ACME}.json")]);
+    assert_eq!(names, vec![format!("{ORG_A}.json")]);
 }
 
 #[test]
 fn orgs_on_secrets_manager() {
     let env = aws_env();
-    let prefix = format!("{}/", bridge::testkit::unique_name("bridge-cli-test"));
+    let prefix = format!("{}/", bridge_testkit::unique_name("bridge-cli-test"));
     exercise(
         &["--secrets-manager", "--secret-prefix", &prefix],
         &with_env(&env),
@@ -170,10 +169,10 @@ async fn library_put_checks_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let src = bridge::secrets::DirSource::new(dir.path().join("orgs"));
     let files = tempfile::tempdir().unwrap();
-    let mut doc = example_org(ACME);
+    let mut doc = example_org(ORG_A);
     doc["genesys"].as_object_mut().unwrap().remove("clientId");
     let f = example_file(files.path(), "x.json", &doc);
-    let e = bridge_cli::orgs::put(&src, ACME, std::path::Path::new(&f))
+    let e = bridge_cli::orgs::put(&src, ORG_A, std::path::Path::new(&f))
         .await
         .unwrap_err();
     assert_eq!(e.exit, bridge_cli::Exit::Usage);
@@ -182,4 +181,35 @@ async fn library_put_checks_before_writing() {
         !dir.path().join("orgs").exists(),
         "nothing was written, not even the directory"
     );
+}
+
+/// A shared secret pasted where the `webhook` object belongs: no command may print it.
+#[test]
+fn a_secret_in_the_wrong_place_is_never_printed() {
+    let orgs = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut doc = example_org(ORG_A);
+    doc["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef");
+    let leaky = example_file(files.path(), "leaky.json", &doc);
+    let dir = orgs.path().to_str().unwrap();
+    // put refuses it, naming the field.
+    let o = bridge(&["orgs", "put", ORG_A, &leaky, "--orgs-dir", dir], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let mut shown = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(shown.contains("webhook"), "{shown}");
+    // Stored anyway (by hand, or by an older tool): get, list and doctor read it.
+    std::fs::write(orgs.path().join(format!("{ORG_A}.json")), doc.to_string()).unwrap();
+    for args in [
+        vec!["orgs", "get", ORG_A, "--orgs-dir", dir],
+        vec!["orgs", "get", ORG_A, "--reveal", "--orgs-dir", dir],
+        vec!["orgs", "list", "--orgs-dir", dir],
+        vec!["doctor", "--org", ORG_A, "--orgs-dir", dir],
+        vec!["doctor", "--org", ORG_A, "--orgs-dir", dir, "--json"],
+    ] {
+        let o = bridge(&args, &[]);
+        let out = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(out.contains("webhook"), "{args:?} names the field: {out}");
+        shown.push_str(&out);
+    }
+    assert!(!shown.contains("LEAKME"), "{shown}");
 }

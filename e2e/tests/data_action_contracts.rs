@@ -3,25 +3,12 @@
 //! JSON type, and every contract key is returned. A drift on either side fails here, before
 //! a flow in production takes its Failure path on a schema mismatch.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use bridge::http::HttpClient;
-use bridge::secrets::DEFAULT_TTL;
-use bridge::testkit::sandbox_orgs_from_dir;
-use bridge::Runtime;
-use bridge_sandbox::{default_seed, Sandbox};
+use bridge_testkit::{data_action_ctx, repo_root, OrgHarness};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn read(rel: &str) -> Value {
-    let text = std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let text =
+        std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
@@ -64,20 +51,16 @@ fn assert_matches_contract(action_file: &str, output: &Value) {
     }
 }
 
-async fn runtime(sandbox: &Sandbox) -> Runtime {
-    let src = sandbox_orgs_from_dir(&root().join("examples/orgs"), &sandbox.base_url()).unwrap();
-    Runtime::new(Arc::new(src), DEFAULT_TTL, HttpClient::new().unwrap())
-}
-
 #[tokio::test]
 async fn attribute_writer_output_matches_its_data_action() {
-    let sandbox = Sandbox::start(default_seed()).await.unwrap();
-    let rt = runtime(&sandbox).await;
+    let h = OrgHarness::start().await;
     for fixture in [
         "events/attribute-writer/data-action-attributes-json.json",
         "events/attribute-writer/data-action-verify.json",
     ] {
-        let out = attribute_writer::handle(&rt, read(fixture), lambda_runtime::Context::default())
+        let event = read(fixture);
+        let ctx = data_action_ctx("attribute-writer", &event);
+        let out = attribute_writer::handle(&h.rt, event, ctx)
             .await
             .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
         assert_matches_contract("infra/genesys/attribute-writer.action.json", &out);
@@ -86,13 +69,14 @@ async fn attribute_writer_output_matches_its_data_action() {
 
 #[tokio::test]
 async fn ticket_status_output_matches_its_data_action() {
-    let sandbox = Sandbox::start(default_seed()).await.unwrap();
-    let rt = runtime(&sandbox).await;
+    let h = OrgHarness::start().await;
     for fixture in [
         "events/ticket-status/data-action-solve.json",
         "events/ticket-status/data-action-followup-globex.json",
     ] {
-        let out = ticket_status::handle(&rt, read(fixture), lambda_runtime::Context::default())
+        let event = read(fixture);
+        let ctx = data_action_ctx("ticket-status", &event);
+        let out = ticket_status::handle(&h.rt, event, ctx)
             .await
             .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
         assert_matches_contract("infra/genesys/ticket-status.action.json", &out);
@@ -117,7 +101,7 @@ fn data_action_inputs_cover_the_fixtures() {
         let inputs = action["contract"]["input"]["inputSchema"]["properties"]
             .as_object()
             .unwrap();
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+        for entry in std::fs::read_dir(repo_root().join(dir)).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().to_string();
             if !name.starts_with("data-action") || name.ends_with(".expect.json") {
                 continue;

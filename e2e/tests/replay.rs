@@ -3,18 +3,11 @@
 //! functions), exactly as `bridge dev --replay events/` runs it, and every outcome must be
 //! the one its expectation file states.
 
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+use bridge_testkit::repo_root;
 
 #[tokio::test]
 async fn every_fixture_replays_as_expected() {
-    let root = root();
+    let root = repo_root();
     let report = bridge_cli::dev::replay::run(&root.join("events"), &root.join("examples/orgs"))
         .await
         .expect("the replay runs");

@@ -1,4 +1,10 @@
-"""The Genesys data action definitions and render.py.
+"""The Genesys data action definitions in infra/genesys/.
+
+They are filled in for an org by one renderer, in Rust (cli/src/onboard/actions.rs,
+run by `bridge orgs onboard` and `bridge orgs render`; its tests are there). These
+tests check the definitions themselves: their contracts, and that their Velocity
+request templates produce valid JSON. The org placeholder stays in the templates
+here, as plain text: filling it is the renderer's job, not this file's.
 
 `velocity()` below is a deliberately tiny stand-in for Genesys' Velocity engine:
 it knows only the constructs our request templates use (${input.x}, $!{input.x},
@@ -11,18 +17,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import render
-
-GENESYS = Path(__file__).resolve().parents[1] / "genesys"
-ORG = "1a2b3c4d-0000-4000-8000-0123456789ab"
-ARN_AW = "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-attribute-writer"
-ARN_TS = "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-ticket-status"
+INFRA = Path(__file__).resolve().parents[1]
+GENESYS = INFRA / "genesys"
+RENDERER = INFRA.parent / "cli" / "src" / "onboard" / "actions.rs"
+# The placeholders the renderer fills (ORG_PLACEHOLDER / ARN_PLACEHOLDER in actions.rs).
+ORG_PLACEHOLDER = "@@GENESYS_ORG_ID@@"
+ARN_PLACEHOLDER = "@@FUNCTION_ARN@@"
+DEFINITIONS = sorted(p.name for p in GENESYS.glob("*.action.json"))
 
 
 def _value(inputs: dict, name: str):
@@ -69,72 +74,29 @@ def load(name: str) -> dict:
 
 
 @pytest.fixture
-def rendered(tmp_path) -> dict:
-    render.render(ORG.upper(), [ARN_AW, ARN_TS], tmp_path)
-    return {key: json.loads((tmp_path / f).read_text()) for key, f in render.ACTIONS.items()}
+def templates() -> dict:
+    """The request template of each definition, by action key (file name stem)."""
+    return {
+        name.removesuffix(".action.json"): load(name)["config"]["request"]["requestTemplate"] for name in DEFINITIONS
+    }
 
 
-# ------------------------------------------------------------------ render.py
-
-def test_render_fills_both_placeholders(rendered):
-    assert rendered["attribute-writer"]["config"]["request"]["requestUrlTemplate"] == ARN_AW
-    assert rendered["ticket-status"]["config"]["request"]["requestUrlTemplate"] == ARN_TS
-    for action in rendered.values():
-        text = json.dumps(action)
-        assert "@@" not in text
-        assert ORG in action["config"]["request"]["requestTemplate"], "org id is written in lower case"
+def test_every_definition_is_one_the_renderer_knows():
+    assert DEFINITIONS == ["attribute-writer.action.json", "ticket-status.action.json"]
+    renderer = RENDERER.read_text(encoding="utf-8")
+    for name in DEFINITIONS:
+        assert f'file: "{name}"' in renderer, f"{name} has no row in {RENDERER}"
+        assert f'include_str!("../../../infra/genesys/{name}")' in renderer
+    assert f'"{ORG_PLACEHOLDER}"' in renderer and f'"{ARN_PLACEHOLDER}"' in renderer
 
 
-def test_render_rejects_a_bad_org_id(tmp_path, capsys):
-    assert render.main(["--org-id", "my-org", "--function-arn", ARN_AW, "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "is not a Genesys Cloud organization id" in err and "UUID" in err
-    assert not (tmp_path / "o").exists(), "nothing is written for a bad org id"
-
-
-@pytest.mark.parametrize("org", ["", "1a2b3c4d00004000800001234567890", "1a2b3c4d-0000-4000-8000-0123456789ab-x", "zzzzzzzz-0000-4000-8000-0123456789ab"])
-def test_validate_org_id_rejects(org):
-    with pytest.raises(render.RenderError, match="not a Genesys Cloud organization id"):
-        render.validate_org_id(org)
-
-
-def test_render_rejects_a_bad_arn_and_an_ambiguous_name(tmp_path):
-    with pytest.raises(render.RenderError, match="not a Lambda function ARN"):
-        render.render(ORG, ["arn:aws:sqs:eu-west-1:123456789012:queue"], tmp_path)
-    with pytest.raises(render.RenderError, match="cannot tell which action"):
-        render.render(ORG, ["arn:aws:lambda:eu-west-1:123456789012:function:my-writer"], tmp_path)
-
-
-def test_render_accepts_explicit_action_and_qualified_arn(tmp_path):
-    arn = "arn:aws:lambda:eu-west-1:123456789012:function:my-writer:live"
-    [path] = render.render(ORG, [f"attribute-writer={arn}"], tmp_path)
-    assert json.loads(path.read_text())["config"]["request"]["requestUrlTemplate"] == arn
-
-
-def test_render_runs_as_a_script(tmp_path):
-    script = GENESYS / "render.py"
-    ok = subprocess.run(
-        [sys.executable, str(script), "--org-id", ORG, "--function-arn", ARN_TS, "--out", str(tmp_path)],
-        capture_output=True, text=True,
-    )
-    assert ok.returncode == 0, ok.stderr
-    assert (tmp_path / "ticket-status.action.json").exists()
-    bad = subprocess.run(
-        [sys.executable, str(script), "--org-id", "nope", "--function-arn", ARN_TS, "--out", str(tmp_path)],
-        capture_output=True, text=True,
-    )
-    assert bad.returncode == 2 and "not a Genesys Cloud organization id" in bad.stderr
-
-
-# --------------------------------------------------------- the definitions
-
-@pytest.mark.parametrize("name", list(render.ACTIONS.values()))
+@pytest.mark.parametrize("name", DEFINITIONS)
 def test_definition_is_a_lambda_custom_action(name):
     action = load(name)
     assert action["actionType"] == "custom"
     assert action["integrationType"] == "aws-lambda-data-actions"
-    assert action["config"]["request"]["requestUrlTemplate"] == render.ARN_PLACEHOLDER
-    assert render.ORG_PLACEHOLDER in action["config"]["request"]["requestTemplate"]
+    assert action["config"]["request"]["requestUrlTemplate"] == ARN_PLACEHOLDER
+    assert action["config"]["request"]["requestTemplate"].count(ORG_PLACEHOLDER) == 1
     assert action["config"]["response"]["successTemplate"] == "${rawResult}"
     # Outputs stay flat: Architect maps only primitive output fields cleanly.
     for field, schema in action["contract"]["output"]["successSchema"]["properties"].items():
@@ -165,23 +127,25 @@ def test_ticket_status_contract():
     }
 
 
-def test_attribute_request_is_valid_json_even_with_hostile_input(rendered):
+def test_attribute_request_is_valid_json_even_with_hostile_input(templates):
     attributes = {"crm_tier": 'gold "VIP"', "note": "line1\nline2\\end", "lang": "ar: محمد"}
     inputs = {
         "conversationId": "c-1", "participantId": "p-1",
         "attributesJson": json.dumps(attributes, ensure_ascii=False),
     }
-    body = json.loads(velocity(rendered["attribute-writer"]["config"]["request"]["requestTemplate"], inputs))
-    assert body == {"orgId": ORG, "conversationId": "c-1", "participantId": "p-1", "attributesJson": inputs["attributesJson"]}
+    body = json.loads(velocity(templates["attribute-writer"], inputs))
+    assert body == {
+        "orgId": ORG_PLACEHOLDER, "conversationId": "c-1", "participantId": "p-1", "attributesJson": inputs["attributesJson"],
+    }
     assert json.loads(body["attributesJson"]) == attributes
     for flag in (True, False):
-        body = json.loads(velocity(rendered["attribute-writer"]["config"]["request"]["requestTemplate"], {**inputs, "verify": flag}))
+        body = json.loads(velocity(templates["attribute-writer"], {**inputs, "verify": flag}))
         assert body["verify"] is flag
 
 
-def test_ticket_request_is_valid_json_with_and_without_optionals(rendered):
-    template = rendered["ticket-status"]["config"]["request"]["requestTemplate"]
+def test_ticket_request_is_valid_json_with_and_without_optionals(templates):
+    template = templates["ticket-status"]
     body = json.loads(velocity(template, {"ticketId": "42", "status": "solved"}))
-    assert body == {"orgId": ORG, "ticketId": "42", "status": "solved"}
+    assert body == {"orgId": ORG_PLACEHOLDER, "ticketId": "42", "status": "solved"}
     body = json.loads(velocity(template, {"ticketId": "42", "status": "pending", "comment": 'Caller said "later"\n', "public": False}))
-    assert body == {"orgId": ORG, "ticketId": "42", "status": "pending", "comment": 'Caller said "later"\n', "public": False}
+    assert body == {"orgId": ORG_PLACEHOLDER, "ticketId": "42", "status": "pending", "comment": 'Caller said "later"\n', "public": False}

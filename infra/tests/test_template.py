@@ -1,4 +1,4 @@
-"""infra/template.yaml keeps its invariants, and each check can fail.
+"""infra/template.yaml (the shared stack) keeps its invariants, and each check can fail.
 
 Every mutation below breaks one invariant in a copy of the real template; the
 test asserts the checker names it. A checker that never fails proves nothing.
@@ -49,7 +49,7 @@ def test_loader_turns_short_form_tags_into_long_form(real):
     assert props(real, "AttributeJobQueue")["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["AttributeJobDlq", "Arn"]
     }
-    assert props(real, "GenesysEventsRule")["EventBusName"] == {"Ref": "GenesysEventSourceName"}
+    assert props(real, "GenesysRulesInvokePermission")["SourceArn"] == {"Fn::Sub": invariants.GENESYS_RULES_ARN}
     assert real["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
     secret = statement(real, "AttributeWriterRole", "OrgSecrets")["Resource"]
     assert secret == {"Fn::Sub": invariants.SECRET_PREFIX_ARN}
@@ -71,8 +71,18 @@ def test_outputs_cover_what_operators_need(real):
     assert {
         "WebhookIngestFunctionUrl", "AttributeJobQueueUrl", "TicketJobQueueUrl", "AttributeJobDlqUrl",
         "TicketJobDlqUrl", "EventDeliveryDlqUrl", "IngestFailureDlqUrl", "IdempotencyTableName",
-        "GenesysDataActionRoleArn", "AttributeWriterFunctionArn", "TicketStatusFunctionArn",
+        "AttributeWriterFunctionArn", "TicketStatusFunctionArn",
     } <= set(real["Outputs"])
+
+
+def test_outputs_cover_what_org_stacks_and_the_cli_read(real):
+    # bridge orgs onboard passes these as infra/org.yaml parameters, and stores the
+    # org secret under OrgSecretPrefix.
+    assert {
+        "WebhookIngestFunctionArn", "AttributeWriterFunctionArn", "TicketStatusFunctionArn",
+        "EventDeliveryDlqArn", "OrgSecretPrefix",
+    } <= set(real["Outputs"])
+    assert "GenesysDataActionRoleArn" not in real["Outputs"], "the data-action role is per org now"
 
 
 def test_functions_build_with_cargo_lambda_from_the_workspace_root(real):
@@ -111,14 +121,14 @@ def test_idempotency_table_shape(real):
     assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_event_rule_filters_the_topics_used(real):
-    p = props(real, "GenesysEventsRule")
-    assert sorted(p["EventPattern"]["detail-type"]) == sorted(
-        f"v2.detail.events.conversation.{{id}}.{s}" for s in ("customer.start", "acw", "wrapup")
-    )
-    target = p["Targets"][0]
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventDeliveryDlq", "Arn"]}
-    assert "MaximumRetryAttempts" in target["RetryPolicy"]
+def test_data_action_functions_get_the_single_org_setting_empty_by_default(real):
+    for name in ("AttributeWriterFunction", "TicketStatusFunction"):
+        env = props(real, name)["Environment"]["Variables"]
+        assert env["BRIDGE_SINGLE_ORG_ID"] == {"Ref": "SingleOrgId"}
+    assert "BRIDGE_SINGLE_ORG_ID" not in props(real, "WebhookIngestFunction")["Environment"]["Variables"]
+    # Empty: the shared-stack deployment, where every data action needs its org alias.
+    assert real["Parameters"]["SingleOrgId"]["Default"] == ""
+    assert "RequireOrgAlias" not in real["Parameters"]
 
 
 # ------------------------------------------------------- each check can fail
@@ -164,33 +174,71 @@ def _wildcard_action(t):
     statement(t, "TicketStatusRole", "ConsumeOwnQueue")["Action"] = "sqs:*"
 
 
-def _genesys_may_invoke_ingest(t):
-    statement(t, "GenesysDataActionRole", "InvokeDataActions")["Resource"].append(
-        {"Fn::GetAtt": ["WebhookIngestFunction", "Arn"]}
-    )
+def _org_parameter_back(t):
+    t["Parameters"]["GenesysOrgId"] = {"Type": "String", "Description": "one org"}
 
 
-def _genesys_may_invoke_a_new_function(t):
-    t["Resources"]["FourthFunction"] = copy.deepcopy(res(t, "WebhookIngestFunction"))
-    t["Resources"]["FourthFunction"]["Metadata"]["BuildProperties"]["Binary"] = "fourth"
-    statement(t, "GenesysDataActionRole", "InvokeDataActions")["Resource"].append(
-        {"Fn::Sub": "${FourthFunction.Arn}:*"}
-    )
+def _event_source_parameter_back(t):
+    t["Parameters"]["EventSource"] = {
+        "Type": "String", "AllowedPattern": "^aws\\.partner/genesys\\.com/cloud/.*$", "Description": "one org",
+    }
 
 
-def _genesys_role_extra_action(t):
-    statement(t, "GenesysDataActionRole", "InvokeDataActions")["Action"] = [
-        "lambda:InvokeFunction", "lambda:UpdateFunctionCode",
-    ]
+def _alias_in_shared(t):
+    t["Resources"]["AcmeAlias"] = {
+        "Type": "AWS::Lambda::Alias",
+        "Properties": {"FunctionName": {"Ref": "AttributeWriterFunction"}, "FunctionVersion": "$LATEST", "Name": "org-acme"},
+    }
 
 
-def _genesys_role_without_external_id(t):
-    del props(t, "GenesysDataActionRole")["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+def _genesys_role_in_shared(t):
+    t["Resources"]["GenesysRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {"Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::765628985471:root"}, "Action": "sts:AssumeRole",
+        }]}},
+    }
 
 
-def _genesys_role_loses_ticket_status(t):
-    st = statement(t, "GenesysDataActionRole", "InvokeDataActions")
-    st["Resource"] = [r for r in st["Resource"] if "TicketStatusFunction" not in str(r)]
+def _org_uuid_in_shared(t):
+    props(t, "WebhookIngestFunction")["Environment"]["Variables"]["ONLY_ORG"] = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"
+
+
+def _permission_per_rule(t):
+    t["Resources"]["AcmeRulePermission"] = copy.deepcopy(res(t, "GenesysRulesInvokePermission"))
+    props(t, "AcmeRulePermission")["SourceArn"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/aws.partner/genesys.com/cloud/acme/x/r"
+    }
+
+
+def _permission_any_rule(t):
+    props(t, "GenesysRulesInvokePermission")["SourceArn"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"
+    }
+
+
+def _permission_without_source_account(t):
+    del props(t, "GenesysRulesInvokePermission")["SourceAccount"]
+
+
+def _permission_on_a_data_action(t):
+    props(t, "GenesysRulesInvokePermission")["FunctionName"] = {"Ref": "TicketStatusFunction"}
+
+
+def _queue_policy_statement_per_rule(t):
+    doc = props(t, "EventDeliveryDlqPolicy")["PolicyDocument"]
+    extra = copy.deepcopy(doc["Statement"][0])
+    extra["Sid"] = "AcmeRule"
+    doc["Statement"].append(extra)
+
+
+def _queue_policy_one_rule_only(t):
+    st = props(t, "EventDeliveryDlqPolicy")["PolicyDocument"]["Statement"][0]
+    st["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:123456789012:rule/acme"}}
+
+
+def _no_queue_policy(t):
+    del t["Resources"]["EventDeliveryDlqPolicy"]
 
 
 def _slow_data_action(t):
@@ -213,6 +261,20 @@ def _secret_write_access(t):
     ]
 
 
+def _single_org_by_default(t):
+    t["Parameters"]["SingleOrgId"]["Default"] = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"
+
+
+def _single_org_read_by_ingest(t):
+    props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_SINGLE_ORG_ID"] = {"Ref": "SingleOrgId"}
+
+
+def _single_org_in_a_policy(t):
+    statement(t, "TicketStatusRole", "OrgSecrets")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${OrgSecretPrefix}${SingleOrgId}"
+    }
+
+
 def _missing_env(t):
     del props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_IDEMPOTENCY_TABLE"]
 
@@ -226,11 +288,21 @@ BREAKAGES = {
     "iam: Resource *": (_widen_queue_resource, "EnqueueJobs]: Resource \"*\" for ['sqs:SendMessage']"),
     "iam: wildcard ARN in a list": (_widen_table_resource_inside_a_list, "IdempotencyRecords]: Resource"),
     "iam: action wildcard": (_wildcard_action, "action wildcard ['sqs:*']"),
-    "genesys: may invoke ingest": (_genesys_may_invoke_ingest, "may invoke ['WebhookIngestFunction']"),
-    "genesys: may invoke a third function": (_genesys_may_invoke_a_new_function, "may invoke ['FourthFunction']"),
-    "genesys: extra action": (_genesys_role_extra_action, "lambda:UpdateFunctionCode"),
-    "genesys: no external id": (_genesys_role_without_external_id, "sts:ExternalId"),
-    "genesys: cannot invoke ticket-status": (_genesys_role_loses_ticket_status, "cannot invoke data-action function(s) ['TicketStatusFunction']"),
+    "shared: org parameter": (_org_parameter_back, "parameter GenesysOrgId is org-specific"),
+    "shared: event source parameter": (_event_source_parameter_back, "parameter EventSource is org-specific"),
+    "shared: per-org alias": (_alias_in_shared, "AcmeAlias (AWS::Lambda::Alias) is per org"),
+    "shared: Genesys role": (_genesys_role_in_shared, "role GenesysRole trusts an AWS account"),
+    "shared: an org id": (_org_uuid_in_shared, "UUID literal 4f2b1c9e"),
+    "shared: single org by default": (_single_org_by_default, "SingleOrgId must default to \"\""),
+    "shared: single org read by ingest": (_single_org_read_by_ingest, "WebhookIngestFunction.Properties.Environment.Variables.BRIDGE_SINGLE_ORG_ID reads SingleOrgId"),
+    "shared: single org in a policy": (_single_org_in_a_policy, "reads SingleOrgId; only the data-action functions may"),
+    "rules: a permission per rule": (_permission_per_rule, "2 Lambda permissions for events.amazonaws.com"),
+    "rules: any rule of the account": (_permission_any_rule, "is not the Genesys partner-bus rules"),
+    "rules: no source account": (_permission_without_source_account, "SourceAccount must be this account"),
+    "rules: invoke a data action": (_permission_on_a_data_action, "only webhook-ingest takes events"),
+    "rules: a DLQ statement per rule": (_queue_policy_statement_per_rule, "2 statements; one statement"),
+    "rules: DLQ accepts one rule": (_queue_policy_one_rule_only, "is not ArnLike aws:SourceArn"),
+    "rules: no DLQ policy": (_no_queue_policy, "0 queue policies on the event-delivery DLQ"),
     "timeout: data action too slow": (_slow_data_action, "Timeout 25s must be <= 15s"),
     "timeout: none set": (_no_timeout, "WebhookIngestFunction: Timeout must be an explicit number"),
     "secrets: any secret": (_secret_any_name, "is not the org prefix"),
@@ -257,26 +329,29 @@ def test_wildcard_only_actions_are_allowed_with_star(t):
 
 
 def test_cli_exit_codes(tmp_path, real, capsys):
-    assert invariants.main([str(TEMPLATE)]) == 0
+    org = TEMPLATE.with_name("org.yaml")
+    assert invariants.main([str(TEMPLATE), str(org)]) == 0
     broken = tmp_path / "broken.yaml"
     text = TEMPLATE.read_text().replace("FunctionResponseTypes: [ReportBatchItemFailures]", "BatchSize: 5", 1)
     broken.write_text(text)
-    assert invariants.main([str(broken)]) == 1
+    assert invariants.main([str(broken), str(org)]) == 1
     assert "ReportBatchItemFailures" in capsys.readouterr().out
+    broken_org = tmp_path / "org.yaml"
+    broken_org.write_text(org.read_text().replace('Name: !Sub "org-${OrgId}"', "Name: live", 1))
+    assert invariants.main([str(TEMPLATE), str(broken_org)]) == 1
+    assert "must be org-${OrgId}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "param, good, bad",
     [
-        ("GenesysOrgId", ["1a2b3c4d-0000-4000-8000-0123456789ab"], ["1A2B3C4D-0000-4000-8000-0123456789AB", "my-org", ""]),
-        ("GenesysAwsAccountId", ["123456789012"], ["12345678901", "arn:aws:iam::123456789012:root", ""]),
-        (
-            "GenesysEventSourceName",
-            ["", "aws.partner/genesys.com/cloud/1a2b3c4d-0000-4000-8000-0123456789ab/bridge"],
-            ["aws.partner/genesys.com/cloud/my-org/bridge", "genesys-bridge"],
-        ),
         ("OrgSecretPrefix", ["genesys-bridge/orgs/"], ["genesys-bridge/orgs", ""]),
         ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:123456789012:ops"], ["ops", "arn:aws:sqs:eu-west-1:123456789012:q"]),
+        (
+            "SingleOrgId",
+            ["", "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11"],
+            ["true", "false", "acme", "4F2B1C9E-8A31-4D6E-9B7A-2C5D8E1F0A11", "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11 "],
+        ),
     ],
 )
 def test_parameter_patterns(real, param, good, bad):
@@ -287,12 +362,3 @@ def test_parameter_patterns(real, param, good, bad):
         assert re.fullmatch(pattern, value), f"{param} should accept {value!r}"
     for value in bad:
         assert not re.fullmatch(pattern, value), f"{param} should reject {value!r}"
-
-
-def test_render_output_satisfies_the_org_id_parameter(real):
-    import re
-
-    import render
-
-    pattern = real["Parameters"]["GenesysOrgId"]["AllowedPattern"]
-    assert re.fullmatch(pattern, render.validate_org_id("1A2B3C4D-0000-4000-8000-0123456789AB"))

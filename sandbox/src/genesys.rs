@@ -12,15 +12,13 @@ use time::OffsetDateTime;
 
 use crate::journal::Upstream;
 use crate::server::{basic_credentials, bearer_token, empty, json, not_implemented, Req};
-use crate::state::{genesys_time, Contact, Org, State, HOME_DIVISION_ID};
+use crate::state::{genesys_time, Contact, Org, Principal, State, HOME_DIVISION_ID};
 use axum::response::Response;
-
-// [U] upstream-facts does not state which permission this route needs; configurable per seed via OrgSeed.attributePermission (optional)
-pub const ATTRIBUTES_PERMISSION: &str = "conversation:communication:update";
 
 #[derive(Clone, Copy)]
 enum Endpoint {
     TokensMe,
+    UsersMe,
     OrganizationsMe,
     Role,
     GetConversation,
@@ -34,7 +32,8 @@ enum Endpoint {
 enum Permission {
     None,
     Required(&'static str),
-    /// The org's attribute permission: [`ATTRIBUTES_PERMISSION`] unless the seed overrides it.
+    /// The org's attribute permission: [`crate::seed::ATTRIBUTES_PERMISSION`] unless the seed
+    /// overrides it.
     OrgAttributes,
 }
 
@@ -54,6 +53,12 @@ const ROUTES: &[Route] = &[
         method: "GET",
         pattern: "/api/v2/tokens/me",
         endpoint: Endpoint::TokensMe,
+        permission: Permission::None,
+    },
+    Route {
+        method: "GET",
+        pattern: "/api/v2/users/me",
+        endpoint: Endpoint::UsersMe,
         permission: Permission::None,
     },
     Route {
@@ -302,7 +307,7 @@ pub(crate) fn api(state: &mut State, req: &Req) -> Response {
             "No authentication bearer token specified in authorization header.",
         );
     };
-    let Some((org_id, client_id)) = state.token_owner(token) else {
+    let Some((org_id, principal)) = state.token_owner(token) else {
         return error(req, 401, "bad.credentials", "Invalid login credentials.");
     };
     let org_index = state
@@ -311,25 +316,39 @@ pub(crate) fn api(state: &mut State, req: &Req) -> Response {
         .position(|o| o.id == org_id)
         .expect("tokens are only issued for seeded orgs");
     let org = &state.orgs[org_index];
-    let client = org
-        .clients
-        .iter()
-        .find(|c| c.id == client_id)
-        .expect("tokens are only issued for seeded clients");
+    // A client's permissions come from its roles; a user's from the user's roles. The
+    // sandbox models one home division, so roles decide alone.
+    let grants = match &principal {
+        Principal::Client(id) => {
+            &org.clients
+                .iter()
+                .find(|c| &c.id == id)
+                .expect("tokens are only issued for seeded clients")
+                .grants
+        }
+        Principal::User(id) => {
+            &org.users
+                .iter()
+                .find(|u| &u.id == id)
+                .expect("user tokens are only seeded for seeded users")
+                .grants
+        }
+    };
     let required = match route.permission {
         Permission::None => None,
         Permission::Required(p) => Some(p.to_owned()),
         Permission::OrgAttributes => Some(org.attribute_permission.clone()),
     };
     if let Some(permission) = required {
-        if !client.has_permission(&permission) {
+        if !grants.has_permission(&permission) {
             return missing_permission(req, &permission);
         }
     }
     let param = |name: &str| params.get(name).cloned().unwrap_or_default();
     let org = &mut state.orgs[org_index];
     match route.endpoint {
-        Endpoint::TokensMe => tokens_me(org, &client_id),
+        Endpoint::TokensMe => tokens_me(org, &principal),
+        Endpoint::UsersMe => users_me(org, req, &principal),
         Endpoint::OrganizationsMe => json(
             200,
             &json!({
@@ -357,29 +376,56 @@ pub(crate) fn api(state: &mut State, req: &Req) -> Response {
     }
 }
 
-fn tokens_me(org: &Org, client_id: &str) -> Response {
-    let client = org
-        .clients
+fn tokens_me(org: &Org, principal: &Principal) -> Response {
+    let mut out = json!({
+        "organization": {"id": org.id, "name": org.name, "selfUri": format!("/api/v2/organizations/{}", org.id)},
+        "homeOrganization": {"id": org.id, "name": org.name, "thirdPartyOrgName": org.third_party_org_name},
+    });
+    // A user token's client app is not modelled: only client tokens name their client.
+    if let Principal::Client(client_id) = principal {
+        let client = org
+            .clients
+            .iter()
+            .find(|c| &c.id == client_id)
+            .expect("checked by caller");
+        let mut role_ids: Vec<&str> = client.grants.roles.iter().map(|r| r.id.as_str()).collect();
+        role_ids.dedup();
+        let role_divisions: Vec<Value> = role_ids
+            .iter()
+            .map(|id| json!({"roleId": id, "divisionId": HOME_DIVISION_ID}))
+            .collect();
+        out["OAuthClient"] = json!({
+            "id": client.id,
+            "name": client.name,
+            "roleDivisions": role_divisions,
+            "organization": {"id": org.id},
+        });
+    }
+    json(200, &out)
+}
+
+/// `GET /api/v2/users/me`: the token's user. A client-credentials token has none.
+fn users_me(org: &Org, req: &Req, principal: &Principal) -> Response {
+    let Some(user_id) = principal.user_id() else {
+        // [U] upstream-facts does not say what Genesys answers here; the bridge treats any
+        // 4xx other than 401/429 as "this token has no user".
+        return bad_request(
+            req,
+            "This request requires a user context. Client credentials cannot be used for requests to this resource.",
+        );
+    };
+    let user = org
+        .users
         .iter()
-        .find(|c| c.id == client_id)
-        .expect("checked by caller");
-    let mut role_ids: Vec<&str> = client.roles.iter().map(|r| r.id.as_str()).collect();
-    role_ids.dedup();
-    let role_divisions: Vec<Value> = role_ids
-        .iter()
-        .map(|id| json!({"roleId": id, "divisionId": HOME_DIVISION_ID}))
-        .collect();
+        .find(|u| u.id == user_id)
+        .expect("user tokens are only seeded for seeded users");
     json(
         200,
         &json!({
-            "organization": {"id": org.id, "name": org.name, "selfUri": format!("/api/v2/organizations/{}", org.id)},
-            "homeOrganization": {"id": org.id, "name": org.name, "thirdPartyOrgName": org.third_party_org_name},
-            "OAuthClient": {
-                "id": client.id,
-                "name": client.name,
-                "roleDivisions": role_divisions,
-                "organization": {"id": org.id},
-            },
+            "id": user.id,
+            "name": user.name,
+            "state": "active",
+            "selfUri": format!("/api/v2/users/{}", user.id),
         }),
     )
 }
@@ -388,7 +434,7 @@ fn role(org: &Org, req: &Req, role_id: &str) -> Response {
     let Some(role) = org
         .clients
         .iter()
-        .flat_map(|c| c.roles.iter())
+        .flat_map(|c| c.grants.roles.iter())
         .find(|r| r.id == role_id)
     else {
         return not_found(req);

@@ -49,6 +49,8 @@ pub struct JournalEntry {
     pub upstream: Upstream,
     /// The Genesys org of a valid bearer token or valid Basic client credentials.
     pub org_id: Option<String>,
+    /// The Genesys user of a valid user token (`None` for client credentials).
+    pub user_id: Option<String>,
     pub zendesk_subdomain: Option<String>,
     /// "basic", "bearer", "none", or "other" for an unrecognised scheme; never the secret.
     pub auth: String,
@@ -203,6 +205,7 @@ mod tests {
             query: None,
             upstream: Upstream::classify(path),
             org_id: None,
+            user_id: None,
             zendesk_subdomain: None,
             auth: "none".into(),
             status: 200,

@@ -8,6 +8,7 @@ mod admin;
 mod faults;
 mod genesys;
 mod journal;
+mod org_config;
 mod pattern;
 mod seed;
 mod server;
@@ -23,13 +24,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::Fault;
-pub use genesys::ATTRIBUTES_PERMISSION;
 pub use journal::{count, count_upstream, matching, JournalEntry, Upstream};
+pub use org_config::point_org_config;
 pub use pattern::{method_matches, path_matches};
 pub use seed::{
     default_seed, ApiTokenSeed, ConversationSeed, ExternalContactSeed, GenesysSeed,
     OAuthClientSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed, PhoneSeed, RoleSeed, SchemaRefSeed,
-    Seed, TicketSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
+    Seed, TicketSeed, UserSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
+    ATTRIBUTES_PERMISSION,
 };
 pub use state::{StateHandle, DEFAULT_TICKET_UPDATE_LIMIT, DEFAULT_TICKET_UPDATE_WINDOW};
 
@@ -93,7 +95,7 @@ impl Sandbox {
     }
 
     pub fn zendesk_base_url(&self, subdomain: &str) -> String {
-        format!("http://{}/zendesk/{subdomain}", self.addr)
+        org_config::zendesk_base_url(&self.base_url(), subdomain)
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -54,6 +54,11 @@ pub struct GenesysSeed {
     pub orgs: Vec<OrgSeed>,
 }
 
+/// The permission the attribute PATCH route requires in an org whose seed does not say
+/// otherwise ([`OrgSeed::attribute_permission`]).
+// [U] upstream-facts does not state which permission this route needs; configurable per seed via OrgSeed.attributePermission (optional)
+pub const ATTRIBUTES_PERMISSION: &str = "conversation:communication:update";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrgSeed {
@@ -64,11 +69,15 @@ pub struct OrgSeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_org_name: Option<String>,
     /// Overrides the permission the attribute PATCH route requires in this org
-    /// (see `genesys::ATTRIBUTES_PERMISSION` for why this is configurable).
+    /// (default [`ATTRIBUTES_PERMISSION`], which says why this is configurable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_permission: Option<String>,
     #[serde(default)]
     pub oauth_clients: Vec<OAuthClientSeed>,
+    /// People of the org (agents) who act with their own tokens, e.g. from an Embeddable
+    /// Client App.
+    #[serde(default)]
+    pub users: Vec<UserSeed>,
     #[serde(default)]
     pub conversations: Vec<ConversationSeed>,
     #[serde(default)]
@@ -81,6 +90,24 @@ pub struct OAuthClientSeed {
     pub id: String,
     pub secret: String,
     pub name: String,
+    #[serde(default)]
+    pub roles: Vec<RoleSeed>,
+    /// A client-credentials token this client obtained before the sandbox started (valid
+    /// like any issued one), so fixtures can name a client's token; not counted as issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token: Option<String>,
+}
+
+/// A Genesys user with a user token (as an implicit or code grant would give an agent).
+/// Their permissions come from their roles, as a client's do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSeed {
+    /// The user id, as agent participants name it in `userId`.
+    pub id: String,
+    pub name: String,
+    /// The user's access token: valid until revoked.
+    pub token: String,
     #[serde(default)]
     pub roles: Vec<RoleSeed>,
 }

@@ -86,7 +86,11 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         body,
         request_id: uuid::Uuid::new_v4().to_string(),
     };
-    let (org_id, zendesk_subdomain) = identify(&shared.state, upstream, &req);
+    let Identity {
+        org_id,
+        user_id,
+        zendesk_subdomain,
+    } = identify(&shared.state, upstream, &req);
 
     let decision = shared.faults.decide(req.method.as_str(), &req.path);
     if !decision.latency.is_zero() {
@@ -133,6 +137,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         query: req.query.clone(),
         upstream,
         org_id,
+        user_id,
         zendesk_subdomain,
         auth: auth_kind(&req.headers).to_owned(),
         status,
@@ -142,16 +147,20 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     response
 }
 
+/// Who a request is, as far as its credential tells.
+#[derive(Default)]
+struct Identity {
+    org_id: Option<String>,
+    user_id: Option<String>,
+    zendesk_subdomain: Option<String>,
+}
+
 /// Who the request claims to be, for the journal: resolved independently of the handler so
 /// that fault-injected requests are attributed too.
-fn identify(
-    state: &StateHandle,
-    upstream: Upstream,
-    req: &Req,
-) -> (Option<String>, Option<String>) {
+fn identify(state: &StateHandle, upstream: Upstream, req: &Req) -> Identity {
     match upstream {
         Upstream::GenesysLogin => {
-            let org = match basic_credentials(&req.headers) {
+            let org_id = match basic_credentials(&req.headers) {
                 Some(Ok((id, secret))) => {
                     let state = state.lock();
                     state
@@ -161,16 +170,28 @@ fn identify(
                 }
                 _ => None,
             };
-            (org, None)
+            Identity {
+                org_id,
+                ..Identity::default()
+            }
         }
         Upstream::Genesys => {
-            let org = bearer_token(&req.headers)
-                .and_then(|token| state.lock().token_owner(token))
-                .map(|(org, _)| org);
-            (org, None)
+            let owner =
+                bearer_token(&req.headers).and_then(|token| state.lock().token_owner(token));
+            match owner {
+                Some((org, principal)) => Identity {
+                    org_id: Some(org),
+                    user_id: principal.user_id().map(str::to_owned),
+                    zendesk_subdomain: None,
+                },
+                None => Identity::default(),
+            }
         }
-        Upstream::Zendesk => (None, zendesk::subdomain_of(&req.path).map(str::to_owned)),
-        Upstream::Other => (None, None),
+        Upstream::Zendesk => Identity {
+            zendesk_subdomain: zendesk::subdomain_of(&req.path).map(str::to_owned),
+            ..Identity::default()
+        },
+        Upstream::Other => Identity::default(),
     }
 }
 

@@ -10,10 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::genesys::ATTRIBUTES_PERMISSION;
 use crate::seed::{
     ApiTokenSeed, ConversationSeed, ExternalContactSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed,
-    RoleSeed, Seed, TicketSeed, ZendeskAccountSeed, ZendeskUserSeed,
+    RoleSeed, Seed, TicketSeed, ZendeskAccountSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
 };
 
 /// Zendesk's Update Ticket budget: 30 updates per 10 minutes per user and ticket.
@@ -36,8 +35,27 @@ pub(crate) struct State {
 
 pub(crate) struct IssuedToken {
     pub(crate) org_id: String,
-    pub(crate) client_id: String,
-    pub(crate) expires_at: Instant,
+    pub(crate) principal: Principal,
+    /// `None`: valid until revoked (a seeded token).
+    pub(crate) expires_at: Option<Instant>,
+}
+
+/// Who a Genesys token acts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Principal {
+    /// An OAuth client (client credentials): no user.
+    Client(String),
+    /// A user (a user token): permissions from the user's roles.
+    User(String),
+}
+
+impl Principal {
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        match self {
+            Principal::User(id) => Some(id),
+            Principal::Client(_) => None,
+        }
+    }
 }
 
 pub(crate) struct Org {
@@ -47,6 +65,7 @@ pub(crate) struct Org {
     pub(crate) third_party_org_name: String,
     pub(crate) attribute_permission: String,
     pub(crate) clients: Vec<Client>,
+    pub(crate) users: Vec<User>,
     pub(crate) conversations: Vec<Conversation>,
     pub(crate) contacts: Vec<Contact>,
 }
@@ -55,12 +74,32 @@ pub(crate) struct Client {
     pub(crate) id: String,
     pub(crate) secret: String,
     pub(crate) name: String,
+    pub(crate) grants: Grants,
+}
+
+/// A user of an org, acting with a user token.
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) grants: Grants,
+}
+
+/// What roles grant a client or a user.
+pub(crate) struct Grants {
     pub(crate) roles: Vec<RoleSeed>,
-    /// Set by `StateHandle::set_client_permissions`; replaces what the roles grant.
+    /// Set by `StateHandle::set_client_permissions` / `set_user_permissions`; replaces what
+    /// the roles grant.
     pub(crate) permission_override: Option<Vec<String>>,
 }
 
-impl Client {
+impl Grants {
+    fn new(roles: &[RoleSeed]) -> Grants {
+        Grants {
+            roles: roles.to_vec(),
+            permission_override: None,
+        }
+    }
+
     pub(crate) fn permissions(&self) -> Vec<String> {
         match &self.permission_override {
             Some(perms) => perms.clone(),
@@ -317,13 +356,50 @@ impl State {
                     id: c.id.clone(),
                     secret: c.secret.clone(),
                     name: c.name.clone(),
-                    roles: c.roles.clone(),
-                    permission_override: None,
+                    grants: Grants::new(&c.roles),
+                })
+                .collect(),
+            users: seed
+                .users
+                .iter()
+                .map(|u| User {
+                    id: u.id.clone(),
+                    name: u.name.clone(),
+                    grants: Grants::new(&u.roles),
                 })
                 .collect(),
             conversations: Vec::new(),
             contacts: Vec::new(),
         });
+        let seeded = seed
+            .oauth_clients
+            .iter()
+            .filter_map(|c| {
+                c.issued_token
+                    .as_ref()
+                    .map(|t| (t, Principal::Client(c.id.clone())))
+            })
+            .chain(
+                seed.users
+                    .iter()
+                    .map(|u| (&u.token, Principal::User(u.id.clone()))),
+            );
+        for (token, principal) in seeded {
+            if self.tokens.contains_key(token.as_str()) {
+                return Err(format!("seed: duplicate token of {principal:?}"));
+            }
+            self.tokens.insert(
+                token.clone(),
+                IssuedToken {
+                    org_id: seed.id.clone(),
+                    principal,
+                    expires_at: None,
+                },
+            );
+        }
+        for user in &seed.users {
+            check_uuid("user", &user.id)?;
+        }
         for conversation in &seed.conversations {
             self.insert_conversation(&seed.id, conversation)?;
         }
@@ -436,19 +512,21 @@ impl State {
             token.clone(),
             IssuedToken {
                 org_id: org_id.to_owned(),
-                client_id: client_id.to_owned(),
-                expires_at: Instant::now() + self.token_ttl,
+                principal: Principal::Client(client_id.to_owned()),
+                expires_at: Some(Instant::now() + self.token_ttl),
             },
         );
         self.tokens_issued += 1;
         token
     }
 
-    /// The (org id, client id) of a token that is still valid.
-    pub(crate) fn token_owner(&self, token: &str) -> Option<(String, String)> {
+    /// The org id and principal of a token that is still valid.
+    pub(crate) fn token_owner(&self, token: &str) -> Option<(String, Principal)> {
         let issued = self.tokens.get(token)?;
-        (Instant::now() < issued.expires_at)
-            .then(|| (issued.org_id.clone(), issued.client_id.clone()))
+        issued
+            .expires_at
+            .is_none_or(|at| Instant::now() < at)
+            .then(|| (issued.org_id.clone(), issued.principal.clone()))
     }
 
     pub(crate) fn account(&self, subdomain: &str) -> Option<&Account> {
@@ -529,12 +607,19 @@ impl StateHandle {
     pub fn expire_tokens(&self) {
         let now = Instant::now();
         for token in self.lock().tokens.values_mut() {
-            token.expires_at = now;
+            token.expires_at = Some(now);
         }
     }
 
     pub fn revoke_tokens_for_client(&self, client_id: &str) {
-        self.lock().tokens.retain(|_, t| t.client_id != client_id);
+        let client = Principal::Client(client_id.to_owned());
+        self.lock().tokens.retain(|_, t| t.principal != client);
+    }
+
+    /// The user's tokens stop working (401 `bad.credentials`), as when an agent signs out.
+    pub fn revoke_tokens_for_user(&self, user_id: &str) {
+        let user = Principal::User(user_id.to_owned());
+        self.lock().tokens.retain(|_, t| t.principal != user);
     }
 
     /// How many Genesys tokens were issued (through `/oauth/token` or [`Self::issue_token`]).
@@ -567,7 +652,20 @@ impl StateHandle {
             .iter_mut()
             .find(|c| c.id == client_id)
             .unwrap_or_else(|| panic!("bridge-sandbox: no client {client_id:?} in {org_id:?}"));
-        client.permission_override = Some(permissions);
+        client.grants.permission_override = Some(permissions);
+    }
+
+    /// Replaces what the user's roles grant (the roles themselves are still reported).
+    pub fn set_user_permissions(&self, org_id: &str, user_id: &str, permissions: Vec<String>) {
+        let mut state = self.lock();
+        let user = state
+            .org_mut(org_id)
+            .unwrap_or_else(|| panic!("bridge-sandbox: no org {org_id:?}"))
+            .users
+            .iter_mut()
+            .find(|u| u.id == user_id)
+            .unwrap_or_else(|| panic!("bridge-sandbox: no user {user_id:?} in {org_id:?}"));
+        user.grants.permission_override = Some(permissions);
     }
 
     /// The permission the attribute PATCH route requires in `org_id`.

@@ -5,13 +5,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bridge_sandbox::{count, Fault, Upstream};
+use bridge_testkit::ids::*;
 use common::*;
 use serde_json::json;
 
 #[tokio::test]
 async fn fault_sequence_429_then_pass_then_normal_with_retry_after() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     h.sandbox.inject(
         Fault::new("GET", "/api/v2/conversations/*")
             .statuses([429, 0, 503])
@@ -66,7 +67,7 @@ async fn zendesk_default_429_is_text_plain_and_custom_bodies_work() {
     let response = h
         .zd_basic(
             h.http.put(h.zd("acme", "/api/v2/tickets/1001.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .json(&json!({"ticket": {"status": "pending"}}))
         .send()
@@ -96,10 +97,13 @@ async fn zendesk_default_429_is_text_plain_and_custom_bodies_work() {
             .body(json!({"error": "Boom"})),
     );
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ACME_ZD)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!((status, b), (500, json!({"error": "Boom"})));
@@ -109,10 +113,13 @@ async fn zendesk_default_429_is_text_plain_and_custom_bodies_work() {
             .text_body("bad gateway"),
     );
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ACME_ZD)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!((status, b), (502, json!("bad gateway")));
@@ -125,7 +132,7 @@ async fn token_rate_limited_fault_uses_the_real_400_form() {
     let send = || {
         h.http
             .post(h.url("/oauth/token"))
-            .basic_auth(ACME_CLIENT.0, Some(ACME_CLIENT.1))
+            .basic_auth(CLIENT_A.0, Some(CLIENT_A.1))
             .form(&[("grant_type", "client_credentials")])
             .send()
     };
@@ -144,7 +151,7 @@ async fn latency_rule_stays_until_cleared() {
     let h = start().await;
     h.sandbox
         .inject(Fault::new("*", "/api/v2/tokens/me").latency(Duration::from_millis(150)));
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     for _ in 0..2 {
         let started = Instant::now();
         let response = h
@@ -172,10 +179,10 @@ async fn latency_rule_stays_until_cleared() {
 #[tokio::test]
 async fn journal_records_auth_kind_org_and_bodies_without_secrets() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     h.http
         .post(h.url("/oauth/token"))
-        .basic_auth(GLOBEX_CLIENT.0, Some(GLOBEX_CLIENT.1))
+        .basic_auth(CLIENT_B.0, Some(CLIENT_B.1))
         .form(&[
             ("grant_type", "client_credentials"),
             ("scope", "contact-center:write"),
@@ -195,7 +202,7 @@ async fn journal_records_auth_kind_org_and_bodies_without_secrets() {
         .unwrap();
     h.zd_basic(
         h.http.get(h.zd("acme", "/api/v2/tickets/1001.json")),
-        ACME_ZD,
+        ZENDESK_TOKEN_A,
     )
     .send()
     .await
@@ -254,9 +261,9 @@ async fn journal_records_auth_kind_org_and_bodies_without_secrets() {
 
     let printed = serde_json::to_string(&journal).unwrap();
     for secret in [
-        ACME_CLIENT.1,
-        GLOBEX_CLIENT.1,
-        ACME_ZD.1,
+        CLIENT_A.1,
+        CLIENT_B.1,
+        ZENDESK_TOKEN_A.1,
         token.as_str(),
         "leak",
     ] {
@@ -304,7 +311,7 @@ async fn admin_api() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let response = h
         .http
         .get(h.url("/api/v2/organizations/me"))

@@ -3,6 +3,7 @@
 mod common;
 
 use base64::Engine as _;
+use bridge_testkit::ids::*;
 use common::*;
 use serde_json::{json, Value};
 
@@ -12,7 +13,7 @@ async fn token_success_shape_and_basic_parsing() {
     let response = h
         .http
         .post(h.url("/oauth/token"))
-        .basic_auth(ACME_CLIENT.0, Some(ACME_CLIENT.1))
+        .basic_auth(CLIENT_A.0, Some(CLIENT_A.1))
         .form(&[
             ("grant_type", "client_credentials"),
             ("scope", "conversations:participant:write"),
@@ -29,8 +30,8 @@ async fn token_success_shape_and_basic_parsing() {
     assert_eq!(h.sandbox.state().tokens_issued(), 1);
 
     // A hand-built header with extra whitespace and a lowercase scheme parses the same way.
-    let encoded = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", GLOBEX_CLIENT.0, GLOBEX_CLIENT.1));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", CLIENT_B.0, CLIENT_B.1));
     let response = h
         .http
         .post(h.url("/oauth/token"))
@@ -51,7 +52,7 @@ async fn token_failure_shapes() {
 
     let (status, b) = body(
         post()
-            .basic_auth(ACME_CLIENT.0, Some("wrong"))
+            .basic_auth(CLIENT_A.0, Some("wrong"))
             .form(&grant)
             .send()
             .await
@@ -97,7 +98,7 @@ async fn token_failure_shapes() {
     for form in [vec![("grant_type", "password")], vec![]] {
         let (status, b) = body(
             post()
-                .basic_auth(ACME_CLIENT.0, Some(ACME_CLIENT.1))
+                .basic_auth(CLIENT_A.0, Some(CLIENT_A.1))
                 .form(&form)
                 .send()
                 .await
@@ -156,7 +157,7 @@ async fn api_401_codes_and_correlation_id() {
     assert_eq!((status, b["code"].as_str()), (401, Some("bad.credentials")));
     assert_eq!(b["message"], "Invalid login credentials.");
 
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     assert_eq!(
         h.http
             .get(&url)
@@ -171,8 +172,8 @@ async fn api_401_codes_and_correlation_id() {
     let (status, b) = body(h.http.get(&url).bearer_auth(&token).send().await.unwrap()).await;
     assert_eq!((status, b["code"].as_str()), (401, Some("bad.credentials")));
 
-    let token = h.token(ACME_CLIENT).await;
-    h.sandbox.state().revoke_tokens_for_client(ACME_CLIENT.0);
+    let token = h.token(CLIENT_A).await;
+    h.sandbox.state().revoke_tokens_for_client(CLIENT_A.0);
     assert_eq!(
         h.http
             .get(&url)
@@ -188,7 +189,7 @@ async fn api_401_codes_and_correlation_id() {
 #[tokio::test]
 async fn tokens_me_and_organizations_me() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let (status, me) = body(
         h.http
             .get(h.url("/api/v2/tokens/me"))
@@ -202,7 +203,7 @@ async fn tokens_me_and_organizations_me() {
     assert_eq!(me["organization"]["id"], ORG_A);
     assert_eq!(me["homeOrganization"]["name"], "Acme Support");
     assert_eq!(me["homeOrganization"]["thirdPartyOrgName"], "acmesupport");
-    assert_eq!(me["OAuthClient"]["id"], ACME_CLIENT.0);
+    assert_eq!(me["OAuthClient"]["id"], CLIENT_A.0);
     let role_id = me["OAuthClient"]["roleDivisions"][0]["roleId"]
         .as_str()
         .unwrap()
@@ -243,7 +244,7 @@ async fn tokens_me_and_organizations_me() {
         .any(|p| p["domain"] == "conversation" && p["entityName"] == "communication"));
 
     // Globex's role is invisible to Acme.
-    let globex = h.token(GLOBEX_CLIENT).await;
+    let globex = h.token(CLIENT_B).await;
     let (_, globex_me) = body(
         h.http
             .get(h.url("/api/v2/tokens/me"))
@@ -269,7 +270,7 @@ async fn tokens_me_and_organizations_me() {
 #[tokio::test]
 async fn missing_permission_403_names_the_permission() {
     let h = start().await;
-    let token = h.token(ACME_LIMITED).await;
+    let token = h.token(CLIENT_A_LIMITED).await;
     let (status, b) = body(
         h.http
             .get(h.url(&format!("/api/v2/conversations/{CONV_A1}")))
@@ -309,7 +310,7 @@ async fn missing_permission_403_names_the_permission() {
     // Granting the permission at runtime takes effect for the same token.
     h.sandbox.state().set_client_permissions(
         ORG_A,
-        ACME_LIMITED.0,
+        CLIENT_A_LIMITED.0,
         vec!["conversation:*:view".into()],
     );
     let response = h
@@ -325,7 +326,7 @@ async fn missing_permission_403_names_the_permission() {
 #[tokio::test]
 async fn conversation_read_404_across_orgs_and_400_on_bad_id() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let get = |id: &str| {
         h.http
             .get(h.url(&format!("/api/v2/conversations/{id}")))
@@ -362,7 +363,7 @@ fn attributes_url(h: &Harness, conv: &str, participant: &str) -> String {
 #[tokio::test]
 async fn attribute_patch_merges_and_reads_back() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let url = attributes_url(&h, CONV_A1, CONV_A1_CUSTOMER);
 
     let response = h
@@ -470,7 +471,7 @@ async fn attribute_patch_merges_and_reads_back() {
 #[tokio::test]
 async fn attributes_after_the_end_are_accepted_but_not_kept() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let write = |conv: &str, participant: &str| {
         h.http
             .patch(attributes_url(&h, conv, participant))
@@ -509,7 +510,7 @@ async fn attributes_after_the_end_are_accepted_but_not_kept() {
 #[tokio::test]
 async fn attribute_permission_is_configurable_per_org() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     h.sandbox
         .state()
         .set_attribute_permission(ORG_A, "conversation:participant:attributesedit");
@@ -533,7 +534,7 @@ async fn attribute_permission_is_configurable_per_org() {
 #[tokio::test]
 async fn external_contact_field_level_patch() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let url = h.url(&format!("/api/v2/externalcontacts/contacts/{CONTACT_A1}"));
     let (status, contact) = body(h.http.get(&url).bearer_auth(&token).send().await.unwrap()).await;
     assert_eq!(status, 200);
@@ -621,7 +622,7 @@ async fn external_contact_field_level_patch() {
 #[tokio::test]
 async fn agentless_message_probe() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let (status, b) = body(
         h.http
             .post(h.url("/api/v2/conversations/messages/agentless"))
@@ -634,7 +635,7 @@ async fn agentless_message_probe() {
     .await;
     assert_eq!(status, 202);
     assert!(b["conversationId"].is_string());
-    let limited = h.token(ACME_LIMITED).await;
+    let limited = h.token(CLIENT_A_LIMITED).await;
     let response = h
         .http
         .post(h.url("/api/v2/conversations/messages/agentless"))
@@ -649,7 +650,7 @@ async fn agentless_message_probe() {
 #[tokio::test]
 async fn unimplemented_and_invented_paths_are_501() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let cases = [
         (
             "PATCH",
@@ -695,7 +696,7 @@ async fn unimplemented_and_invented_paths_are_501() {
 #[tokio::test]
 async fn oversized_body_is_413() {
     let h = start().await;
-    let token = h.token(ACME_CLIENT).await;
+    let token = h.token(CLIENT_A).await;
     let big = "x".repeat(512_001);
     let response = h
         .http
@@ -712,4 +713,94 @@ async fn oversized_body_is_413() {
         .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
         .unwrap()
         .contains_key("big"));
+}
+
+#[tokio::test]
+async fn user_tokens_act_with_the_users_own_permissions() {
+    let h = start().await;
+    let get = |path: &str, token: &str| h.http.get(h.url(path)).bearer_auth(token.to_owned());
+
+    // users/me names the token's user; tokens/me its org (and no OAuth client).
+    let (status, me) = body(get("/api/v2/users/me", USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some(AGENT_USER_A)));
+    let (status, t) = body(get("/api/v2/tokens/me", USER_TOKEN_B).send().await.unwrap()).await;
+    assert_eq!(
+        (status, t["organization"]["id"].as_str()),
+        (200, Some(ORG_B))
+    );
+    assert!(t.get("OAuthClient").is_none(), "{t}");
+    // A client-credentials token has no user.
+    let (status, e) = body(
+        get("/api/v2/users/me", CLIENT_TOKEN_A_LIMITED)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("bad.request")));
+    let (status, t) = body(
+        get("/api/v2/tokens/me", CLIENT_TOKEN_A_LIMITED)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(t["OAuthClient"]["id"], CLIENT_A_LIMITED.0);
+
+    // The conversation read and the attribute write check the user's own permissions.
+    let conv = format!("/api/v2/conversations/{CONV_A1}");
+    assert_eq!(get(&conv, USER_TOKEN_A).send().await.unwrap().status(), 200);
+    let patch = |token: &str| {
+        h.http
+            .patch(h.url(&format!(
+                "/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes"
+            )))
+            .bearer_auth(token.to_owned())
+            .json(&json!({"attributes": {"tier": "gold"}}))
+    };
+    assert_eq!(patch(USER_TOKEN_A).send().await.unwrap().status(), 202);
+    h.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec!["conversation:communication:view".into()],
+    );
+    let (status, e) = body(patch(USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("missing.permissions"))
+    );
+    assert_eq!(
+        e["messageParams"]["permissions"],
+        "conversation:communication:update"
+    );
+    h.sandbox
+        .state()
+        .set_user_permissions(ORG_A, AGENT_USER_A, vec![]);
+    let (status, e) = body(get(&conv, USER_TOKEN_A).send().await.unwrap()).await;
+    assert_eq!(
+        (status, e["messageParams"]["permissions"].as_str()),
+        (403, Some("conversation:communication:view"))
+    );
+    // Another org's user sees another org's conversation as missing.
+    assert_eq!(get(&conv, USER_TOKEN_B).send().await.unwrap().status(), 404);
+
+    // The journal tells user calls apart, without the token.
+    let journal = h.sandbox.journal();
+    let users: Vec<Option<&str>> = journal.iter().map(|e| e.user_id.as_deref()).collect();
+    assert_eq!(users[0], Some(AGENT_USER_A));
+    assert_eq!(users[2], None, "a client token has no user");
+    assert!(!serde_json::to_string(&journal)
+        .unwrap()
+        .contains(USER_TOKEN_A));
+
+    // A revoked user token is refused like any other.
+    h.sandbox.state().revoke_tokens_for_user(AGENT_USER_B);
+    let (status, e) = body(get("/api/v2/users/me", USER_TOKEN_B).send().await.unwrap()).await;
+    assert_eq!((status, e["code"].as_str()), (401, Some("bad.credentials")));
+    assert_eq!(
+        h.sandbox.state().tokens_issued(),
+        0,
+        "seeded tokens are not issued ones"
+    );
 }

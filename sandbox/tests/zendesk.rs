@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use bridge_testkit::ids::*;
 use common::*;
 use serde_json::json;
 
@@ -21,7 +22,7 @@ async fn auth_401_403_and_unknown_account() {
     );
 
     let (status, _) = body(
-        h.zd_basic(h.http.get(&url), (ACME_ZD.0, "wrong"))
+        h.zd_basic(h.http.get(&url), (ZENDESK_TOKEN_A.0, "wrong"))
             .send()
             .await
             .unwrap(),
@@ -32,7 +33,7 @@ async fn auth_401_403_and_unknown_account() {
     let (status, _) = body(
         h.zd_basic(
             h.http.get(h.zd("globex", "/api/v2/tickets/2001.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
         .await
@@ -44,7 +45,7 @@ async fn auth_401_403_and_unknown_account() {
     let (status, _) = body(
         h.http
             .get(&url)
-            .basic_auth(ACME_ZD.0, Some(ACME_ZD.1))
+            .basic_auth(ZENDESK_TOKEN_A.0, Some(ZENDESK_TOKEN_A.1))
             .send()
             .await
             .unwrap(),
@@ -90,7 +91,7 @@ async fn auth_401_403_and_unknown_account() {
     let (status, b) = body(
         h.zd_basic(
             h.http.get(h.zd("initech", "/api/v2/tickets/1.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
         .await
@@ -106,7 +107,7 @@ async fn show_ticket_and_404() {
     let (status, b) = body(
         h.zd_basic(
             h.http.get(h.zd("acme", "/api/v2/tickets/1001.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
         .await
@@ -126,7 +127,7 @@ async fn show_ticket_and_404() {
     let (status, b) = body(
         h.zd_basic(
             h.http.get(h.zd("acme", "/api/v2/tickets/999.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
         .await
@@ -147,7 +148,7 @@ async fn update_with_comment_then_safe_update_conflict() {
     let h = start().await;
     let url = h.zd("acme", "/api/v2/tickets/1001.json");
     let (status, b) = body(
-        h.zd_basic(h.http.put(&url), ACME_ZD)
+        h.zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
             .json(&json!({"ticket": {
                 "status": "pending",
                 "comment": {"body": "Call ended", "public": false},
@@ -178,7 +179,7 @@ async fn update_with_comment_then_safe_update_conflict() {
     // Someone else edits; the stamp we hold is now stale.
     h.sandbox.state().touch_ticket("acme", 1001);
     let (status, b) = body(
-        h.zd_basic(h.http.put(&url), ACME_ZD)
+        h.zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
             .json(&json!({"ticket": {"status": "solved", "safe_update": true, "updated_stamp": new_stamp}}))
             .send()
             .await
@@ -194,7 +195,7 @@ async fn update_with_comment_then_safe_update_conflict() {
 
     // `safe_update: false` is still a safe update.
     let (status, _) = body(
-        h.zd_basic(h.http.put(&url), ACME_ZD)
+        h.zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
             .json(&json!({"ticket": {"status": "solved", "safe_update": false, "updated_stamp": new_stamp}}))
             .send()
             .await
@@ -210,7 +211,7 @@ async fn update_with_comment_then_safe_update_conflict() {
         .to_owned();
     for _ in 0..3 {
         let (status, b) = body(
-            h.zd_basic(h.http.put(&url), ACME_ZD)
+            h.zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
                 .json(&json!({"ticket": {"status": "open"}}))
                 .send()
                 .await
@@ -230,7 +231,7 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     let (status, b) = body(
         h.zd_basic(
             h.http.put(h.zd("acme", "/api/v2/tickets/1004.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .json(&json!({"ticket": {"status": "open", "comment": {"body": "again", "public": true}}}))
         .send()
@@ -248,7 +249,7 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     let (status, b) = body(
         h.zd_basic(
             h.http.put(h.zd("acme", "/api/v2/tickets/1001.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .json(&json!({"ticket": {"status": "resolved"}}))
         .send()
@@ -260,14 +261,17 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     assert!(b["details"]["status"].is_array());
 
     let (status, b) = body(
-        h.zd_basic(h.http.post(h.zd("acme", "/api/v2/tickets.json")), ACME_ZD)
-            .json(
-                &json!({"ticket": {"via_followup_source_id": 1004, "requester_id": 361101,
+        h.zd_basic(
+            h.http.post(h.zd("acme", "/api/v2/tickets.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .json(
+            &json!({"ticket": {"via_followup_source_id": 1004, "requester_id": 361101,
                                      "comment": {"body": "Follow-up of 1004"}}}),
-            )
-            .send()
-            .await
-            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 201, "{b}");
@@ -277,11 +281,14 @@ async fn closed_ticket_is_422_and_follow_up_is_created() {
     assert!(h.sandbox.state().ticket("acme", id).is_some());
 
     let (status, _) = body(
-        h.zd_basic(h.http.post(h.zd("acme", "/api/v2/tickets.json")), ACME_ZD)
-            .json(&json!({"ticket": {"via_followup_source_id": 1001, "comment": {"body": "x"}}}))
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.post(h.zd("acme", "/api/v2/tickets.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .json(&json!({"ticket": {"via_followup_source_id": 1001, "comment": {"body": "x"}}}))
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 422);
@@ -296,7 +303,7 @@ async fn per_ticket_update_budget_429() {
     let url = h.zd("acme", "/api/v2/tickets/1002.json");
     for _ in 0..3 {
         let response = h
-            .zd_basic(h.http.put(&url), ACME_ZD)
+            .zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
             .json(&json!({"ticket": {"status": "open"}}))
             .send()
             .await
@@ -304,7 +311,7 @@ async fn per_ticket_update_budget_429() {
         assert_eq!(response.status(), 200);
     }
     let response = h
-        .zd_basic(h.http.put(&url), ACME_ZD)
+        .zd_basic(h.http.put(&url), ZENDESK_TOKEN_A)
         .json(&json!({"ticket": {"status": "open"}}))
         .send()
         .await
@@ -328,7 +335,7 @@ async fn per_ticket_update_budget_429() {
     let other = h
         .zd_basic(
             h.http.put(h.zd("acme", "/api/v2/tickets/1005.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .json(&json!({"ticket": {"status": "open"}}))
         .send()
@@ -370,7 +377,7 @@ async fn user_search_normalises_phone_and_email() {
         h.zd_basic(
             h.http
                 .get(h.zd("acme", &format!("/api/v2/users/search.json?{encoded}"))),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
     };
@@ -399,7 +406,7 @@ async fn user_search_normalises_phone_and_email() {
         h.zd_basic(
             h.http
                 .get(h.zd("acme", "/api/v2/users/361101/tickets/requested.json")),
-            ACME_ZD,
+            ZENDESK_TOKEN_A,
         )
         .send()
         .await
@@ -418,10 +425,13 @@ async fn user_search_normalises_phone_and_email() {
     assert_eq!(b["count"], 3);
 
     let (status, b) = body(
-        h.zd_basic(h.http.get(h.zd("acme", "/api/v2/users/me.json")), ACME_ZD)
-            .send()
-            .await
-            .unwrap(),
+        h.zd_basic(
+            h.http.get(h.zd("acme", "/api/v2/users/me.json")),
+            ZENDESK_TOKEN_A,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
@@ -450,10 +460,13 @@ async fn unimplemented_zendesk_paths_are_501() {
     ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let (status, b) = body(
-            h.zd_basic(h.http.request(method.clone(), h.zd("acme", path)), ACME_ZD)
-                .send()
-                .await
-                .unwrap(),
+            h.zd_basic(
+                h.http.request(method.clone(), h.zd("acme", path)),
+                ZENDESK_TOKEN_A,
+            )
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert_eq!(status, 501, "{method} {path}");

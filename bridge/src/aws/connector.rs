@@ -19,13 +19,13 @@ use aws_smithy_types::body::SdkBody;
 
 /// Hands the SDK a connector over the shared `reqwest::Client`.
 #[derive(Debug, Clone)]
-pub(crate) struct ReqwestHttpClient {
+pub(super) struct ReqwestHttpClient {
     /// The error instead, if the client could not be built: every call fails with it.
     client: Result<reqwest::Client, String>,
 }
 
 impl ReqwestHttpClient {
-    pub(crate) fn new(client: Result<reqwest::Client, String>) -> ReqwestHttpClient {
+    pub(super) fn new(client: Result<reqwest::Client, String>) -> ReqwestHttpClient {
         ReqwestHttpClient { client }
     }
 }

@@ -22,7 +22,7 @@ pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
 /// The SDK transport over a new [`HttpClient`]. One that cannot be built (it does not happen
 /// with the compiled-in TLS roots) makes every AWS call fail with the reason, like an
 /// unreachable service would.
-pub(crate) fn new_transport() -> ReqwestHttpClient {
+fn new_transport() -> ReqwestHttpClient {
     let client = HttpClient::new()
         .map(|http| http.reqwest().clone())
         .map_err(|e| e.to_string());

@@ -73,11 +73,87 @@ pub fn extract_permissions(body: &ApiErrorBody) -> Vec<String> {
     out
 }
 
+/// Whose credential an API call carried: what an error names and which fix it suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// The org's OAuth client (client credentials; permissions from its roles).
+    Client(&'a str),
+    /// A token the caller presented (a Genesys user's; permissions from the user's roles).
+    Caller,
+}
+
+impl Credential<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Credential::Client(id) => format!("OAuth client {id}"),
+            Credential::Caller => "the caller's Genesys token".to_string(),
+        }
+    }
+}
+
 /// Reads API (`api.<domain>`) answers.
 pub struct ApiReader<'a> {
     pub org_id: &'a str,
-    pub client_id: &'a str,
+    pub credential: Credential<'a>,
     pub region: &'a str,
+}
+
+impl ApiReader<'_> {
+    /// The fix for `kind`, for the credential that was used.
+    fn hint(&self, kind: ErrorKind, code: Option<&str>, permissions: &[String]) -> String {
+        let list = || {
+            if permissions.is_empty() {
+                "the permission named in the message".to_string()
+            } else if code == Some("missing.any.permissions") {
+                format!("at least one of {}", permissions.join(", "))
+            } else {
+                permissions.join(", ")
+            }
+        };
+        match (self.credential, kind) {
+            (Credential::Caller, ErrorKind::MissingPermission) => format!(
+                "the token's user lacks {}; an admin of org {} grants it through the user's roles (Admin > People > the user > Roles, with the right divisions)",
+                list(),
+                self.org_id
+            ),
+            (Credential::Caller, ErrorKind::Forbidden) => format!(
+                "the token's user is not allowed to do this in org {}; check the user's roles and their divisions",
+                self.org_id
+            ),
+            (Credential::Caller, ErrorKind::BadCredentials) => format!(
+                "Genesys refused the caller's token (expired, revoked, or not of org {} in {}): sign in again and send a fresh token",
+                self.org_id, self.region
+            ),
+            (Credential::Caller, ErrorKind::RateLimited) => {
+                "Genesys is throttling the caller's token; retry later (honour Retry-After)".to_string()
+            }
+            (Credential::Client(client), ErrorKind::MissingPermission) => format!(
+                "assign a role granting {} to OAuth client {client} in org {} (Admin > Integrations > OAuth > the client > Roles, with the right divisions). Client-credentials clients get permissions from roles, not scopes",
+                list(),
+                self.org_id
+            ),
+            (Credential::Client(client), ErrorKind::Forbidden) => format!(
+                "OAuth client {client} is not authorized for this; check its roles and their divisions in org {}",
+                self.org_id
+            ),
+            (Credential::Client(client), ErrorKind::BadCredentials) => format!(
+                "the access token was refused even after a fresh one was issued: check that OAuth client {client} still exists and has roles in org {} ({})",
+                self.org_id, self.region
+            ),
+            (Credential::Client(client), ErrorKind::RateLimited) => format!(
+                "Genesys is throttling OAuth client {client}; retry later (honour Retry-After)"
+            ),
+            (_, ErrorKind::NotFound) => format!(
+                "not found in org {} ({}): the id may be wrong, or belong to another org or region",
+                self.org_id, self.region
+            ),
+            (_, ErrorKind::Conflict) => {
+                "the resource changed concurrently: read it again and retry".to_string()
+            }
+            (_, ErrorKind::ServerError) => "Genesys failed on its side; retry later and quote the correlation id to Genesys support".to_string(),
+            _ => "the request was rejected as invalid; see the message".to_string(),
+        }
+    }
 }
 
 impl ErrorReader for ApiReader<'_> {
@@ -112,45 +188,11 @@ impl ErrorReader for ApiReader<'_> {
             (s, _) if s >= 500 => ErrorKind::ServerError,
             _ => ErrorKind::InvalidRequest,
         };
-        let hint = match kind {
-            ErrorKind::MissingPermission => {
-                let any = code.as_deref() == Some("missing.any.permissions");
-                let list = if permissions.is_empty() {
-                    "the permission named in the message".to_string()
-                } else if any {
-                    format!("at least one of {}", permissions.join(", "))
-                } else {
-                    permissions.join(", ")
-                };
-                format!(
-                    "assign a role granting {list} to OAuth client {} in org {} (Admin > Integrations > OAuth > the client > Roles, with the right divisions). Client-credentials clients get permissions from roles, not scopes",
-                    self.client_id, self.org_id
-                )
-            }
-            ErrorKind::Forbidden => format!(
-                "OAuth client {} is not authorized for this; check its roles and their divisions in org {}",
-                self.client_id, self.org_id
-            ),
-            ErrorKind::BadCredentials => format!(
-                "the access token was refused even after a fresh one was issued: check that OAuth client {} still exists and has roles in org {} ({})",
-                self.client_id, self.org_id, self.region
-            ),
-            ErrorKind::NotFound => format!(
-                "not found in org {} ({}): the id may be wrong, or belong to another org or region",
-                self.org_id, self.region
-            ),
-            ErrorKind::Conflict => "the resource changed concurrently: read it again and retry".to_string(),
-            ErrorKind::RateLimited => format!(
-                "Genesys is throttling OAuth client {}; retry later (honour Retry-After)",
-                self.client_id
-            ),
-            ErrorKind::ServerError => "Genesys failed on its side; retry later and quote the correlation id to Genesys support".to_string(),
-            _ => "the request was rejected as invalid; see the message".to_string(),
-        };
+        let hint = self.hint(kind, code.as_deref(), &permissions);
         let mut e = BridgeError::upstream(Upstream::Genesys, kind, message)
             .with_status(resp.status)
             .with_correlation_id(resp.correlation_id.clone().or(body.context_id))
-            .with_credential(format!("OAuth client {}", self.client_id))
+            .with_credential(self.credential.describe())
             .with_hint(hint)
             .with_retry_after(resp.retry_after());
         e.code = code;
@@ -273,7 +315,7 @@ mod tests {
     fn api() -> ApiReader<'static> {
         ApiReader {
             org_id: "org-a",
-            client_id: "client-a",
+            credential: Credential::Client("client-a"),
             region: "mypurecloud.ie",
         }
     }
@@ -376,6 +418,23 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("attributes"));
         let e = api().read_error(&resp(429, json!({})));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
+
+        // A caller's token: the fix is the user's roles, and no OAuth client is named.
+        let caller = ApiReader {
+            credential: Credential::Caller,
+            ..api()
+        };
+        let e = caller.read_error(&resp(403, json!({"code": "missing.permissions", "message": "You are missing the following permission(s): [conversation:communication:view]"})));
+        assert_eq!(e.error_type(), "Genesys.MissingPermission");
+        let hint = e.hint.as_deref().unwrap();
+        assert!(
+            hint.contains("user's roles") && hint.contains("conversation:communication:view"),
+            "{hint}"
+        );
+        assert!(!e.to_string().contains("OAuth client"), "{e}");
+        assert_eq!(e.credential.as_deref(), Some("the caller's Genesys token"));
+        let e = caller.read_error(&resp(401, json!({"code": "bad.credentials"})));
+        assert!(e.hint.as_deref().unwrap().contains("sign in again"), "{e}");
     }
 
     #[test]

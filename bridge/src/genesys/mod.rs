@@ -5,6 +5,11 @@
 //! caller fetches while the others wait (single-flight); a 401 invalidates the token and the
 //! call is retried once with a fresh one. The first token of each (org, client) is checked
 //! with `GET /api/v2/tokens/me`: credentials of another org are refused before any use.
+//!
+//! The same operations can run with a token a caller presented ([`Genesys::as_caller`], e.g.
+//! an agent's token from an Embeddable Client App): then Genesys applies that user's own
+//! permissions and divisions. Such a token is used as it is, for the calls of one request:
+//! never cached, never refreshed, never mixed with the org's OAuth client.
 
 mod errors;
 mod types;
@@ -21,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-pub use errors::{extract_permissions, ApiErrorBody, ApiReader, TokenReader};
+pub use errors::{extract_permissions, ApiErrorBody, ApiReader, Credential, TokenReader};
 pub use types::*;
 
 use crate::config::OrgConfig;
@@ -82,10 +87,10 @@ impl Genesys {
     /// here, once, not on every attempt.
     pub fn org<'a>(&'a self, org: &'a OrgConfig, deadline: Deadline) -> GenesysOrg<'a> {
         GenesysOrg {
-            auth: BearerAuth {
+            auth: OrgAuth {
                 g: self,
                 org,
-                slot: self.slot(org),
+                acting: Acting::Client(self.slot(org)),
             },
             deadline,
         }
@@ -96,17 +101,23 @@ impl Genesys {
         self.tokens_issued.load(Ordering::SeqCst)
     }
 
-    /// `GET /api/v2/tokens/me` with a token someone else presented (e.g. an agent-desktop
-    /// client app calling webhook-ingest): tells which org it belongs to. The token is not
-    /// cached and a 401 is not retried (it is not ours to refresh).
-    pub async fn token_info_of(
-        &self,
-        org: &OrgConfig,
-        access_token: &SecretString,
+    /// Operations with `token`, a bearer a caller presented (e.g. an agent's token), sent to
+    /// `org`'s API host, bounded by `deadline`. Genesys decides with the token's own rights;
+    /// a 401 is not retried (the token is not ours to refresh), and nothing is cached.
+    pub fn as_caller<'a>(
+        &'a self,
+        org: &'a OrgConfig,
+        token: &'a CallerToken,
         deadline: Deadline,
-    ) -> Result<TokenInfo> {
-        let header = SecretString::from(format!("Bearer {}", access_token.expose_secret()));
-        self.tokens_me_with(org, &header, deadline).await
+    ) -> GenesysOrg<'a> {
+        GenesysOrg {
+            auth: OrgAuth {
+                g: self,
+                org,
+                acting: Acting::Caller(token),
+            },
+            deadline,
+        }
     }
 
     /// Forgets every cached token of `org_id` (credential rotation).
@@ -214,7 +225,7 @@ impl Genesys {
             format!("{}/api/v2/tokens/me", org.genesys.api_base_url),
             "check which org the token belongs to (tokens/me)",
         );
-        let reader = api_reader(org);
+        let reader = api_reader(org, Credential::Client(&org.genesys.client_id));
         let resp = execute(
             &self.http,
             &call,
@@ -228,11 +239,42 @@ impl Genesys {
     }
 }
 
-fn api_reader(org: &OrgConfig) -> ApiReader<'_> {
+fn api_reader<'a>(org: &'a OrgConfig, credential: Credential<'a>) -> ApiReader<'a> {
     ApiReader {
         org_id: &org.org_id,
-        client_id: &org.genesys.client_id,
+        credential,
         region: org.genesys.region.domain,
+    }
+}
+
+/// A Genesys access token a caller presented (an agent's, from a client app), as the
+/// `Authorization` value to send. Its `Debug` shows no part of it, and it is only ever
+/// held for the request that carried it.
+#[derive(Clone)]
+pub struct CallerToken {
+    header: SecretString,
+}
+
+impl CallerToken {
+    /// The token as sent after `Bearer `.
+    pub fn new(token: &str) -> CallerToken {
+        CallerToken {
+            header: SecretString::from(format!("Bearer {}", token.trim())),
+        }
+    }
+
+    /// The token itself, for a digest that keys a cache of verdicts (never to keep).
+    pub fn expose(&self) -> &str {
+        self.header
+            .expose_secret()
+            .strip_prefix("Bearer ")
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for CallerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerToken([REDACTED])")
     }
 }
 
@@ -261,29 +303,44 @@ fn check_same_org(org: &OrgConfig, info: &TokenInfo) -> Result<()> {
     )))
 }
 
-struct BearerAuth<'a> {
+/// Whose credential a [`GenesysOrg`] acts with.
+enum Acting<'a> {
+    /// The org's OAuth client: a cached token, verified with tokens/me, refreshed on 401.
+    Client(Slot),
+    /// A token the caller presented: sent as it is.
+    Caller(&'a CallerToken),
+}
+
+struct OrgAuth<'a> {
     g: &'a Genesys,
     org: &'a OrgConfig,
-    slot: Slot,
+    acting: Acting<'a>,
 }
 
 #[async_trait]
-impl Authorizer for BearerAuth<'_> {
+impl Authorizer for OrgAuth<'_> {
     async fn authorization(&self, deadline: Deadline) -> Result<Option<SecretString>> {
-        self.g
-            .bearer(self.org, &self.slot, deadline)
-            .await
-            .map(Some)
+        match &self.acting {
+            Acting::Client(slot) => self.g.bearer(self.org, slot, deadline).await.map(Some),
+            Acting::Caller(token) => Ok(Some(token.header.clone())),
+        }
     }
     async fn rejected(&self, used: &SecretString) -> bool {
-        Genesys::invalidate(&self.slot, used).await;
-        true
+        match &self.acting {
+            Acting::Client(slot) => {
+                Genesys::invalidate(slot, used).await;
+                true
+            }
+            // Not ours to refresh: the caller's 401 is the answer.
+            Acting::Caller(_) => false,
+        }
     }
 }
 
-/// Genesys operations for one org.
+/// Genesys operations for one org, with its OAuth client ([`Genesys::org`]) or a caller's
+/// token ([`Genesys::as_caller`]).
 pub struct GenesysOrg<'a> {
-    auth: BearerAuth<'a>,
+    auth: OrgAuth<'a>,
     deadline: Deadline,
 }
 
@@ -294,11 +351,15 @@ impl GenesysOrg<'_> {
 
     async fn call(&self, call: Call) -> Result<RawResponse> {
         let org = self.auth.org;
+        let credential = match &self.auth.acting {
+            Acting::Client(_) => Credential::Client(&org.genesys.client_id),
+            Acting::Caller(_) => Credential::Caller,
+        };
         execute(
             &self.auth.g.http,
             &call,
             &self.auth,
-            &api_reader(org),
+            &api_reader(org, credential),
             &org.org_id,
             self.deadline,
         )
@@ -321,8 +382,13 @@ impl GenesysOrg<'_> {
     /// verified (for `bridge doctor`: no second tokens/me call).
     pub async fn ensure_token(&self) -> Result<TokenInfo> {
         let a = &self.auth;
-        a.g.bearer(a.org, &a.slot, self.deadline).await?;
-        let verified = a.slot.lock().await.verified.clone();
+        let Acting::Client(slot) = &a.acting else {
+            return Err(BridgeError::internal(
+                "ensure_token is for the org's OAuth client; a caller's token is checked with tokens_me",
+            ));
+        };
+        a.g.bearer(a.org, slot, self.deadline).await?;
+        let verified = slot.lock().await.verified.clone();
         verified.ok_or_else(|| {
             BridgeError::internal("a token was issued without the tokens/me org check")
         })
@@ -337,6 +403,20 @@ impl GenesysOrg<'_> {
             ))
             .await?;
         resp.json(Upstream::Genesys, "read tokens/me")
+    }
+
+    /// `GET /api/v2/users/me`: the user the token belongs to. No permission is needed; a
+    /// token without a user (client credentials) is refused by Genesys with a 4xx [U: which
+    /// status and code is not in upstream-facts; callers treat any 4xx but 401/429 as "no
+    /// user"].
+    pub async fn users_me(&self) -> Result<UserMe> {
+        let resp = self
+            .call(Call::get(
+                self.url("/api/v2/users/me"),
+                "read the token's user (users/me)",
+            ))
+            .await?;
+        resp.json(Upstream::Genesys, "read users/me")
     }
 
     /// `GET /api/v2/organizations/me` (no permission needed).

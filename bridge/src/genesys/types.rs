@@ -24,6 +24,18 @@ impl Conversation {
             .iter()
             .find(|p| p.id.eq_ignore_ascii_case(id))
     }
+
+    /// Whether a participant of the conversation is the Genesys user `user_id` (an agent
+    /// who handles or handled it). Reads `participants[].userId` [U: upstream-facts names
+    /// only `participants[].attributes`; Genesys' conversation model documents `userId` per
+    /// participant]: without it, no user is a participant, so a check built on this refuses.
+    pub fn has_user(&self, user_id: &str) -> bool {
+        self.participants.iter().any(|p| {
+            p.user_id
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(user_id))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -80,6 +92,15 @@ pub struct RoleDivision {
     pub role_id: String,
     #[serde(default)]
     pub division_id: Option<String>,
+}
+
+/// `GET /api/v2/users/me`: the user a token belongs to.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMe {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `GET /api/v2/organizations/me`.

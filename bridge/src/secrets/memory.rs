@@ -1,4 +1,6 @@
-//! Org configs held in memory: for tests and for `bridge dev`.
+//! Org configs held in memory: the local default of `bridge dev` (a copy of a directory of
+//! org files, rewritten in memory so the files stay as they are) and of tests. Compiled with
+//! the `local` feature only: no deployed function holds org configs in memory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -6,8 +8,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 
 use super::SecretSource;
+use crate::config::validate_uuid;
 use crate::error::Result;
 
 #[derive(Default)]
@@ -31,7 +35,36 @@ impl MemorySource {
         }
     }
 
-    /// Adds or replaces a document (test setup; no validation).
+    /// Copies every `<orgId>.json` of `dir`, passed through `edit` (e.g. pointing it at the
+    /// sandbox), into a new source whose messages name the files (which are not changed).
+    /// Files not named by an org id are skipped, as [`super::DirSource`] skips them; a file
+    /// that is not JSON is an error naming it.
+    pub fn from_dir(dir: &Path, mut edit: impl FnMut(&mut Value)) -> std::io::Result<MemorySource> {
+        let src = MemorySource::copied_from(dir);
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if path.extension().and_then(|e| e.to_str()) != Some("json")
+                || validate_uuid("orgId", stem).is_err()
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)?;
+            let mut doc: Value = serde_json::from_str(&text).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            edit(&mut doc);
+            src.insert(stem, doc.to_string());
+        }
+        Ok(src)
+    }
+
+    /// Adds or replaces a document (no validation: the [`super::OrgStore`] validates on load).
     pub fn insert(&self, org_id: &str, document: impl Into<String>) {
         self.docs
             .lock()

@@ -2,17 +2,18 @@
 //!
 //! One small trait, [`SecretSource`], with two adapters: AWS Secrets Manager (one secret per
 //! org, id = prefix + org id) for production, a directory of `<orgId>.json` files for local
-//! runs. [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each
-//! org at most once at a time (single-flight), and can be forced to refresh after a
-//! credential rotation. A lookup for org A never reads org B's secret.
+//! runs (and, with the `local` feature, an in-memory copy of one for `bridge dev`).
+//! [`OrgStore`] caches parsed configs across warm invocations with a TTL, fetches each org at
+//! most once at a time (single-flight), and can be forced to refresh after a credential
+//! rotation. A lookup for org A never reads org B's secret.
 
 mod dir;
+#[cfg(feature = "local")]
 mod memory;
 #[cfg(feature = "secretsmanager")]
 mod secrets_manager;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use dir::DirSource;
+#[cfg(feature = "local")]
 pub use memory::MemorySource;
 #[cfg(feature = "secretsmanager")]
 pub use secrets_manager::SecretsManagerSource;
@@ -86,63 +88,6 @@ pub trait SecretSource: Send + Sync {
     fn location(&self, org_id: &str) -> String;
 }
 
-/// Counts fetches, so tests can prove "warm invocations make no secret call".
-pub struct CountingSource<S> {
-    inner: S,
-    fetches: AtomicUsize,
-    per_org: Mutex<HashMap<String, usize>>,
-}
-
-impl<S> CountingSource<S> {
-    pub fn new(inner: S) -> Self {
-        CountingSource {
-            inner,
-            fetches: AtomicUsize::new(0),
-            per_org: Mutex::new(HashMap::new()),
-        }
-    }
-    pub fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-    pub fn fetches_for(&self, org_id: &str) -> usize {
-        self.per_org
-            .lock()
-            .expect("poisoned")
-            .get(org_id)
-            .copied()
-            .unwrap_or(0)
-    }
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-}
-
-#[async_trait]
-impl<S: SecretSource> SecretSource for CountingSource<S> {
-    async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        *self
-            .per_org
-            .lock()
-            .expect("poisoned")
-            .entry(org_id.to_string())
-            .or_default() += 1;
-        self.inner.fetch(org_id).await
-    }
-    async fn list(&self) -> Result<Vec<String>> {
-        self.inner.list().await
-    }
-    async fn put(&self, org_id: &str, document: &SecretString) -> Result<bool> {
-        self.inner.put(org_id, document).await
-    }
-    async fn delete(&self, org_id: &str) -> Result<bool> {
-        self.inner.delete(org_id).await
-    }
-    fn location(&self, org_id: &str) -> String {
-        self.inner.location(org_id)
-    }
-}
-
 #[async_trait]
 impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
     async fn fetch(&self, org_id: &str) -> Result<Option<SecretString>> {
@@ -162,25 +107,60 @@ impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
     }
 }
 
+/// Default bound of the org cache ([`OrgStore::with_max_entries`]): above the hundreds of
+/// orgs one deployment serves, small in memory (see the README's "Org cache").
+pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
+
 #[derive(Default)]
 struct Slot {
     /// `None` inside = "no such org", cached too so unknown ids cannot drive secret calls.
     cached: Option<(Option<Arc<OrgConfig>>, Instant)>,
 }
 
-/// Parsed org configs, cached per process.
+/// One cached org id: its slot, when it was last asked for, and whether its last load
+/// found a config (entries that did not are evicted first).
+struct Entry {
+    slot: Arc<tokio::sync::Mutex<Slot>>,
+    used: u64,
+    known: bool,
+}
+
+/// The cache's entries and a use counter (least recently used goes first).
+#[derive(Default)]
+struct Slots {
+    map: HashMap<String, Entry>,
+    tick: u64,
+}
+
+/// Parsed org configs, cached per process, at most `max_entries` org ids (known orgs and
+/// misses together): org ids come from unauthenticated requests, so the cache must not
+/// grow with them.
 pub struct OrgStore {
     source: Arc<dyn SecretSource>,
     ttl: Duration,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+    max_entries: usize,
+    slots: Mutex<Slots>,
 }
 
 impl OrgStore {
+    /// A store of at most [`DEFAULT_MAX_ENTRIES`] org ids.
     pub fn new(source: Arc<dyn SecretSource>, ttl: Duration) -> OrgStore {
+        OrgStore::with_max_entries(source, ttl, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store of at most `max_entries` org ids (`BRIDGE_ORG_CACHE_ENTRIES`). When full, a
+    /// new id evicts the least recently used miss, or if there is none the least recently
+    /// used org: a flood of unknown ids churns misses, not the configs in use.
+    pub fn with_max_entries(
+        source: Arc<dyn SecretSource>,
+        ttl: Duration,
+        max_entries: usize,
+    ) -> OrgStore {
         OrgStore {
             source,
             ttl,
-            slots: Mutex::new(HashMap::new()),
+            max_entries: max_entries.max(1),
+            slots: Mutex::new(Slots::default()),
         }
     }
 
@@ -188,13 +168,40 @@ impl OrgStore {
         &self.source
     }
 
+    /// How many org ids are cached (known orgs and misses).
+    pub fn cached(&self) -> usize {
+        self.slots.lock().expect("poisoned").map.len()
+    }
+
     fn slot(&self, org_id: &str) -> Arc<tokio::sync::Mutex<Slot>> {
         let mut slots = self.slots.lock().expect("poisoned");
+        slots.tick += 1;
+        let tick = slots.tick;
         // A warm lookup allocates nothing.
-        if let Some(slot) = slots.get(org_id) {
-            return slot.clone();
+        if let Some(entry) = slots.map.get_mut(org_id) {
+            entry.used = tick;
+            return entry.slot.clone();
         }
-        slots.entry(org_id.to_string()).or_default().clone()
+        if slots.map.len() >= self.max_entries {
+            evict(&mut slots.map);
+        }
+        let slot = Arc::new(tokio::sync::Mutex::new(Slot::default()));
+        slots.map.insert(
+            org_id.to_string(),
+            Entry {
+                slot: slot.clone(),
+                used: tick,
+                known: false,
+            },
+        );
+        slot
+    }
+
+    /// Records whether `org_id`'s last load found a config (eviction prefers misses).
+    fn mark(&self, org_id: &str, known: bool) {
+        if let Some(entry) = self.slots.lock().expect("poisoned").map.get_mut(org_id) {
+            entry.known = known;
+        }
     }
 
     /// The config of `org_id`: from the cache while fresh, else fetched once (concurrent
@@ -264,6 +271,7 @@ impl OrgStore {
             )),
         };
         guard.cached = Some((value.clone(), Instant::now()));
+        self.mark(&org_id, value.is_some());
         self.answer(&org_id, value)
     }
 
@@ -282,5 +290,17 @@ impl OrgStore {
     }
 }
 
-#[cfg(test)]
-mod tests;
+/// Removes the least recently used miss, or if there is none the least recently used
+/// entry. A linear scan: it runs only when the cache is full, over at most
+/// `max_entries` entries. A slot in use elsewhere lives on in its `Arc`.
+fn evict(map: &mut HashMap<String, Entry>) {
+    let victim = map
+        .iter()
+        .filter(|(_, e)| !e.known)
+        .min_by_key(|(_, e)| e.used)
+        .or_else(|| map.iter().min_by_key(|(_, e)| e.used))
+        .map(|(k, _)| k.clone());
+    if let Some(k) = victim {
+        map.remove(&k);
+    }
+}

@@ -1,5 +1,6 @@
-//! The local endpoints of `bridge dev`: the ingest endpoint as a Function URL would serve
-//! it, an invoke endpoint per function (the same JSON as a Lambda invoke), and a worker
+//! The local endpoints of `bridge dev`: the ingest endpoints as a Function URL would serve
+//! them, an invoke endpoint per function (the same JSON as a Lambda invoke; a data action
+//! names the org alias it invokes, `POST /invoke/<function>:org-<orgId>`), and a worker
 //! loop that drains the in-memory queue into the consumers. Each event is logged on stdout
 //! as event -> jobs -> upstream calls; processing is serialised so the log reads in order.
 
@@ -19,8 +20,8 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
 use super::{
-    describe_call, describe_diagnostic, describe_job, diagnostic_json, Function, Pipeline,
-    WorkerRun,
+    describe_call, describe_diagnostic, describe_job, diagnostic_json, seeded_agent, Function,
+    Invoked, Pipeline, WorkerRun,
 };
 use crate::exit::CliError;
 
@@ -85,11 +86,19 @@ impl DevServer {
         }
         out.push_str("  queue and idempotency       in memory (a failed job is retried 3 times, then dead-lettered)\n\n");
         out.push_str(&format!(
-            "  ingest (Function URL)       POST {base}/orgs/{{orgId}}/events\n"
+            "  ingest (Function URL)       POST {base}/orgs/{{orgId}}/events       (shared secret or HMAC)\n"
+        ));
+        out.push_str(&format!(
+            "  ingest, agent desktop       POST {base}/orgs/{{orgId}}/user/events  (a Genesys user's token)\n"
         ));
         for f in Function::ALL {
+            // Data actions are invoked through their org's alias, as in the shared stack.
+            let alias = match f {
+                Function::WebhookIngest => "",
+                _ => ":org-{orgId}",
+            };
             out.push_str(&format!(
-                "  invoke {:<20} POST {base}/invoke/{}\n",
+                "  invoke {:<20} POST {base}/invoke/{}{alias}\n",
                 f.name(),
                 f.name()
             ));
@@ -98,7 +107,7 @@ impl DevServer {
             return out;
         };
         let conv = "c0a00001-0000-4000-8000-000000000000";
-        out.push_str("\nTry (the sandbox's seeded conversation and tickets; the secret is the example file's local one):\n");
+        out.push_str("\nTry (the sandbox's seeded conversation, tickets and agent token; the secret is the example file's local one):\n");
         let attrs = json!({"command": "participant.attributes", "payload": {
             "conversationId": conv, "participantId": "c0a00001-0000-4000-8000-00000000c001",
             "attributes": {"tier": "gold"}}});
@@ -113,9 +122,15 @@ impl DevServer {
             "  curl -s {base}/orgs/{}/events -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-2' -d '{}'\n",
             org.org_id, org.webhook_secret, wrapup
         ));
+        if let Some((_, token)) = seeded_agent(&org.org_id) {
+            out.push_str(&format!(
+                "  curl -s {base}/orgs/{}/user/events -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-3' -d '{}'\n",
+                org.org_id, attrs
+            ));
+        }
         out.push_str(&format!(
-            "  curl -s {base}/invoke/ticket-status -d '{{\"orgId\":\"{}\",\"ticketId\":\"1002\",\"status\":\"solved\",\"comment\":\"Solved from bridge dev\"}}'\n",
-            org.org_id
+            "  curl -s {base}/invoke/ticket-status:org-{} -d '{{\"orgId\":\"{}\",\"ticketId\":\"1002\",\"status\":\"solved\",\"comment\":\"Solved from bridge dev\"}}'\n",
+            org.org_id, org.org_id
         ));
         let fixture = "events/webhook-ingest/eventbridge-acw.json";
         if Path::new(fixture).is_file() {
@@ -136,6 +151,7 @@ impl DevServer {
         let app = Router::new()
             .route("/", get(index))
             .route("/orgs/{org_id}/events", any(ingest))
+            .route("/orgs/{org_id}/user/events", any(ingest))
             .route("/invoke/{function}", post(invoke))
             .fallback(fallback)
             .with_state(self.dev.clone());
@@ -148,13 +164,13 @@ impl DevServer {
 }
 
 async fn index() -> &'static str {
-    "bridge dev: POST /orgs/{orgId}/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer|ticket-status} (Lambda invoke JSON)\n"
+    "bridge dev: POST /orgs/{orgId}/events and POST /orgs/{orgId}/user/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer:org-<orgId>|ticket-status:org-<orgId>} (Lambda invoke JSON)\n"
 }
 
 async fn fallback(method: Method, uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
-        format!("bridge dev has no {method} {}; it serves POST /orgs/{{orgId}}/events and POST /invoke/{{function}}\n", uri.path()),
+        format!("bridge dev has no {method} {}; it serves POST /orgs/{{orgId}}/events, POST /orgs/{{orgId}}/user/events and POST /invoke/{{function}}[:org-{{orgId}}]\n", uri.path()),
     )
         .into_response()
 }
@@ -224,7 +240,7 @@ async fn ingest(
     let event = function_url_event(&method, &uri, &headers, &body);
     let result = run_logged(
         &dev,
-        Function::WebhookIngest,
+        &Invoked::unqualified(Function::WebhookIngest),
         event,
         &format!("{method} {}", uri.path()),
     )
@@ -271,10 +287,10 @@ async fn invoke(
     UrlPath(function): UrlPath<String>,
     body: Bytes,
 ) -> Response {
-    let Some(f) = Function::from_name(&function) else {
+    let Some(invoked) = Invoked::parse(&function) else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no function {function:?}; expected webhook-ingest, attribute-writer or ticket-status\n"),
+            format!("no function {function:?}; expected webhook-ingest, attribute-writer or ticket-status, with the alias a data action invokes (attribute-writer:org-<orgId>)\n"),
         )
             .into_response();
     };
@@ -288,7 +304,8 @@ async fn invoke(
                 .into_response()
         }
     };
-    match run_logged(&dev, f, event, "invoke").await {
+    let what = format!("invoke {}", invoked.label());
+    match run_logged(&dev, &invoked, event, &what).await {
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         // Like Lambda's Invoke API: 200, X-Amz-Function-Error, and the error object.
         Err(d) => {
@@ -305,7 +322,7 @@ async fn invoke(
 /// Invokes `function` and logs the event, the jobs it queued and the upstream calls.
 async fn run_logged(
     dev: &Dev,
-    function: Function,
+    invoked: &Invoked,
     event: Value,
     what: &str,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
@@ -315,7 +332,7 @@ async fn run_logged(
     // Jobs still waiting for the worker are set aside, so that only the jobs this event
     // made are logged under it; all go back in their original order.
     let waiting = p.take_queued();
-    let result = p.invoke(function, event).await;
+    let result = p.invoke_as(invoked, event).await;
     let made = p.take_queued();
     let requeue: Vec<_> = waiting.iter().chain(made.iter()).cloned().collect();
     p.requeue(&requeue).await;
@@ -329,7 +346,7 @@ async fn run_logged(
         },
         Err(d) => format!("error {}", describe_diagnostic(d)),
     };
-    let mut log = format!("[{}] {what} -> {summary}\n", function.name());
+    let mut log = format!("[{}] {what} -> {summary}\n", invoked.function.name());
     for j in &made {
         log.push_str(&format!("    job       {}\n", describe_job(j)));
     }

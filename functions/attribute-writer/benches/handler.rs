@@ -16,15 +16,15 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use attribute_writer::attrs::{check_limits, parse_action_input};
-use attribute_writer::queue::{merge_writes, PendingWrite};
+use attribute_writer::input::parse_action_input;
+use attribute_writer::plan::{check_limits, merge_writes, Write};
 use attribute_writer::Options;
 use bridge::config::AttributeLimits;
 use bridge::http::HttpClient;
-use bridge::secrets::{CountingSource, SecretSource};
-use bridge::testkit::sandbox_orgs_from_dir;
+use bridge::secrets::SecretSource;
 use bridge::{OrgConfig, Runtime};
 use bridge_sandbox::{default_seed, Sandbox};
+use bridge_testkit::{sandbox_orgs_from_dir, CountingSource};
 use criterion::Criterion;
 use serde_json::{json, Value};
 
@@ -72,14 +72,15 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn handler_once(&self) {
-        let out = attribute_writer::handle_with(
-            &self.rt,
-            &self.opts,
-            self.event.clone(),
-            lambda_runtime::Context::default(),
-        )
-        .await
-        .expect("warm write");
+        // Invoked as Genesys invokes Acme's data action: through its org alias.
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.invoked_function_arn = format!(
+            "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-attribute-writer:{}",
+            bridge::tenancy::alias_name(self.event["orgId"].as_str().unwrap_or_default())
+        );
+        let out = attribute_writer::handle_with(&self.rt, &self.opts, self.event.clone(), ctx)
+            .await
+            .expect("warm write");
         black_box(out);
     }
 
@@ -178,17 +179,21 @@ fn pure(c: &mut Criterion) {
         )
         .unwrap(),
     );
-    let writes: Vec<PendingWrite> = (0..10)
-        .map(|i| PendingWrite {
-            message_id: format!("m{i}"),
-            org: org.clone(),
-            conversation_id: CONV.into(),
-            participant_id: format!("p{}", i % 3),
-            attributes: [
-                ("crm_tier".to_string(), format!("t{i}")),
-                (format!("k{i}"), "v".to_string()),
-            ]
-            .into(),
+    let writes: Vec<(String, Write)> = (0..10)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                Write {
+                    org: org.clone(),
+                    conversation_id: CONV.into(),
+                    participant_id: format!("p{}", i % 3),
+                    attributes: [
+                        ("crm_tier".to_string(), format!("t{i}")),
+                        (format!("k{i}"), "v".to_string()),
+                    ]
+                    .into(),
+                },
+            )
         })
         .collect();
     c.bench_function("pure/merge_batch_of_10_jobs", |b| {

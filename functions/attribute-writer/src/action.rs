@@ -8,12 +8,13 @@
 use serde::Serialize;
 use tracing::Instrument;
 
-use bridge::runtime::check_invocation_alias;
-use bridge::{OrgConfig, Result, Runtime};
+use bridge::{Deadline, Result, Runtime};
 
-use crate::attrs::{check_limits, parse_action_input, ActionInput};
-use crate::verify::verify;
-use crate::Options;
+use crate::apply;
+use crate::input::{parse_action_input, ActionInput};
+use crate::options::Options;
+use crate::plan::check_limits;
+use crate::verify::{verify, Check};
 
 /// The data action's success output (`contract.output.successSchema`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,8 +42,9 @@ pub async fn run(
     ctx: &lambda_runtime::Context,
 ) -> Result<ActionOutput> {
     // Shape first: bad ids and nested values are refused before any secret or API call.
-    let input = parse_action_input(event)?;
-    check_invocation_alias(&ctx.invoked_function_arn, &input.org_id)?;
+    let mut input = parse_action_input(event)?;
+    // The org whose credentials are used is the one of the alias Genesys invoked.
+    input.org_id = rt.data_action_org(ctx, &input.org_id)?;
     let span = tracing::info_span!(
         "data_action",
         org_id = %input.org_id,
@@ -50,22 +52,8 @@ pub async fn run(
         participant_id = %input.participant_id,
         request_id = %ctx.request_id,
     );
-    write(rt, opts, input, ctx).instrument(span).await
-}
-
-async fn patch(
-    rt: &Runtime,
-    org: &OrgConfig,
-    input: &ActionInput,
-    deadline: bridge::Deadline,
-) -> Result<bridge::genesys::Written> {
-    rt.genesys
-        .org(org, deadline)
-        .patch_participant_attributes(
-            &input.conversation_id,
-            &input.participant_id,
-            &input.attributes,
-        )
+    write(rt, opts, input, rt.deadline(ctx))
+        .instrument(span)
         .await
 }
 
@@ -73,21 +61,21 @@ async fn write(
     rt: &Runtime,
     opts: &Options,
     input: ActionInput,
-    ctx: &lambda_runtime::Context,
+    deadline: Deadline,
 ) -> Result<ActionOutput> {
     let org = rt.orgs.get(&input.org_id).await?;
     check_limits(&input.attributes, &org.rules.attribute_limits)
         .map_err(|e| e.or_org(&org.org_id))?;
-    let deadline = rt.deadline(ctx);
-    let input = &input;
-    let (org, written) = rt
-        .with_rotation(
-            org,
-            |org| async move { patch(rt, &org, input, deadline).await },
-        )
-        .await;
+    let (org, written) = apply::write_attributes(
+        rt,
+        org,
+        &input.conversation_id,
+        &input.participant_id,
+        &input.attributes,
+        deadline,
+    )
+    .await;
     let written = written?;
-    let genesys = rt.genesys.org(&org, deadline);
     let mut out = ActionOutput {
         ok: true,
         written: input.attributes.len(),
@@ -99,7 +87,7 @@ async fn write(
     };
     if input.verify {
         let (check, reads) = verify(
-            &genesys,
+            &rt.genesys.org(&org, deadline),
             &input.conversation_id,
             &input.participant_id,
             &input.attributes,
@@ -115,7 +103,7 @@ async fn write(
             ));
             e
         })?;
-        out.verified = check == crate::verify::Check::Verified;
+        out.verified = check == Check::Verified;
         out.verify_reason = check.reason();
         tracing::info!(verified = out.verified, reason = %out.verify_reason, reads, "read-back done");
     }

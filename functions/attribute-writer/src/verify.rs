@@ -32,7 +32,10 @@ impl Check {
             Check::Verified => String::new(),
             Check::Ended => "conversation ended".into(),
             Check::ParticipantMissing => "participant not in conversation".into(),
-            Check::Differs(key) => format!("value differs for key {key}"),
+            Check::Differs(key) => format!(
+                "value differs for key {}",
+                bridge::input::preview(key, bridge::input::PREVIEW_CHARS)
+            ),
         }
     }
 

@@ -6,6 +6,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bridge_sandbox::{count, matching, Fault, Upstream};
+use bridge_testkit::ids::*;
+use bridge_testkit::{
+    ctx_with_deadline, data_action_ctx, data_action_ctx_with_deadline, edit_org, example_org_for,
+    org_alias_arn, show,
+};
 use common::*;
 use serde_json::{json, Value};
 
@@ -23,7 +28,7 @@ async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
     let p = patches[0];
     assert_eq!(
         p.path,
-        format!("/api/v2/conversations/{A_CONV1}/participants/{A_CONV1_CUSTOMER}/attributes")
+        format!("/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes")
     );
     assert_eq!(
         p.body,
@@ -31,7 +36,7 @@ async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
     );
     assert_eq!(
         (p.status, p.auth.as_str(), p.org_id.as_deref()),
-        (202, "bearer", Some(ACME))
+        (202, "bearer", Some(ORG_A))
     );
     // Cold: one token, the tokens/me org check, the write. Nothing else.
     assert_eq!(j.len(), 3, "{}", show(&j));
@@ -47,13 +52,14 @@ async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
     assert_eq!(
         out,
         json!({"ok": true, "written": 2, "verified": false, "verifyReason": "",
-               "conversationId": A_CONV1, "participantId": A_CONV1_CUSTOMER, "correlationId": correlation})
+               "conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "correlationId": correlation})
     );
     // Merge, not replace: the attribute set by the flow before is still there.
-    let stored =
-        h.sb.state()
-            .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
-            .unwrap();
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
     assert_eq!(
         stored.get("zendesk_ticket_id").map(String::as_str),
         Some("1001")
@@ -62,12 +68,12 @@ async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
 
     // Warm: exactly one upstream call, no secret fetch, no token request.
     let (fetches, tokens, sb_tokens) = (
-        h.secrets.fetches(),
+        h.source.fetches(),
         h.rt.genesys.tokens_issued(),
-        h.sb.state().tokens_issued(),
+        h.sandbox.state().tokens_issued(),
     );
     assert_eq!((fetches, tokens, sb_tokens), (1, 1, 1));
-    h.sb.clear_journal();
+    h.sandbox.clear_journal();
     let out = h
         .invoke(fixture("data-action-attributes-object.json"))
         .await
@@ -83,9 +89,9 @@ async fn writes_exact_path_and_body_and_a_warm_write_is_one_upstream_call() {
         )
     );
     assert_eq!(out["written"], 4);
-    assert_eq!(h.secrets.fetches(), fetches);
+    assert_eq!(h.source.fetches(), fetches);
     assert_eq!(h.rt.genesys.tokens_issued(), tokens);
-    assert_eq!(h.sb.state().tokens_issued(), sb_tokens);
+    assert_eq!(h.sandbox.state().tokens_issued(), sb_tokens);
     assert_eq!(count_upstream_calls(&j, Upstream::GenesysLogin), 0);
 }
 
@@ -185,7 +191,7 @@ async fn each_validation_error_is_refused_before_any_upstream_call_naming_the_ke
         ),
     ];
     for (event, part, needs_org) in rows {
-        let before = h.secrets.fetches();
+        let before = h.source.fetches();
         let e = h
             .invoke(event.clone())
             .await
@@ -203,16 +209,16 @@ async fn each_validation_error_is_refused_before_any_upstream_call_naming_the_ke
         );
         if !needs_org {
             assert_eq!(
-                h.secrets.fetches(),
+                h.source.fetches(),
                 before,
                 "shape errors need no secret: {part}"
             );
         }
     }
     assert!(!h
-        .sb
+        .sandbox
         .state()
-        .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
         .unwrap()
         .contains_key("crm"));
 }
@@ -229,7 +235,7 @@ async fn verify_true_reads_the_conversation_back_once() {
     let j = h.journal();
     assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
     assert_eq!(
-        count(&j, "GET", &format!("/api/v2/conversations/{A_CONV1}")),
+        count(&j, "GET", &format!("/api/v2/conversations/{CONV_A1}")),
         1,
         "{}",
         show(&j)
@@ -240,7 +246,7 @@ async fn verify_true_reads_the_conversation_back_once() {
 async fn verify_false_when_the_conversation_has_ended() {
     let h = Harness::start().await;
     // A conversation that ends before the write: Genesys answers 202 and keeps nothing.
-    h.sb.state().end_conversation(A_CONV1);
+    h.sandbox.state().end_conversation(CONV_A1);
     let out = h.invoke(fixture("data-action-verify.json")).await.unwrap();
     assert_eq!(out["ok"], true);
     assert_eq!(out["verified"], false, "{out}");
@@ -254,17 +260,18 @@ async fn verify_false_when_the_conversation_has_ended() {
         "{}",
         show(&j)
     );
-    let stored =
-        h.sb.state()
-            .participant_attributes(A_CONV1, A_CONV1_CUSTOMER)
-            .unwrap();
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
     assert!(
         !stored.contains_key("crm_tier"),
         "the sandbox drops writes after the end"
     );
 
     // The seeded ended conversation says the same.
-    let ev = json!({"orgId": ACME, "conversationId": A_CONV3_ENDED, "participantId": A_CONV3_CUSTOMER,
+    let ev = json!({"orgId": ORG_A, "conversationId": CONV_A3_ENDED, "participantId": CONV_A3_CUSTOMER,
                     "attributes": {"sync_status": "synced"}, "verify": true});
     let out = h.invoke(ev).await.unwrap();
     assert_eq!(
@@ -275,8 +282,9 @@ async fn verify_false_when_the_conversation_has_ended() {
 
 /// The conversation as Genesys returned it before the write: what a lagging read shows.
 fn stale_read(h: &Harness) -> Value {
-    h.sb.state()
-        .conversation(A_CONV1)
+    h.sandbox
+        .state()
+        .conversation(CONV_A1)
         .expect("seeded conversation")
 }
 
@@ -284,8 +292,8 @@ fn stale_read(h: &Harness) -> Value {
 async fn verify_reads_again_once_after_a_stale_read() {
     let h = Harness::start().await;
     let stale = stale_read(&h);
-    h.sb.inject(
-        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+    h.sandbox.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{CONV_A1}"))
             .statuses([200])
             .body(stale),
     );
@@ -309,13 +317,13 @@ async fn verify_false_when_a_value_differs_after_the_re_read() {
     let mut stale = stale_read(&h);
     // Another writer's value for one key, twice in a row.
     for p in stale["participants"].as_array_mut().unwrap() {
-        if p["id"] == A_CONV1_CUSTOMER {
+        if p["id"] == CONV_A1_CUSTOMER {
             p["attributes"]["crm_tier"] = json!("bronze");
             p["attributes"]["sync_status"] = json!("synced");
         }
     }
-    h.sb.inject(
-        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+    h.sandbox.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{CONV_A1}"))
             .statuses([200, 200])
             .body(stale),
     );
@@ -332,9 +340,9 @@ async fn verify_false_when_the_participant_is_not_in_the_conversation() {
     stale["participants"]
         .as_array_mut()
         .unwrap()
-        .retain(|p| p["id"] != A_CONV1_CUSTOMER);
-    h.sb.inject(
-        Fault::new("GET", &format!("/api/v2/conversations/{A_CONV1}"))
+        .retain(|p| p["id"] != CONV_A1_CUSTOMER);
+    h.sandbox.inject(
+        Fault::new("GET", &format!("/api/v2/conversations/{CONV_A1}"))
             .statuses([200, 200])
             .body(stale),
     );
@@ -346,11 +354,12 @@ async fn verify_false_when_the_participant_is_not_in_the_conversation() {
 #[tokio::test]
 async fn conversation_of_another_org_is_a_clear_404_and_nothing_of_that_org_is_touched() {
     let h = Harness::start().await;
-    let before =
-        h.sb.state()
-            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
-            .unwrap();
-    let event = json!({"orgId": ACME, "conversationId": B_CONV1, "participantId": B_CONV1_CUSTOMER,
+    let before = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
+        .unwrap();
+    let event = json!({"orgId": ORG_A, "conversationId": CONV_B1, "participantId": CONV_B1_CUSTOMER,
                        "attributesJson": "{\"crm_tier\":\"gold\"}", "verify": true});
     let e = h
         .invoke(event)
@@ -359,9 +368,9 @@ async fn conversation_of_another_org_is_a_clear_404_and_nothing_of_that_org_is_t
     assert_eq!(e.error_type, "Genesys.NotFound", "{e:?}");
     for part in [
         "404",
-        ACME,
+        ORG_A,
         "another org or region",
-        B_CONV1,
+        CONV_B1,
         "mypurecloud.ie",
     ] {
         assert!(
@@ -372,20 +381,21 @@ async fn conversation_of_another_org_is_a_clear_404_and_nothing_of_that_org_is_t
     }
     let j = h.journal();
     assert!(
-        j.iter().all(|e| e.org_id.as_deref() == Some(ACME)),
+        j.iter().all(|e| e.org_id.as_deref() == Some(ORG_A)),
         "only org A's credentials were used:\n{}",
         show(&j)
     );
     assert!(j.iter().all(|e| e.zendesk_subdomain.is_none()));
     assert_eq!(
-        h.secrets.fetches_for(GLOBEX),
+        h.source.fetches_for(ORG_B),
         0,
         "org B's secret is never read"
     );
-    assert_eq!(h.secrets.fetches_for(ACME), 1);
+    assert_eq!(h.source.fetches_for(ORG_A), 1);
     assert_eq!(
-        h.sb.state()
-            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
+        h.sandbox
+            .state()
+            .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
             .unwrap(),
         before
     );
@@ -393,11 +403,11 @@ async fn conversation_of_another_org_is_a_clear_404_and_nothing_of_that_org_is_t
 
 /// Org A's config with the sandbox's limited OAuth client (no conversation:communication:view).
 async fn limited_harness() -> Harness {
-    Harness::start_with(|mem, base| {
-        let mut doc = org_doc(ACME, base);
-        doc["genesys"]["clientId"] = json!("acme-limited-client");
-        doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
-        mem.insert(ACME, doc.to_string());
+    Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["genesys"]["clientId"] = json!("acme-limited-client");
+            doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
+        })
     })
     .await
 }
@@ -417,7 +427,7 @@ async fn missing_permission_is_named() {
         "conversation:communication:view",
         "write itself was accepted",
         "acme-limited-client",
-        ACME,
+        ORG_A,
     ] {
         assert!(
             e.error_message.contains(part),
@@ -428,8 +438,8 @@ async fn missing_permission_is_named() {
     assert_eq!(matching(&h.journal(), "PATCH", ATTR_PATCH)[0].status, 202);
 
     // Without the attribute permission, the write itself is refused, naming it.
-    h.sb.state().set_client_permissions(
-        ACME,
+    h.sandbox.state().set_client_permissions(
+        ORG_A,
         "acme-limited-client",
         vec!["externalContacts:contact:view".into()],
     );
@@ -449,7 +459,7 @@ async fn missing_permission_is_named() {
 #[tokio::test]
 async fn rate_limit_with_retry_after_inside_the_deadline_succeeds() {
     let h = Harness::start().await;
-    h.sb.inject(
+    h.sandbox.inject(
         Fault::new("PATCH", ATTR_PATCH)
             .statuses([429])
             .retry_after(1),
@@ -474,20 +484,17 @@ async fn rate_limit_with_retry_after_inside_the_deadline_succeeds() {
 #[tokio::test]
 async fn rate_limit_beyond_the_deadline_fails_fast_and_says_so() {
     let h = Harness::start().await;
-    h.sb.inject(
+    h.sandbox.inject(
         Fault::new("PATCH", ATTR_PATCH)
             .statuses([429])
             .retry_after(30),
     );
     let started = Instant::now();
-    let e = attribute_writer::handle_with(
-        &h.rt,
-        &h.opts,
-        fixture("data-action-attributes-json.json"),
-        ctx_with_deadline(Duration::from_secs(5)),
-    )
-    .await
-    .expect_err("a 30 s wait does not fit a 5 s invocation");
+    let event = fixture("data-action-attributes-json.json");
+    let ctx = data_action_ctx_with_deadline("attribute-writer", &event, Duration::from_secs(5));
+    let e = attribute_writer::handle_with(&h.rt, &h.opts, event, ctx)
+        .await
+        .expect_err("a 30 s wait does not fit a 5 s invocation");
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(e.error_type, "Genesys.RateLimited");
     assert!(
@@ -513,9 +520,9 @@ async fn unknown_org_and_foreign_alias_are_refused_before_any_call() {
 
     let mut ctx = ctx_with_deadline(Duration::from_secs(10));
     ctx.invoked_function_arn = format!(
-        "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer:org-{GLOBEX}"
+        "arn:aws:lambda:eu-west-1:123456789012:function:bridge-attribute-writer:org-{ORG_B}"
     );
-    let before = h.secrets.fetches();
+    let before = h.source.fetches();
     let e = attribute_writer::handle_with(
         &h.rt,
         &h.opts,
@@ -525,20 +532,16 @@ async fn unknown_org_and_foreign_alias_are_refused_before_any_call() {
     .await
     .unwrap_err();
     assert_eq!(e.error_type, "Bridge.WrongOrg");
-    assert_eq!(h.secrets.fetches(), before);
+    assert_eq!(h.source.fetches(), before);
     assert!(h.journal().is_empty());
 }
 
 #[tokio::test]
 async fn default_handler_entry_point_works() {
     let h = Harness::start().await;
-    let out = attribute_writer::handle(
-        &h.rt,
-        fixture("data-action-attributes-json.json"),
-        lambda_runtime::Context::default(),
-    )
-    .await
-    .unwrap();
+    let event = fixture("data-action-attributes-json.json");
+    let ctx = data_action_ctx("attribute-writer", &event);
+    let out = attribute_writer::handle(&h.rt, event, ctx).await.unwrap();
     assert_eq!(out["written"], 2);
 }
 
@@ -546,22 +549,22 @@ async fn default_handler_entry_point_works() {
 async fn rotated_client_secret_is_reread_once_and_the_write_succeeds() {
     // The cached config holds a secret that was rotated away in Genesys; the secret store
     // already has the new one.
-    let h = Harness::start_with(|mem, base| {
-        let mut doc = org_doc(ACME, base);
-        doc["genesys"]["clientSecret"] = json!("rotated-away-secret");
-        mem.insert(ACME, doc.to_string());
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["genesys"]["clientSecret"] = json!("rotated-away-secret");
+        })
     })
     .await;
-    h.rt.orgs.get(ACME).await.unwrap();
-    h.secrets
+    h.rt.orgs.get(ORG_A).await.unwrap();
+    h.source
         .inner()
-        .insert(ACME, org_doc(ACME, &h.sb.base_url()).to_string());
+        .insert(ORG_A, example_org_for(ORG_A, &h.sandbox).to_string());
     let out = h
         .invoke(fixture("data-action-attributes-json.json"))
         .await
         .expect("the write succeeds with the new secret");
     assert_eq!(out["ok"], json!(true));
-    assert_eq!(h.secrets.fetches_for(ACME), 2, "exactly one re-read");
+    assert_eq!(h.source.fetches_for(ORG_A), 2, "exactly one re-read");
     let j = h.journal();
     assert_eq!(
         j.iter()
@@ -573,4 +576,206 @@ async fn rotated_client_secret_is_reread_once_and_the_write_succeeds() {
         show(&j)
     );
     assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1);
+}
+
+#[tokio::test]
+async fn numbers_are_written_exactly_or_refused_naming_the_key() {
+    let h = Harness::start().await;
+    // attributesJson is text the function parses itself: a number keeps its exact text.
+    let event = with(
+        fixture("data-action-verify.json"),
+        "attributesJson",
+        json!(r#"{"acct": 12345678901234567890123, "ratio": 2.50, "n": 7}"#),
+    );
+    let out = h.invoke(event).await.expect("written");
+    assert_eq!(out["verified"], json!(true), "{out}");
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
+    assert_eq!(
+        stored.get("acct").map(String::as_str),
+        Some("12345678901234567890123")
+    );
+    assert_eq!(stored.get("ratio").map(String::as_str), Some("2.50"));
+    assert_eq!(stored.get("n").map(String::as_str), Some("7"));
+
+    // An `attributes` object arrives parsed: a number that may have lost precision is
+    // refused, naming the key, before any call.
+    h.sandbox.clear_journal();
+    let mut event: Value = serde_json::from_str(
+        r#"{"attributes": {"tier": "gold", "acct": 12345678901234567890123}}"#,
+    )
+    .unwrap();
+    for (k, v) in fixture("data-action-attributes-object.json")
+        .as_object()
+        .unwrap()
+    {
+        if k != "attributes" {
+            event[k] = v.clone();
+        }
+    }
+    let e = h.invoke(event).await.expect_err("refused");
+    assert_eq!(e.error_type, "Input.InvalidInput", "{e:?}");
+    assert!(e.error_message.contains("`attributes.acct`"), "{e:?}");
+    assert!(h.journal().is_empty(), "{}", show(&h.journal()));
+}
+
+#[tokio::test]
+async fn attribute_names_with_control_characters_are_refused() {
+    let h = Harness::start().await;
+    let base = fixture("data-action-attributes-object.json");
+    for key in ["a\u{0}b", "tab\tkey", "line\nkey", "del\u{7f}", "c1\u{85}"] {
+        let e = h
+            .invoke(with(base.clone(), "attributes", json!({key: "x"})))
+            .await
+            .expect_err(key);
+        assert_eq!(e.error_type, "Input.InvalidInput", "{key:?}: {e:?}");
+        assert!(e.error_message.contains("control character"), "{e:?}");
+    }
+    // Values may hold line breaks and tabs.
+    h.invoke(with(
+        base,
+        "attributes",
+        json!({"note": "line 1\n\tline 2"}),
+    ))
+    .await
+    .expect("values may hold newlines and tabs");
+    let j = h.journal();
+    assert_eq!(count(&j, "PATCH", ATTR_PATCH), 1, "{}", show(&j));
+}
+
+#[tokio::test]
+async fn a_config_error_never_reaches_the_flow_with_a_secret() {
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["webhook"] = json!("LEAKME-shared-secret-0123456789abcdef");
+        })
+    })
+    .await;
+    let e = h
+        .invoke(fixture("data-action-attributes-json.json"))
+        .await
+        .expect_err("an invalid config fails the action");
+    assert_eq!(e.error_type, "Config.InvalidConfig", "{e:?}");
+    assert!(e.error_message.contains("`webhook`"), "{e:?}");
+    assert!(!e.error_message.contains("LEAKME"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_huge_attribute_key_is_echoed_only_as_a_preview() {
+    let h = Harness::start().await;
+    let (logs, _guard) = bridge_testkit::capture_logs();
+    let key = "K".repeat(120 * 1024);
+    let e = h
+        .invoke(with(
+            fixture("data-action-attributes-object.json"),
+            "attributes",
+            json!({key: "v"}),
+        ))
+        .await
+        .expect_err("over maxKeyChars");
+    assert_eq!(e.error_type, "Input.InvalidInput");
+    assert!(
+        e.error_message.contains("`attributes.KKK"),
+        "{}",
+        &e.error_message[..200]
+    );
+    assert!(
+        e.error_message.len() < 1024,
+        "{} bytes",
+        e.error_message.len()
+    );
+    let longest = logs.text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes");
+    assert!(h.journal().is_empty());
+}
+
+/// The issue's first reproduction, for this function: an admin of org A edits the request
+/// template to name org B. Only an invocation through org B's own alias may act for B.
+#[tokio::test]
+async fn only_the_org_of_the_invoked_alias_is_served() {
+    let h = Harness::start().await;
+    let mut event = fixture("data-action-attributes-json.json");
+    event["orgId"] = json!(ORG_B);
+    event["conversationId"] = json!(CONV_B1);
+    event["participantId"] = json!(CONV_B1_CUSTOMER);
+    let invoke = |arn: String| {
+        let mut ctx = ctx_with_deadline(Duration::from_secs(10));
+        ctx.invoked_function_arn = arn;
+        attribute_writer::handle_with(&h.rt, &h.opts, event.clone(), ctx)
+    };
+    let unqualified =
+        "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-attribute-writer";
+    for (arn, error_type) in [
+        // No alias: refused, naming the alias to use.
+        (unqualified.to_string(), "Bridge.OrgAliasRequired"),
+        (format!("{unqualified}:{ORG_B}"), "Bridge.OrgAliasRequired"),
+        (format!("{unqualified}:7"), "Bridge.OrgAliasRequired"),
+        // cargo-lambda's local emulator.
+        ("function-arn".to_string(), "Bridge.OrgAliasRequired"),
+        // Org A's alias, naming org B.
+        (org_alias_arn("attribute-writer", ORG_A), "Bridge.WrongOrg"),
+    ] {
+        let e = invoke(arn.clone()).await.unwrap_err();
+        assert_eq!(e.error_type, error_type, "{arn}: {}", e.error_message);
+        if error_type == "Bridge.OrgAliasRequired" {
+            assert!(
+                e.error_message.contains(&format!(":org-{ORG_B}")),
+                "names the alias to use: {}",
+                e.error_message
+            );
+        }
+    }
+    // Refused before any secret was read or any call made; org B's participant untouched.
+    assert_eq!(h.source.fetches(), 0);
+    assert!(h.journal().is_empty(), "{}", show(&h.journal()));
+    assert_eq!(
+        h.sandbox
+            .state()
+            .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
+            .unwrap()
+            .get("crm_tier"),
+        None
+    );
+    // Org B's own alias serves org B, with org B's credentials only.
+    let out = invoke(org_alias_arn("attribute-writer", ORG_B))
+        .await
+        .unwrap();
+    assert_eq!(out["written"], 2);
+    assert_eq!(
+        (h.source.fetches_for(ORG_A), h.source.fetches_for(ORG_B)),
+        (0, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_single_org_deployment_needs_no_alias_and_serves_no_other_org() {
+    let mut h = Harness::start().await;
+    h.orgs.rt.data_action_orgs = bridge::tenancy::DataActionOrgs::SingleOrg(ORG_A.into());
+    let run = |event: Value, arn: &str| {
+        let mut ctx = ctx_with_deadline(Duration::from_secs(10));
+        ctx.invoked_function_arn = arn.to_string();
+        attribute_writer::handle_with(&h.rt, &h.opts, event, ctx)
+    };
+    // cargo-lambda's emulator invokes "function-arn": fine for the one org.
+    let out = run(fixture("data-action-attributes-json.json"), "function-arn")
+        .await
+        .unwrap();
+    assert_eq!(out["written"], 2);
+    let mut other = fixture("data-action-attributes-json.json");
+    other["orgId"] = json!(ORG_B);
+    other["conversationId"] = json!(CONV_B1);
+    other["participantId"] = json!(CONV_B1_CUSTOMER);
+    for arn in ["function-arn", &org_alias_arn("attribute-writer", ORG_B)] {
+        let e = run(other.clone(), arn).await.unwrap_err();
+        assert_eq!(e.error_type, "Bridge.WrongOrg", "{arn}");
+        assert!(
+            e.error_message.contains("BRIDGE_SINGLE_ORG_ID"),
+            "{}",
+            e.error_message
+        );
+    }
+    assert_eq!(h.source.fetches_for(ORG_B), 0);
 }

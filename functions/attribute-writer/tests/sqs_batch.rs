@@ -6,6 +6,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use bridge_sandbox::{count, matching, Fault};
+use bridge_testkit::ids::*;
+use bridge_testkit::{edit_org, show};
 use common::*;
 use serde_json::{json, Value};
 
@@ -78,13 +80,13 @@ async fn one_patch_per_participant_merged_in_record_order() {
     };
     // Jobs 1 and 3 merged; job 3 came later and wins `crm_tier`.
     assert_eq!(
-        body_for(A_CONV1, A_CONV1_CUSTOMER),
+        body_for(CONV_A1, CONV_A1_CUSTOMER),
         json!({"attributes": {"crm_tier": "gold", "sync_status": "pending", "crm_id": "A-1001"}})
     );
     // Job 2 and the enrich job 5 merged: the caller's address (+15551230003) is Sam Lee in
     // Zendesk `acme`, whose newest open ticket is 1005.
     assert_eq!(
-        body_for(A_CONV2, A_CONV2_CUSTOMER),
+        body_for(CONV_A2, CONV_A2_CUSTOMER),
         json!({"attributes": {"crm_tier": "bronze", "zendesk_user_id": "361102", "zendesk_user_name": "Sam Lee", "zendesk_ticket_id": "1005"}})
     );
     // contact.fields: the field-level PATCH with `changes`, never a PUT.
@@ -92,7 +94,7 @@ async fn one_patch_per_participant_merged_in_record_order() {
     assert_eq!(contact.len(), 1);
     assert_eq!(
         contact[0].path,
-        format!("/api/v2/externalcontacts/contacts/{A_CONTACT_JANE}")
+        format!("/api/v2/externalcontacts/contacts/{CONTACT_A1}")
     );
     assert_eq!(
         contact[0].body,
@@ -101,7 +103,7 @@ async fn one_patch_per_participant_merged_in_record_order() {
         )
     );
     assert_eq!(count(&j, "PUT", "/api/v2/**"), 0);
-    let c = h.sb.state().contact(ACME, A_CONTACT_JANE).unwrap();
+    let c = h.sandbox.state().contact(ORG_A, CONTACT_A1).unwrap();
     assert_eq!(c["customFields"]["tier_text"], "gold");
     // Enrichment used org A's Zendesk only, and read the conversation once for the address.
     assert!(j
@@ -113,14 +115,15 @@ async fn one_patch_per_participant_merged_in_record_order() {
         1
     );
     assert_eq!(
-        count(&j, "GET", &format!("/api/v2/conversations/{A_CONV2}")),
+        count(&j, "GET", &format!("/api/v2/conversations/{CONV_A2}")),
         1
     );
-    assert_eq!(h.secrets.fetches_for(GLOBEX), 0);
-    let stored =
-        h.sb.state()
-            .participant_attributes(A_CONV2, A_CONV2_CUSTOMER)
-            .unwrap();
+    assert_eq!(h.source.fetches_for(ORG_B), 0);
+    let stored = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A2, CONV_A2_CUSTOMER)
+        .unwrap();
     assert_eq!(
         stored.get("zendesk_ticket_id").map(String::as_str),
         Some("1005")
@@ -150,8 +153,9 @@ async fn a_poisoned_job_fails_alone() {
 async fn a_failed_merged_patch_fails_every_contributing_message() {
     let h = Harness::start().await;
     let path =
-        format!("/api/v2/conversations/{A_CONV1}/participants/{A_CONV1_CUSTOMER}/attributes");
-    h.sb.inject(Fault::new("PATCH", &path).statuses([503, 503, 503, 503]));
+        format!("/api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes");
+    h.sandbox
+        .inject(Fault::new("PATCH", &path).statuses([503, 503, 503, 503]));
     let out = h.invoke(fixture("sqs-batch.json")).await.unwrap();
     assert_eq!(
         failures(&out),
@@ -175,35 +179,35 @@ async fn a_failed_merged_patch_fails_every_contributing_message() {
 #[tokio::test]
 async fn permanent_failures_are_reported_so_they_reach_the_dlq() {
     let h = Harness::start().await;
-    let mut v2 = attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"a": "1"}));
+    let mut v2 = attrs_job(ORG_A, CONV_A1, CONV_A1_CUSTOMER, json!({"a": "1"}));
     v2["v"] = json!(2);
     let wrapup = job(
-        ACME,
+        ORG_A,
         "ticket.wrapup",
-        json!({"conversationId": A_CONV1, "participantId": A_CONV1_AGENT, "eventTimeMs": 1}),
+        json!({"conversationId": CONV_A1, "participantId": CONV_A1_AGENT, "eventTimeMs": 1}),
     );
     let too_long = attrs_job(
-        ACME,
-        A_CONV1,
-        A_CONV1_CUSTOMER,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_CUSTOMER,
         json!({"note": "x".repeat(2001)}),
     );
-    let empty = attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({}));
+    let empty = attrs_job(ORG_A, CONV_A1, CONV_A1_CUSTOMER, json!({}));
     let bad_contact = job(
-        ACME,
+        ORG_A,
         "contact.fields",
         json!({"contactId": "jane", "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}),
     );
     let unknown_org = attrs_job(
         "0e0e0e0e-0000-4000-8000-000000000000",
-        A_CONV1,
-        A_CONV1_CUSTOMER,
+        CONV_A1,
+        CONV_A1_CUSTOMER,
         json!({"a": "1"}),
     );
     let good = attrs_job(
-        ACME,
-        A_CONV2,
-        A_CONV2_CUSTOMER,
+        ORG_A,
+        CONV_A2,
+        CONV_A2_CUSTOMER,
         json!({"sync_status": "synced"}),
     );
     let out = h
@@ -241,7 +245,7 @@ async fn permanent_failures_are_reported_so_they_reach_the_dlq() {
     );
     assert_eq!(
         patches[0].path,
-        format!("/api/v2/conversations/{A_CONV2}/participants/{A_CONV2_CUSTOMER}/attributes")
+        format!("/api/v2/conversations/{CONV_A2}/participants/{CONV_A2_CUSTOMER}/attributes")
     );
 }
 
@@ -250,13 +254,13 @@ async fn a_batch_where_every_job_failed_is_an_invocation_error_with_the_reason()
     let h = Harness::start().await;
     let e = h
         .invoke(sqs(&[
-            ("m1", attrs_job(ACME, A_CONV1, "12345", json!({"a": "1"}))),
+            ("m1", attrs_job(ORG_A, CONV_A1, "12345", json!({"a": "1"}))),
             (
                 "m2",
                 attrs_job(
-                    ACME,
-                    A_CONV1,
-                    A_CONV1_CUSTOMER,
+                    ORG_A,
+                    CONV_A1,
+                    CONV_A1_CUSTOMER,
                     json!({"k".repeat(129): "1"}),
                 ),
             ),
@@ -283,21 +287,21 @@ async fn enrichment_disabled_or_no_match_writes_nothing_and_is_not_an_error() {
     let h = Harness::start().await;
     // Globex's config has no enrichment rules: disabled by default.
     let globex = job(
-        GLOBEX,
+        ORG_B,
         "participant.enrich",
-        json!({"conversationId": B_CONV2, "participantId": B_CONV2_CUSTOMER}),
+        json!({"conversationId": CONV_B2, "participantId": CONV_B2_CUSTOMER}),
     );
     // Nobody in Zendesk `acme` has this number.
     let nobody = job(
-        ACME,
+        ORG_A,
         "participant.enrich",
-        json!({"conversationId": A_CONV1, "participantId": A_CONV1_CUSTOMER, "phone": "+1 555 000 0000"}),
+        json!({"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "phone": "+1 555 000 0000"}),
     );
     // By email, given in the job: Jane Doe, newest open ticket 1001.
     let jane = job(
-        ACME,
+        ORG_A,
         "participant.enrich",
-        json!({"conversationId": A_CONV2, "participantId": A_CONV2_CUSTOMER, "email": "Jane.Doe@example.com"}),
+        json!({"conversationId": CONV_A2, "participantId": CONV_A2_CUSTOMER, "email": "Jane.Doe@example.com"}),
     );
     let out = h
         .invoke(sqs(&[
@@ -315,7 +319,7 @@ async fn enrichment_disabled_or_no_match_writes_nothing_and_is_not_an_error() {
         "{}",
         show(&j)
     );
-    assert!(j.iter().all(|e| !e.path.contains(B_CONV2)), "{}", show(&j));
+    assert!(j.iter().all(|e| !e.path.contains(CONV_B2)), "{}", show(&j));
     assert_eq!(
         count(&j, "GET", "/zendesk/acme/api/v2/users/search.json"),
         2
@@ -333,19 +337,30 @@ async fn enrichment_disabled_or_no_match_writes_nothing_and_is_not_an_error() {
 #[tokio::test]
 async fn a_job_for_another_orgs_conversation_fails_with_404_and_touches_nothing_of_it() {
     let h = Harness::start().await;
-    let before =
-        h.sb.state()
-            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
-            .unwrap();
+    let before = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
+        .unwrap();
     let out = h
         .invoke(sqs(&[
             (
                 "foreign",
-                attrs_job(ACME, B_CONV1, B_CONV1_CUSTOMER, json!({"crm_tier": "gold"})),
+                attrs_job(
+                    ORG_A,
+                    CONV_B1,
+                    CONV_B1_CUSTOMER,
+                    json!({"crm_tier": "gold"}),
+                ),
             ),
             (
                 "own",
-                attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"crm_tier": "gold"})),
+                attrs_job(
+                    ORG_A,
+                    CONV_A1,
+                    CONV_A1_CUSTOMER,
+                    json!({"crm_tier": "gold"}),
+                ),
             ),
         ]))
         .await
@@ -353,14 +368,15 @@ async fn a_job_for_another_orgs_conversation_fails_with_404_and_touches_nothing_
     assert_eq!(failures(&out), set(&["foreign"]));
     let j = h.journal();
     assert!(
-        j.iter().all(|e| e.org_id.as_deref() == Some(ACME)),
+        j.iter().all(|e| e.org_id.as_deref() == Some(ORG_A)),
         "{}",
         show(&j)
     );
-    assert_eq!(h.secrets.fetches_for(GLOBEX), 0);
+    assert_eq!(h.source.fetches_for(ORG_B), 0);
     assert_eq!(
-        h.sb.state()
-            .participant_attributes(B_CONV1, B_CONV1_CUSTOMER)
+        h.sandbox
+            .state()
+            .participant_attributes(CONV_B1, CONV_B1_CUSTOMER)
             .unwrap(),
         before
     );
@@ -368,24 +384,24 @@ async fn a_job_for_another_orgs_conversation_fails_with_404_and_touches_nothing_
 
 #[tokio::test]
 async fn contact_fields_without_the_permission_fail_that_job_only() {
-    let h = Harness::start_with(|mem, base| {
-        let mut doc = org_doc(ACME, base);
-        doc["genesys"]["clientId"] = json!("acme-limited-client");
-        doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
-        mem.insert(ACME, doc.to_string());
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["genesys"]["clientId"] = json!("acme-limited-client");
+            doc["genesys"]["clientSecret"] = json!("acme-limited-secret-local");
+        })
     })
     .await;
     let contact = job(
-        ACME,
+        ORG_A,
         "contact.fields",
-        json!({"contactId": A_CONTACT_JANE, "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}),
+        json!({"contactId": CONTACT_A1, "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}),
     );
     let out = h
         .invoke(sqs(&[
             ("contact", contact),
             (
                 "attrs",
-                attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"a": "1"})),
+                attrs_job(ORG_A, CONV_A1, CONV_A1_CUSTOMER, json!({"a": "1"})),
             ),
         ]))
         .await
@@ -399,15 +415,15 @@ async fn contact_fields_without_the_permission_fail_that_job_only() {
         "403 is not retried"
     );
     assert_eq!(
-        h.sb.state().contact(ACME, A_CONTACT_JANE).unwrap()["customFields"]["tier_text"],
+        h.sandbox.state().contact(ORG_A, CONTACT_A1).unwrap()["customFields"]["tier_text"],
         "silver"
     );
 
     // Alone in a batch, the same job makes the invocation fail, and the error names the permission.
     let contact = job(
-        ACME,
+        ORG_A,
         "contact.fields",
-        json!({"contactId": A_CONTACT_JANE, "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}),
+        json!({"contactId": CONTACT_A1, "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}),
     );
     let e = h.invoke(sqs(&[("contact", contact)])).await.unwrap_err();
     assert_eq!(e.error_type, "Genesys.MissingPermission");
@@ -424,40 +440,45 @@ async fn a_warm_single_job_batch_is_one_upstream_call() {
     let one = |v: &str| {
         sqs(&[(
             "m",
-            attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"sync_status": v})),
+            attrs_job(ORG_A, CONV_A1, CONV_A1_CUSTOMER, json!({"sync_status": v})),
         )])
     };
     h.invoke(one("pending")).await.unwrap();
-    let (fetches, tokens) = (h.secrets.fetches(), h.rt.genesys.tokens_issued());
-    h.sb.clear_journal();
+    let (fetches, tokens) = (h.source.fetches(), h.rt.genesys.tokens_issued());
+    h.sandbox.clear_journal();
     let out = h.invoke(one("synced")).await.unwrap();
     assert_eq!(failures(&out), set(&[]));
     let j = h.journal();
     assert_eq!(j.len(), 1, "{}", show(&j));
     assert!(j[0].matches("PATCH", ATTR_PATCH));
     assert_eq!(
-        (h.secrets.fetches(), h.rt.genesys.tokens_issued()),
+        (h.source.fetches(), h.rt.genesys.tokens_issued()),
         (fetches, tokens)
     );
 }
 
 #[tokio::test]
 async fn merged_sets_over_the_orgs_key_limit_are_split() {
-    let h = Harness::start_with(|mem, base| {
-        let mut doc = org_doc(ACME, base);
-        doc["rules"]["attributeLimits"]["maxKeys"] = json!(2);
-        mem.insert(ACME, doc.to_string());
+    let h = Harness::start_with(|mem| {
+        edit_org(mem, ORG_A, |doc| {
+            doc["rules"]["attributeLimits"]["maxKeys"] = json!(2);
+        })
     })
     .await;
     let out = h
         .invoke(sqs(&[
             (
                 "m1",
-                attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"a": "1", "b": "2"})),
+                attrs_job(
+                    ORG_A,
+                    CONV_A1,
+                    CONV_A1_CUSTOMER,
+                    json!({"a": "1", "b": "2"}),
+                ),
             ),
             (
                 "m2",
-                attrs_job(ACME, A_CONV1, A_CONV1_CUSTOMER, json!({"c": "3"})),
+                attrs_job(ORG_A, CONV_A1, CONV_A1_CUSTOMER, json!({"c": "3"})),
             ),
         ]))
         .await

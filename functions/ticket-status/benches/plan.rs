@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use ticket_status::input::ActionInput;
-use ticket_status::wrapup::coalesce;
+use ticket_status::plan::coalesce;
 
 const ORG: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
 

@@ -1,16 +1,19 @@
-//! The Architect data action's contract: the input it sends and the flat output it reads.
-//!
-//! Input `{orgId, ticketId, status, comment?, public?}`; output `{ok, ticketId, status,
-//! previousStatus, changed, followUpTicketId}`. Everything is checked before any call, and
-//! every rejection names the field and what was expected.
+//! Pure reading of what arrives, through `bridge::input`: the data action's input (`{orgId,
+//! ticketId, status, comment?, public?}`) and the payload of a `ticket.wrapup` job.
+//! Everything is checked before any call, and every refusal names the field and what was
+//! expected.
 
 use bridge::config::TICKET_STATUSES;
+use bridge::input::{json_kind, preview, Fields, PREVIEW_CHARS};
+use bridge::jobs::{Job, TicketWrapup};
 use bridge::{BridgeError, Result};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The fields the data action may send; anything else is a contract mismatch.
 pub const INPUT_FIELDS: [&str; 5] = ["orgId", "ticketId", "status", "comment", "public"];
+
+/// What a Zendesk ticket id looks like, for messages.
+const TICKET_ID: &str = "expected a Zendesk ticket id: digits only, e.g. \"1001\" or 1001";
 
 /// A validated data action request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,154 +31,83 @@ pub struct ActionInput {
 
 impl ActionInput {
     pub fn parse(event: &Value) -> Result<ActionInput> {
-        let obj = event.as_object().ok_or_else(|| {
-            BridgeError::validation(
-                "<event>",
-                format!(
-                    "expected the data action input object {{orgId, ticketId, status, comment?, public?}}; got {}",
-                    json_kind(event)
-                ),
-            )
+        let f = Fields::of(event, "")?;
+        f.only(&INPUT_FIELDS)?;
+        let org_id = f.uuid("orgId").map_err(|e| {
+            e.with_hint("the data action's request template must supply the Genesys org id (see infra/genesys/README.md)")
         })?;
-        if let Some(unknown) = obj.keys().find(|k| !INPUT_FIELDS.contains(&k.as_str())) {
-            return Err(BridgeError::validation(
-                unknown.clone(),
-                format!(
-                    "unknown input field; expected only {} (check the data action's input contract)",
-                    INPUT_FIELDS.join(", ")
-                ),
-            ));
-        }
+        let ticket_id = f
+            .opt_id("ticketId")
+            .map_err(|_| {
+                f.invalid(
+                    "ticketId",
+                    format!("{TICKET_ID}; got {}", shown(f.get("ticketId"))),
+                )
+            })?
+            .ok_or_else(|| {
+                f.invalid(
+                    "ticketId",
+                    format!("missing: {TICKET_ID} (empty or unset: is the flow variable set?)"),
+                )
+            })?;
         Ok(ActionInput {
-            org_id: org_id(obj)?,
-            ticket_id: ticket_id_value("ticketId", obj.get("ticketId").unwrap_or(&Value::Null))?,
-            status: status(obj)?,
-            comment: comment(obj)?,
-            public: public(obj)?,
+            org_id,
+            ticket_id,
+            status: status(&f)?,
+            // Architect sends "" for an unset optional string: that means "no comment".
+            comment: f.opt_text("comment")?.map(str::to_string),
+            public: f.opt_bool("public")?.unwrap_or(false),
         })
     }
 }
 
-fn org_id(obj: &Map<String, Value>) -> Result<String> {
-    match obj.get("orgId") {
-        None | Some(Value::Null) => Err(BridgeError::validation(
-            "orgId",
-            "missing: expected the Genesys org id (a UUID); the data action's request template must supply it",
-        )),
-        Some(Value::String(s)) => bridge::input::uuid_field("orgId", s),
-        Some(other) => Err(BridgeError::validation(
-            "orgId",
-            format!("expected the Genesys org id as a string (a UUID); got {}", json_kind(other)),
-        )),
-    }
-}
-
-/// A Zendesk ticket id given as a JSON string of digits or a whole number.
-pub fn ticket_id_value(field: &str, v: &Value) -> Result<u64> {
-    let expected = "expected a Zendesk ticket id: digits only, e.g. \"1001\" or 1001";
+/// A value as a refusal quotes it: strings cut to a preview, other values by their type.
+fn shown(v: Option<&Value>) -> String {
     match v {
-        Value::Null => Err(BridgeError::validation(
-            field,
-            format!("missing: {expected}"),
-        )),
-        Value::String(s) => parse_ticket_id(s).ok_or_else(|| {
-            let shown: String = s.chars().take(40).collect();
-            let why = if s.trim().is_empty() {
-                " (empty: is the flow variable set?)"
-            } else {
-                ""
-            };
-            BridgeError::validation(field, format!("{expected}; got {shown:?}{why}"))
-        }),
-        Value::Number(n) => n
-            .as_u64()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| BridgeError::validation(field, format!("{expected}; got {n}"))),
-        other => Err(BridgeError::validation(
-            field,
-            format!("{expected}; got {}", json_kind(other)),
-        )),
+        Some(Value::String(s)) => format!("{:?}", preview(s, PREVIEW_CHARS)),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => json_kind(other).to_string(),
+        None => "nothing".into(),
     }
 }
 
-/// Digits only (surrounding blanks allowed), non-zero, fits in u64.
-pub fn parse_ticket_id(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<u64>().ok().filter(|id| *id > 0)
-}
-
-fn status(obj: &Map<String, Value>) -> Result<String> {
+fn status(f: &Fields<'_>) -> Result<String> {
     let expected = format!(
         "expected a Zendesk status: one of {}",
         TICKET_STATUSES.join(", ")
     );
-    match obj.get("status") {
+    match f.get("status") {
         Some(Value::String(s)) if TICKET_STATUSES.contains(&s.as_str()) => Ok(s.clone()),
-        Some(Value::String(s)) => Err(BridgeError::validation(
+        Some(Value::String(s)) => Err(f.invalid(
             "status",
-            format!(
-                "{expected} (lower case); got {:?}",
-                s.chars().take(40).collect::<String>()
-            ),
+            format!("{expected} (lower case); got {:?}", preview(s, 40)),
         )),
-        None | Some(Value::Null) => Err(BridgeError::validation(
-            "status",
-            format!("missing: {expected}"),
-        )),
-        Some(other) => Err(BridgeError::validation(
-            "status",
-            format!("{expected}; got {}", json_kind(other)),
-        )),
+        None => Err(f.invalid("status", format!("missing: {expected}"))),
+        Some(other) => Err(f.invalid("status", format!("{expected}; got {}", json_kind(other)))),
     }
 }
 
-fn comment(obj: &Map<String, Value>) -> Result<Option<String>> {
-    match obj.get("comment") {
-        None | Some(Value::Null) => Ok(None),
-        // Architect sends "" for an unset optional string: that means "no comment".
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(BridgeError::validation(
-            "comment",
-            format!("expected a string (or nothing); got {}", json_kind(other)),
-        )),
+/// The wrap-up of a queued job; any other kind is a routing bug in the producer.
+pub fn wrapup_job(job: Job) -> Result<TicketWrapup> {
+    let wrapup = match job {
+        Job::TicketWrapup(w) => w,
+        other => {
+            return Err(BridgeError::validation(
+                "kind",
+                format!(
+                    "this function takes \"ticket.wrapup\" jobs; got {:?} (a routing bug in the producer: the job belongs on the attribute-writer queue)",
+                    other.kind()
+                ),
+            ))
+        }
+    };
+    if wrapup.ticket_id == Some(0) {
+        return Err(BridgeError::validation(
+            "payload.ticketId",
+            "expected a Zendesk ticket id (1 or more); got 0",
+        ));
     }
-}
-
-fn public(obj: &Map<String, Value>) -> Result<bool> {
-    match obj.get("public") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(BridgeError::validation(
-            "public",
-            format!(
-                "expected true or false (default false: an internal note); got {}",
-                json_kind(other)
-            ),
-        )),
-    }
-}
-
-pub use bridge::input::json_kind;
-
-/// The data action's success output: flat strings and booleans, as Architect wants them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionOutput {
-    pub ok: bool,
-    pub ticket_id: String,
-    /// The status asked for.
-    pub status: String,
-    /// The status the ticket had when read.
-    pub previous_status: String,
-    /// Whether this call changed the ticket's status.
-    pub changed: bool,
-    /// The follow-up ticket created for a closed ticket (`rules.closedTicket: "followUp"`),
-    /// `""` when none.
-    pub follow_up_ticket_id: String,
+    Ok(wrapup)
 }
 
 #[cfg(test)]
@@ -257,19 +189,46 @@ mod tests {
     }
 
     #[test]
-    fn output_is_flat_camel_case() {
-        let o = ActionOutput {
-            ok: true,
-            ticket_id: "1001".into(),
-            status: "solved".into(),
-            previous_status: "open".into(),
-            changed: true,
-            follow_up_ticket_id: String::new(),
-        };
-        assert_eq!(
-            serde_json::to_value(o).unwrap(),
-            json!({"ok": true, "ticketId": "1001", "status": "solved", "previousStatus": "open",
-                   "changed": true, "followUpTicketId": ""})
+    fn comments_are_kept_as_written_and_ids_are_quoted_cut() {
+        let i = ActionInput::parse(
+            &json!({"orgId": ORG, "ticketId": "1", "status": "open", "comment": " line 1\nline 2 "}),
+        )
+        .unwrap();
+        assert_eq!(i.comment.as_deref(), Some(" line 1\nline 2 "));
+        let e = ActionInput::parse(
+            &json!({"orgId": ORG, "ticketId": "9".repeat(10_000) + "x", "status": "open"}),
+        )
+        .unwrap_err();
+        assert!(e.message.len() < 300, "{}", e.message.len());
+        let e = ActionInput::parse(&json!({"ticketId": "1", "status": "open"})).unwrap_err();
+        assert!(
+            e.hint.as_deref().unwrap_or("").contains("request template"),
+            "{e}"
         );
+    }
+
+    #[test]
+    fn wrapup_jobs_only() {
+        let job = |kind: &str, payload: Value| -> Job {
+            serde_json::from_value(json!({"kind": kind, "payload": payload})).unwrap()
+        };
+        let w = json!({"conversationId": "c", "participantId": "p", "eventTimeMs": 1});
+        assert!(wrapup_job(job("ticket.wrapup", w.clone())).is_ok());
+        let mut zero = w.clone();
+        zero["ticketId"] = json!(0);
+        assert_eq!(
+            wrapup_job(job("ticket.wrapup", zero))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("payload.ticketId")
+        );
+        let e = wrapup_job(job(
+            "participant.attributes",
+            json!({"conversationId": "c", "participantId": "p", "attributes": {}}),
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("kind"));
+        assert!(e.message.contains("participant.attributes"), "{e}");
     }
 }

@@ -2,20 +2,29 @@
 
 mod common;
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use bridge_sandbox::{count, Fault};
+use bridge_testkit::ids::*;
+use bridge_testkit::{
+    calls, capture_logs, data_action_ctx, data_action_ctx_with_deadline, edit_org, org_alias_arn,
+    OrgHarness,
+};
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
 use ticket_status::handle;
 
-async fn invoke(env: &Env, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
-    handle(&env.rt, event, Context::default()).await
+/// Invokes the handler as Genesys invokes the event's org's data action (its alias).
+async fn invoke(env: &OrgHarness, event: Value) -> Result<Value, lambda_runtime::Diagnostic> {
+    let ctx = data_action_ctx("ticket-status", &event);
+    handle(&env.rt, event, ctx).await
 }
 
 #[tokio::test]
 async fn data_action_updates_the_ticket_safely() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let event = fixture("data-action-solve.json");
     let out = invoke(&env, event.clone()).await.unwrap();
     assert_eq!(
@@ -23,14 +32,14 @@ async fn data_action_updates_the_ticket_safely() {
         json!({"ok": true, "ticketId": "1001", "status": "solved", "previousStatus": "open",
                "changed": true, "followUpTicketId": ""})
     );
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
-    let comments = env.sb.state().ticket_comments("acme", 1001);
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
+    let comments = env.sandbox.state().ticket_comments("acme", 1001);
     assert_eq!(
         comments.last().unwrap(),
         &(event["comment"].as_str().unwrap().to_string(), false)
     );
 
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(
         calls(&j),
         vec![
@@ -48,7 +57,7 @@ async fn data_action_updates_the_ticket_safely() {
     );
     assert_eq!(put.auth, "basic");
     assert_eq!(
-        env.sb.state().tokens_issued(),
+        env.sandbox.state().tokens_issued(),
         0,
         "a data action needs no Genesys call"
     );
@@ -56,7 +65,7 @@ async fn data_action_updates_the_ticket_safely() {
 
 #[tokio::test]
 async fn numeric_ticket_id_already_at_status_is_a_no_op() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let out = invoke(&env, fixture("data-action-numeric-id.json"))
         .await
         .unwrap();
@@ -64,14 +73,14 @@ async fn numeric_ticket_id_already_at_status_is_a_no_op() {
     assert_eq!(out["previousStatus"], "pending");
     assert_eq!(out["ticketId"], "1002");
     assert_eq!(
-        calls(&env.sb.journal()),
+        calls(&env.sandbox.journal()),
         vec![("GET".into(), ticket_path("acme", 1002))]
     );
 }
 
 #[tokio::test]
 async fn bad_input_is_rejected_before_any_call() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let e = invoke(&env, fixture("data-action-invalid-status.json"))
         .await
         .unwrap_err();
@@ -85,15 +94,15 @@ async fn bad_input_is_rejected_before_any_call() {
     );
     for (event, field) in [
         (
-            json!({"orgId": ACME, "ticketId": "12a", "status": "open"}),
+            json!({"orgId": ORG_A, "ticketId": "12a", "status": "open"}),
             "ticketId",
         ),
         (json!({"ticketId": "1001", "status": "open"}), "orgId"),
         (
-            json!({"orgId": ACME, "ticketId": 1001, "status": "open", "public": "no"}),
+            json!({"orgId": ORG_A, "ticketId": 1001, "status": "open", "public": "no"}),
             "public",
         ),
-        (json!("just a string"), "<event>"),
+        (json!("just a string"), "`event`"),
         (
             json!({"Records": [{"eventSource": "aws:sns"}]}),
             "eventSource",
@@ -107,13 +116,13 @@ async fn bad_input_is_rejected_before_any_call() {
             e.error_message
         );
     }
-    assert!(env.sb.journal().is_empty());
+    assert!(env.sandbox.journal().is_empty());
     assert_eq!(env.source.fetches(), 0, "no secret read for rejected input");
 }
 
 #[tokio::test]
 async fn unknown_org_missing_ticket_and_wrong_alias() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let e = invoke(
         &env,
         json!({"orgId": "00000000-0000-4000-8000-000000000000", "ticketId": "1", "status": "open"}),
@@ -124,7 +133,7 @@ async fn unknown_org_missing_ticket_and_wrong_alias() {
 
     let e = invoke(
         &env,
-        json!({"orgId": ACME, "ticketId": "999999", "status": "open"}),
+        json!({"orgId": ORG_A, "ticketId": "999999", "status": "open"}),
     )
     .await
     .unwrap_err();
@@ -135,28 +144,28 @@ async fn unknown_org_missing_ticket_and_wrong_alias() {
         e.error_message
     );
 
-    env.sb.clear_journal();
+    env.sandbox.clear_journal();
     let mut ctx = Context::default();
     ctx.invoked_function_arn =
-        format!("arn:aws:lambda:eu-west-1:123456789012:function:ticket-status:org-{GLOBEX}");
+        format!("arn:aws:lambda:eu-west-1:123456789012:function:ticket-status:org-{ORG_B}");
     let e = handle(&env.rt, fixture("data-action-solve.json"), ctx)
         .await
         .unwrap_err();
     assert_eq!(e.error_type, "Bridge.WrongOrg");
-    assert!(env.sb.journal().is_empty());
+    assert!(env.sandbox.journal().is_empty());
 }
 
 #[tokio::test]
 async fn conflict_then_success() {
-    let env = env().await;
-    env.sb
+    let env = OrgHarness::start().await;
+    env.sandbox
         .inject(Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json").statuses([409]));
     let out = invoke(&env, fixture("data-action-solve.json"))
         .await
         .unwrap();
     assert_eq!(out["changed"], true);
     assert_eq!(out["previousStatus"], "open");
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(
         count(&j, "GET", &ticket_path("acme", 1001)),
         2,
@@ -167,13 +176,13 @@ async fn conflict_then_success() {
         j.iter().map(|e| e.status).collect::<Vec<_>>(),
         vec![200, 409, 200, 200]
     );
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
 }
 
 #[tokio::test]
 async fn conflict_retries_are_bounded() {
-    let env = env().await;
-    env.sb.inject(
+    let env = OrgHarness::start().await;
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json").statuses([409, 409, 409, 409]),
     );
     let e = invoke(&env, fixture("data-action-solve.json"))
@@ -187,22 +196,22 @@ async fn conflict_retries_are_bounded() {
         e.error_message
     );
     assert_eq!(
-        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        count(&env.sandbox.journal(), "PUT", "/zendesk/**"),
         ticket_status::MAX_SAFE_UPDATE_TRIES as usize
     );
 }
 
 #[tokio::test]
 async fn conflict_where_the_reread_shows_the_target_stops_without_a_second_put() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     // The PUT stalls; meanwhile an agent solves the ticket. The stalled PUT then gets 409.
-    env.sb.inject(
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([409])
             .latency(std::time::Duration::from_millis(800)),
     );
-    let sb_state = env.sb.state();
-    let journal_probe = &env.sb;
+    let sb_state = env.sandbox.state();
+    let journal_probe = &env.sandbox;
     let agent = async {
         while count(&journal_probe.journal(), "GET", &ticket_path("acme", 1001)) == 0 {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -212,14 +221,14 @@ async fn conflict_where_the_reread_shows_the_target_stops_without_a_second_put()
     let (out, ()) = tokio::join!(invoke(&env, fixture("data-action-solve.json")), agent);
     let out = out.unwrap();
     assert_eq!(out["changed"], false);
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(count(&j, "PUT", "/zendesk/**"), 1);
     assert_eq!(count(&j, "GET", &ticket_path("acme", 1001)), 2);
 }
 
 #[tokio::test]
 async fn closed_ticket_is_a_clear_permanent_error() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let e = invoke(&env, fixture("data-action-closed-ticket.json"))
         .await
         .unwrap_err();
@@ -232,13 +241,13 @@ async fn closed_ticket_is_a_clear_permanent_error() {
     );
     assert!(e.error_message.contains("1004"), "{}", e.error_message);
     assert_eq!(
-        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        count(&env.sandbox.journal(), "PUT", "/zendesk/**"),
         0,
         "seen closed on read: nothing sent"
     );
 
     // Closed between our read and our write: Zendesk's own 422.
-    env.sb.inject(
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([422])
             .body(json!({
@@ -256,7 +265,7 @@ async fn closed_ticket_is_a_clear_permanent_error() {
         e.error_message
     );
     assert_eq!(
-        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        count(&env.sandbox.journal(), "PUT", "/zendesk/**"),
         1,
         "not retried"
     );
@@ -264,7 +273,7 @@ async fn closed_ticket_is_a_clear_permanent_error() {
 
 #[tokio::test]
 async fn closed_ticket_with_follow_up_rule_creates_one() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let event = fixture("data-action-followup-globex.json");
     let out = invoke(&env, event.clone()).await.unwrap();
     assert_eq!(out["ok"], true);
@@ -275,14 +284,14 @@ async fn closed_ticket_with_follow_up_rule_creates_one() {
         .unwrap()
         .parse()
         .expect("follow-up id is a number string");
-    assert_eq!(status_of(&env.sb, "globex", 2002), "closed");
-    let comments = env.sb.state().ticket_comments("globex", id);
+    assert_eq!(status_of(&env.sandbox, "globex", 2002), "closed");
+    let comments = env.sandbox.state().ticket_comments("globex", id);
     assert!(
         comments[0].0.contains("#2002")
             && comments[0].0.contains(event["comment"].as_str().unwrap()),
         "{comments:?}"
     );
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(count(&j, "POST", "/zendesk/globex/api/v2/tickets.json"), 1);
     assert_eq!(
         j.iter()
@@ -300,8 +309,8 @@ const WRONG_TOKEN: &str = "WRONG-zd-token-4f7c2a9e81";
 #[tokio::test]
 async fn bad_zendesk_token_says_zendesk_refused_and_never_shows_the_token() {
     let (logs, _guard) = capture_logs();
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["zendesk"]["auth"]["apiToken"] = json!(WRONG_TOKEN)
         })
     })
@@ -316,7 +325,7 @@ async fn bad_zendesk_token_says_zendesk_refused_and_never_shows_the_token() {
         "API token for bridge@acme.example",
         "not Genesys",
         "ticket 1001",
-        ACME,
+        ORG_A,
     ] {
         assert!(
             e.error_message.contains(part),
@@ -340,7 +349,7 @@ async fn bad_zendesk_token_says_zendesk_refused_and_never_shows_the_token() {
     }
     // One GET, refused; the config re-read found the same credential, so no second try.
     assert_eq!(
-        calls(&env.sb.journal()),
+        calls(&env.sandbox.journal()),
         vec![("GET".into(), ticket_path("acme", 1001))]
     );
     assert_eq!(
@@ -353,8 +362,8 @@ async fn bad_zendesk_token_says_zendesk_refused_and_never_shows_the_token() {
 #[tokio::test]
 async fn bad_zendesk_oauth_token_says_oauth() {
     let (logs, _guard) = capture_logs();
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["zendesk"]["auth"] = json!({"type": "oauth", "accessToken": WRONG_TOKEN})
         })
     })
@@ -373,8 +382,8 @@ async fn bad_zendesk_oauth_token_says_oauth() {
 
 #[tokio::test]
 async fn rotated_zendesk_token_is_picked_up_after_a_401() {
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["zendesk"]["auth"]["apiToken"] = json!(WRONG_TOKEN)
         })
     })
@@ -384,16 +393,16 @@ async fn rotated_zendesk_token_is_picked_up_after_a_401() {
         .await
         .unwrap_err();
     // The admin fixes the secret; the cached config (TTL 300 s) still holds the old token.
-    edit_org(env.source.inner(), ACME, |d| {
+    edit_org(env.source.inner(), ORG_A, |d| {
         d["zendesk"]["auth"]["apiToken"] = json!("acme-zendesk-token-local")
     });
-    env.sb.clear_journal();
+    env.sandbox.clear_journal();
     let out = invoke(&env, fixture("data-action-solve.json"))
         .await
         .unwrap();
     assert_eq!(out["changed"], true);
     assert_eq!(
-        env.sb
+        env.sandbox
             .journal()
             .iter()
             .map(|e| e.status)
@@ -404,22 +413,18 @@ async fn rotated_zendesk_token_is_picked_up_after_a_401() {
 
 #[tokio::test]
 async fn rate_limit_within_the_deadline_is_waited_out() {
-    let env = env().await;
-    env.sb.inject(
+    let env = OrgHarness::start().await;
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([429])
             .retry_after(1),
     );
-    let out = handle(
-        &env.rt,
-        fixture("data-action-solve.json"),
-        ctx_with_deadline(15),
-    )
-    .await
-    .unwrap();
+    let event = fixture("data-action-solve.json");
+    let ctx = data_action_ctx_with_deadline("ticket-status", &event, Duration::from_secs(15));
+    let out = handle(&env.rt, event, ctx).await.unwrap();
     assert_eq!(out["changed"], true);
     assert_eq!(
-        env.sb
+        env.sandbox
             .journal()
             .iter()
             .map(|e| e.status)
@@ -430,19 +435,15 @@ async fn rate_limit_within_the_deadline_is_waited_out() {
 
 #[tokio::test]
 async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
-    let env = env().await;
-    env.sb.inject(
+    let env = OrgHarness::start().await;
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([429])
             .retry_after(30),
     );
-    let e = handle(
-        &env.rt,
-        fixture("data-action-solve.json"),
-        ctx_with_deadline(5),
-    )
-    .await
-    .unwrap_err();
+    let event = fixture("data-action-solve.json");
+    let ctx = data_action_ctx_with_deadline("ticket-status", &event, Duration::from_secs(5));
+    let e = handle(&env.rt, event, ctx).await.unwrap_err();
     assert_eq!(e.error_type, "Zendesk.RateLimited");
     assert!(
         e.error_message
@@ -451,13 +452,13 @@ async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
         e.error_message
     );
     assert_eq!(
-        count(&env.sb.journal(), "PUT", "/zendesk/**"),
+        count(&env.sandbox.journal(), "PUT", "/zendesk/**"),
         1,
         "no spinning"
     );
 
     // No Lambda deadline at all: the data action's own 18 s budget still bounds the wait.
-    env.sb.inject(
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([429])
             .retry_after(60),
@@ -470,5 +471,54 @@ async fn rate_limit_beyond_the_deadline_fails_fast_with_the_wait() {
         e.error_message.contains("waiting 60.0s"),
         "{}",
         e.error_message
+    );
+}
+
+/// The issue's first reproduction: an admin of org A edits the request template to
+/// `{"orgId":"<org B>","ticketId":"2003","status":"open"}`. Before, an unqualified invoke
+/// reopened org B's ticket with org B's credentials; now only org B's own alias acts for B.
+#[tokio::test]
+async fn a_request_template_naming_another_org_reopens_nothing() {
+    let env = OrgHarness::start().await;
+    let event = json!({"orgId": ORG_B, "ticketId": "2003", "status": "open"});
+    let invoke = |arn: String| {
+        let mut ctx = Context::default();
+        ctx.invoked_function_arn = arn;
+        handle(&env.rt, event.clone(), ctx)
+    };
+    let unqualified = "arn:aws:lambda:eu-west-1:123456789012:function:genesys-bridge-ticket-status";
+    let e = invoke(unqualified.to_string()).await.unwrap_err();
+    assert_eq!(e.error_type, "Bridge.OrgAliasRequired");
+    assert!(
+        e.error_message
+            .contains(&format!("{unqualified}:org-{ORG_B}")),
+        "names the alias to use: {}",
+        e.error_message
+    );
+    for arn in [
+        format!("{unqualified}:{ORG_B}"),
+        format!("{unqualified}:$LATEST"),
+        "function-arn".to_string(),
+    ] {
+        let e = invoke(arn.clone()).await.unwrap_err();
+        assert_eq!(e.error_type, "Bridge.OrgAliasRequired", "{arn}");
+    }
+    let e = invoke(org_alias_arn("ticket-status", ORG_A))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Bridge.WrongOrg");
+    assert!(e.error_message.contains(ORG_A) && e.error_message.contains(ORG_B));
+    // Nothing was read, nothing was sent: org B's ticket is still solved.
+    assert_eq!(env.source.fetches(), 0);
+    assert!(env.sandbox.journal().is_empty());
+    assert_eq!(status_of(&env.sandbox, "globex", 2003), "solved");
+
+    // Org B's own data action (its alias) may reopen it, with org B's credentials.
+    let out = invoke(org_alias_arn("ticket-status", ORG_B)).await.unwrap();
+    assert_eq!(out["changed"], true);
+    assert_eq!(status_of(&env.sandbox, "globex", 2003), "open");
+    assert_eq!(
+        (env.source.fetches_for(ORG_A), env.source.fetches_for(ORG_B)),
+        (0, 1)
     );
 }

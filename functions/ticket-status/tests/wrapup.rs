@@ -2,25 +2,29 @@
 
 mod common;
 
+use std::time::Duration;
+
 use bridge_sandbox::{count, Fault};
+use bridge_testkit::ids::*;
+use bridge_testkit::{calls, capture_logs, ctx_with_deadline, edit_org, OrgHarness};
 use common::*;
 use lambda_runtime::Context;
 use serde_json::{json, Value};
-use ticket_status::handle;
-use ticket_status::wrapup::{process, Outcome};
+use ticket_status::{handle, Outcome, Wrapups};
 
-async fn invoke(env: &Env, event: Value) -> Value {
+async fn invoke(env: &OrgHarness, event: Value) -> Value {
     handle(&env.rt, event, Context::default())
         .await
         .expect("batch answered")
 }
 
-async fn outcomes(env: &Env, event: &Value) -> Vec<Outcome> {
+async fn outcomes(env: &OrgHarness, event: &Value) -> Vec<Outcome> {
     let ev = serde_json::from_value(event.clone()).unwrap();
-    process(&env.rt, &ev, bridge::Deadline::none())
+    let worker = Wrapups::new(&env.rt, bridge::Deadline::none());
+    bridge::batch::settle(&worker, &ev)
         .await
         .into_iter()
-        .map(|m| m.outcome)
+        .map(|(_, outcome)| outcome)
         .collect()
 }
 
@@ -30,21 +34,21 @@ fn conv_path(id: &str) -> String {
 
 #[tokio::test]
 async fn wrapup_maps_the_code_and_finds_the_ticket_on_the_customer_participant() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let resp = invoke(&env, fixture("sqs-wrapup-from-attribute.json")).await;
     assert!(failures(&resp).is_empty(), "{resp}");
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
     let (note, public) = env
-        .sb
+        .sandbox
         .state()
         .ticket_comments("acme", 1001)
         .pop()
         .expect("a note");
     assert!(!public, "the note is internal");
-    for part in [CONV1, SOLVED_CODE, AGENT_USER] {
+    for part in [CONV_A1, SOLVED_CODE, AGENT_USER_A] {
         assert!(note.contains(part), "note lacks {part}: {note}");
     }
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     let zendesk_and_api: Vec<_> = calls(&j)
         .into_iter()
         .filter(|(_, p)| !p.starts_with("/oauth"))
@@ -53,7 +57,7 @@ async fn wrapup_maps_the_code_and_finds_the_ticket_on_the_customer_participant()
         zendesk_and_api,
         vec![
             ("GET".into(), "/api/v2/tokens/me".into()),
-            ("GET".into(), conv_path(CONV1)),
+            ("GET".into(), conv_path(CONV_A1)),
             ("GET".into(), ticket_path("acme", 1001)),
             ("PUT".into(), ticket_path("acme", 1001)),
         ],
@@ -63,19 +67,19 @@ async fn wrapup_maps_the_code_and_finds_the_ticket_on_the_customer_participant()
 
 #[tokio::test]
 async fn warm_wrapup_job_makes_exactly_three_calls_and_no_secret_or_token_call() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     invoke(&env, fixture("sqs-wrapup-from-attribute.json")).await;
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
-    env.sb.state().set_ticket_status("acme", 1001, "open");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
+    env.sandbox.state().set_ticket_status("acme", 1001, "open");
     let fetches = env.source.fetches();
-    let tokens = env.sb.state().tokens_issued();
-    env.sb.clear_journal();
+    let tokens = env.sandbox.state().tokens_issued();
+    env.sandbox.clear_journal();
 
     let body = job(
         2,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some(PENDING_CODE),
         1741001999000,
         None,
@@ -83,11 +87,11 @@ async fn warm_wrapup_job_makes_exactly_three_calls_and_no_secret_or_token_call()
     .to_string();
     let resp = invoke(&env, sqs(&[("m-warm", body)])).await;
     assert!(failures(&resp).is_empty(), "{resp}");
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(
         calls(&j),
         vec![
-            ("GET".into(), conv_path(CONV1)),
+            ("GET".into(), conv_path(CONV_A1)),
             ("GET".into(), ticket_path("acme", 1001)),
             ("PUT".into(), ticket_path("acme", 1001)),
         ]
@@ -95,54 +99,54 @@ async fn warm_wrapup_job_makes_exactly_three_calls_and_no_secret_or_token_call()
     assert_eq!(j[0].auth, "bearer");
     assert_eq!(env.source.fetches(), fetches, "no secret call when warm");
     assert_eq!(
-        env.sb.state().tokens_issued(),
+        env.sandbox.state().tokens_issued(),
         tokens,
         "no token call when warm"
     );
-    assert_eq!(status_of(&env.sb, "acme", 1001), "pending");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "pending");
 }
 
 #[tokio::test]
 async fn unmapped_code_leaves_the_ticket_alone_without_any_call() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let unmapped = job(
         1,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some("f0f0f0f0-0000-4000-8000-00000000dead"),
         1,
         None,
     );
-    let no_code = job(2, ACME, CONV1, CONV1_AGENT, None, 2, None);
+    let no_code = job(2, ORG_A, CONV_A1, CONV_A1_AGENT, None, 2, None);
     let event = sqs(&[("m1", unmapped.to_string()), ("m2", no_code.to_string())]);
     assert!(failures(&invoke(&env, event.clone()).await).is_empty());
     assert!(
-        env.sb.journal().is_empty(),
+        env.sandbox.journal().is_empty(),
         "{:?}",
-        calls(&env.sb.journal())
+        calls(&env.sandbox.journal())
     );
     assert!(outcomes(&env, &event)
         .await
         .iter()
         .all(|o| matches!(o, Outcome::Unmapped { .. })));
-    assert_eq!(status_of(&env.sb, "acme", 1001), "open");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "open");
 }
 
 #[tokio::test]
 async fn missing_code_uses_the_default_status_when_configured() {
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["rules"]["defaultWrapupStatus"] = json!("hold")
         })
     })
     .await;
-    let no_code = job(1, ACME, CONV1, CONV1_AGENT, None, 1, None);
+    let no_code = job(1, ORG_A, CONV_A1, CONV_A1_AGENT, None, 1, None);
     let unmapped = job(
         2,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some("not-mapped"),
         2,
         Some(1002),
@@ -153,9 +157,9 @@ async fn missing_code_uses_the_default_status_when_configured() {
     )
     .await;
     assert!(failures(&resp).is_empty());
-    assert_eq!(status_of(&env.sb, "acme", 1001), "hold");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "hold");
     assert_eq!(
-        status_of(&env.sb, "acme", 1002),
+        status_of(&env.sandbox, "acme", 1002),
         "pending",
         "an unmapped code never takes the default"
     );
@@ -163,12 +167,12 @@ async fn missing_code_uses_the_default_status_when_configured() {
 
 #[tokio::test]
 async fn ticket_already_at_the_status_gets_no_update() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let body = job(
         1,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some(PENDING_CODE),
         1,
         Some(1002),
@@ -183,7 +187,7 @@ async fn ticket_already_at_the_status_gets_no_update() {
         }]
     );
     assert_eq!(
-        calls(&env.sb.journal()),
+        calls(&env.sandbox.journal()),
         vec![("GET".into(), ticket_path("acme", 1002))]
     );
 }
@@ -191,9 +195,9 @@ async fn ticket_already_at_the_status_gets_no_update() {
 #[tokio::test]
 async fn missing_or_malformed_ticket_attribute_is_handled_with_a_reason() {
     let (logs, _guard) = capture_logs();
-    let env = env().await;
+    let env = OrgHarness::start().await;
     // Conversation 2 has no ticket attribute at all.
-    let body = job(1, ACME, CONV2, CONV2_AGENT, Some(SOLVED_CODE), 1, None).to_string();
+    let body = job(1, ORG_A, CONV_A2, CONV_A2_AGENT, Some(SOLVED_CODE), 1, None).to_string();
     let event = sqs(&[("m1", body)]);
     let out = outcomes(&env, &event).await;
     assert!(
@@ -204,11 +208,14 @@ async fn missing_or_malformed_ticket_attribute_is_handled_with_a_reason() {
         failures(&invoke(&env, event.clone()).await).is_empty(),
         "handled, not redelivered forever"
     );
-    assert_eq!(count(&env.sb.journal(), "*", "/zendesk/**"), 0);
+    assert_eq!(count(&env.sandbox.journal(), "*", "/zendesk/**"), 0);
 
-    env.sb
-        .state()
-        .set_participant_attribute(CONV2, CONV2_CUSTOMER, "zendesk_ticket_id", "ZD-77");
+    env.sandbox.state().set_participant_attribute(
+        CONV_A2,
+        CONV_A2_CUSTOMER,
+        "zendesk_ticket_id",
+        "ZD-77",
+    );
     let resp = invoke(&env, event).await;
     assert!(failures(&resp).is_empty());
     let logs = logs.text();
@@ -216,36 +223,36 @@ async fn missing_or_malformed_ticket_attribute_is_handled_with_a_reason() {
         logs.contains("no_ticket") && logs.contains("ZD-77") && logs.contains("digits only"),
         "{logs}"
     );
-    assert_eq!(count(&env.sb.journal(), "*", "/zendesk/**"), 0);
+    assert_eq!(count(&env.sandbox.journal(), "*", "/zendesk/**"), 0);
 }
 
 #[tokio::test]
 async fn batch_collapses_jobs_per_ticket_latest_event_wins() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let event = fixture("sqs-wrapup-batch.json");
     let resp = invoke(&env, event.clone()).await;
     assert!(failures(&resp).is_empty(), "{resp}");
     assert_eq!(
-        status_of(&env.sb, "acme", 1001),
+        status_of(&env.sandbox, "acme", 1001),
         "pending",
         "the later event wins"
     );
-    assert_eq!(status_of(&env.sb, "acme", 1005), "solved");
-    assert_eq!(status_of(&env.sb, "acme", 1004), "closed");
-    let j = env.sb.journal();
+    assert_eq!(status_of(&env.sandbox, "acme", 1005), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1004), "closed");
+    let j = env.sandbox.journal();
     assert_eq!(
         count(&j, "PUT", &ticket_path("acme", 1001)),
         1,
         "one update for two jobs"
     );
     assert_eq!(count(&j, "PUT", "/zendesk/**"), 2);
-    assert_eq!(count(&j, "GET", &conv_path(CONV1)), 1);
+    assert_eq!(count(&j, "GET", &conv_path(CONV_A1)), 1);
     assert_eq!(
         count(&j, "GET", "/api/v2/conversations/*"),
         2,
         "conversations 1 and 3, once each"
     );
-    let notes = env.sb.state().ticket_comments("acme", 1001);
+    let notes = env.sandbox.state().ticket_comments("acme", 1001);
     assert_eq!(notes.len(), 1);
     assert!(
         notes[0].0.contains(PENDING_CODE),
@@ -253,7 +260,7 @@ async fn batch_collapses_jobs_per_ticket_latest_event_wins() {
     );
 
     // The same batch again: now every ticket is where it should be.
-    env.sb.state().set_ticket_status("acme", 1001, "open");
+    env.sandbox.state().set_ticket_status("acme", 1001, "open");
     let out = outcomes(&env, &event).await;
     let names: Vec<&str> = out.iter().map(|o| o.name()).collect();
     assert_eq!(
@@ -270,18 +277,27 @@ async fn batch_collapses_jobs_per_ticket_latest_event_wins() {
 
 #[tokio::test]
 async fn rate_limit_beyond_the_deadline_fails_every_contributing_message_only() {
-    let env = env().await;
-    env.sb.inject(
+    let env = OrgHarness::start().await;
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([429])
             .retry_after(30),
     );
-    let a = job(1, ACME, CONV1, CONV1_AGENT, Some(SOLVED_CODE), 10, None).to_string();
+    let a = job(
+        1,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
+        Some(SOLVED_CODE),
+        10,
+        None,
+    )
+    .to_string();
     let b = job(
         2,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some(PENDING_CODE),
         20,
         Some(1001),
@@ -289,9 +305,9 @@ async fn rate_limit_beyond_the_deadline_fails_every_contributing_message_only() 
     .to_string();
     let c = job(
         3,
-        ACME,
-        CONV2,
-        CONV2_AGENT,
+        ORG_A,
+        CONV_A2,
+        CONV_A2_AGENT,
         Some(SOLVED_CODE),
         30,
         Some(1005),
@@ -300,7 +316,7 @@ async fn rate_limit_beyond_the_deadline_fails_every_contributing_message_only() 
     let resp = handle(
         &env.rt,
         sqs(&[("m-a", a), ("m-b", b), ("m-c", c)]),
-        ctx_with_deadline(5),
+        ctx_with_deadline(Duration::from_secs(5)),
     )
     .await
     .unwrap();
@@ -310,30 +326,39 @@ async fn rate_limit_beyond_the_deadline_fails_every_contributing_message_only() 
         "both jobs of the throttled ticket come back; nothing lost"
     );
     assert_eq!(
-        count(&env.sb.journal(), "PUT", &ticket_path("acme", 1001)),
+        count(&env.sandbox.journal(), "PUT", &ticket_path("acme", 1001)),
         1,
         "no spinning"
     );
-    assert_eq!(status_of(&env.sb, "acme", 1005), "solved");
-    assert_eq!(status_of(&env.sb, "acme", 1001), "open");
+    assert_eq!(status_of(&env.sandbox, "acme", 1005), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "open");
 }
 
 #[tokio::test]
 async fn rate_limit_within_the_deadline_and_conflict_are_absorbed() {
-    let env = env().await;
-    env.sb.inject(
+    let env = OrgHarness::start().await;
+    env.sandbox.inject(
         Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1001.json")
             .statuses([429])
             .retry_after(1),
     );
-    env.sb
+    env.sandbox
         .inject(Fault::new("PUT", "/zendesk/acme/api/v2/tickets/1005.json").statuses([409]));
-    let a = job(1, ACME, CONV1, CONV1_AGENT, Some(SOLVED_CODE), 10, None).to_string();
+    let a = job(
+        1,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
+        Some(SOLVED_CODE),
+        10,
+        None,
+    )
+    .to_string();
     let c = job(
         3,
-        ACME,
-        CONV2,
-        CONV2_AGENT,
+        ORG_A,
+        CONV_A2,
+        CONV_A2_AGENT,
         Some(SOLVED_CODE),
         30,
         Some(1005),
@@ -342,14 +367,14 @@ async fn rate_limit_within_the_deadline_and_conflict_are_absorbed() {
     let resp = handle(
         &env.rt,
         sqs(&[("m-a", a), ("m-c", c)]),
-        ctx_with_deadline(15),
+        ctx_with_deadline(Duration::from_secs(15)),
     )
     .await
     .unwrap();
     assert!(failures(&resp).is_empty(), "{resp}");
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
-    assert_eq!(status_of(&env.sb, "acme", 1005), "solved");
-    let j = env.sb.journal();
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1005), "solved");
+    let j = env.sandbox.journal();
     assert_eq!(count(&j, "PUT", &ticket_path("acme", 1001)), 2);
     assert_eq!(
         count(&j, "GET", &ticket_path("acme", 1005)),
@@ -360,28 +385,27 @@ async fn rate_limit_within_the_deadline_and_conflict_are_absorbed() {
 
 #[tokio::test]
 async fn partial_batch_failure_reports_only_the_bad_messages() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let good = job(
         1,
-        ACME,
-        CONV2,
-        CONV2_AGENT,
+        ORG_A,
+        CONV_A2,
+        CONV_A2_AGENT,
         Some(SOLVED_CODE),
         1,
         Some(1005),
     )
     .to_string();
-    let mut wrong_kind = job(2, ACME, CONV1, CONV1_AGENT, None, 2, None);
+    let mut wrong_kind = job(2, ORG_A, CONV_A1, CONV_A1_AGENT, None, 2, None);
     wrong_kind["kind"] = json!("participant.attributes");
-    wrong_kind["payload"] =
-        json!({"conversationId": CONV1, "participantId": CONV1_AGENT, "attributes": {"a": "b"}});
-    let mut v2 = job(3, ACME, CONV1, CONV1_AGENT, Some(SOLVED_CODE), 3, None);
+    wrong_kind["payload"] = json!({"conversationId": CONV_A1, "participantId": CONV_A1_AGENT, "attributes": {"a": "b"}});
+    let mut v2 = job(3, ORG_A, CONV_A1, CONV_A1_AGENT, Some(SOLVED_CODE), 3, None);
     v2["v"] = json!(2);
     let unknown_org = job(
         4,
         "00000000-0000-4000-8000-000000000000",
-        CONV1,
-        CONV1_AGENT,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some(SOLVED_CODE),
         4,
         None,
@@ -389,10 +413,10 @@ async fn partial_batch_failure_reports_only_the_bad_messages() {
     // Org B asking about org A's conversation: Genesys answers 404 (fails, goes to the DLQ).
     let other_org = job(
         5,
-        GLOBEX,
-        CONV1,
-        CONV1_AGENT,
-        Some(GLOBEX_SOLVED_CODE),
+        ORG_B,
+        CONV_A1,
+        CONV_A1_AGENT,
+        Some(SOLVED_CODE_B),
         5,
         None,
     );
@@ -409,7 +433,7 @@ async fn partial_batch_failure_reports_only_the_bad_messages() {
         failures(&resp),
         vec!["m-garbage", "m-kind", "m-org", "m-other", "m-v2"]
     );
-    assert_eq!(status_of(&env.sb, "acme", 1005), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1005), "solved");
     let out = outcomes(&env, &event).await;
     let Outcome::Failed(e) = &out[2] else {
         panic!("{out:?}")
@@ -441,10 +465,10 @@ async fn partial_batch_failure_reports_only_the_bad_messages() {
 
 #[tokio::test]
 async fn closed_ticket_is_handled_and_follow_up_rule_creates_one() {
-    let env = env().await;
+    let env = OrgHarness::start().await;
     let acme_closed = job(
         1,
-        ACME,
+        ORG_A,
         "c0a00003-0000-4000-8000-000000000000",
         "c0a00003-0000-4000-8000-00000000a001",
         Some(SOLVED_CODE),
@@ -453,10 +477,10 @@ async fn closed_ticket_is_handled_and_follow_up_rule_creates_one() {
     );
     let globex_closed = job(
         2,
-        GLOBEX,
+        ORG_B,
         "c0b00002-0000-4000-8000-000000000000",
         "c0b00002-0000-4000-8000-00000000a001",
-        Some(GLOBEX_SOLVED_CODE),
+        Some(SOLVED_CODE_B),
         2,
         Some(2002),
     );
@@ -469,7 +493,7 @@ async fn closed_ticket_is_handled_and_follow_up_rule_creates_one() {
         failures(&resp).is_empty(),
         "closed is a permanent, handled outcome: {resp}"
     );
-    let j = env.sb.journal();
+    let j = env.sandbox.journal();
     assert_eq!(count(&j, "PUT", "/zendesk/**"), 0);
     let post = j
         .iter()
@@ -487,17 +511,17 @@ async fn closed_ticket_is_handled_and_follow_up_rule_creates_one() {
 
 #[tokio::test]
 async fn bad_zendesk_token_fails_the_message_for_the_dlq() {
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["zendesk"]["auth"]["apiToken"] = json!("WRONG-zd-token-000")
         })
     })
     .await;
     let body = job(
         1,
-        ACME,
-        CONV1,
-        CONV1_AGENT,
+        ORG_A,
+        CONV_A1,
+        CONV_A1_AGENT,
         Some(SOLVED_CODE),
         1,
         Some(1001),
@@ -515,13 +539,13 @@ async fn bad_zendesk_token_fails_the_message_for_the_dlq() {
 
 #[tokio::test]
 async fn rotated_genesys_secret_is_picked_up_on_the_conversation_read() {
-    let env = env_with(|m| {
-        edit_org(m, ACME, |d| {
+    let env = OrgHarness::start_with(|m| {
+        edit_org(m, ORG_A, |d| {
             d["genesys"]["clientSecret"] = json!("rotated-away-secret")
         })
     })
     .await;
-    let body = job(1, ACME, CONV1, CONV1_AGENT, Some(SOLVED_CODE), 1, None).to_string();
+    let body = job(1, ORG_A, CONV_A1, CONV_A1_AGENT, Some(SOLVED_CODE), 1, None).to_string();
     let e = handle(&env.rt, sqs(&[("m1", body.clone())]), Context::default())
         .await
         .unwrap_err();
@@ -530,10 +554,10 @@ async fn rotated_genesys_secret_is_picked_up_on_the_conversation_read() {
         "{}",
         e.error_message
     );
-    edit_org(env.source.inner(), ACME, |d| {
+    edit_org(env.source.inner(), ORG_A, |d| {
         d["genesys"]["clientSecret"] = json!("acme-client-secret-local")
     });
     let resp = invoke(&env, sqs(&[("m1", body)])).await;
     assert!(failures(&resp).is_empty(), "{resp}");
-    assert_eq!(status_of(&env.sb, "acme", 1001), "solved");
+    assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
 }

@@ -1,9 +1,8 @@
 //! The handler with the real-shaped fixtures of events/webhook-ingest: routing, duplicates,
-//! forged tenants, bad input, and queue failures. In-memory queue and idempotency store;
-//! org configs pointed at the sandbox (the Genesys-token check and the "wrong bearer" case
-//! really call tokens/me there).
+//! forged tenants, bad input, queue failures, and the user route. In-memory queue and
+//! idempotency store; org configs pointed at the sandbox (the user route's token checks
+//! and writes really call it, with the seeded users' own tokens).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,53 +10,42 @@ use base64::Engine;
 use bridge::http::HttpClient;
 use bridge::idempotency::{self, IdempotencyStore, MemoryIdempotency, RecordStatus};
 use bridge::jobs::{Consumer, Job, JobEnvelope, ParticipantEnrich, TicketWrapup};
-use bridge::queue::MemoryQueue;
-use bridge::testkit::sandbox_orgs_from_dir;
 use bridge::Runtime;
 use bridge_sandbox::{count, default_seed, Sandbox};
+use bridge_testkit::ids::*;
+use bridge_testkit::{repo_root, sandbox_orgs_from_dir, FaultyQueue};
 use lambda_runtime::Context;
 use serde_json::{json, Value};
 use webhook_ingest::auth::signature;
 use webhook_ingest::{handle, Ingest, Limits, ManualClock};
 
-const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
 const SECRET_A: &str = "acme-webhook-secret-local-0123456789abcdef";
 const SECRET_B: &str = "globex-webhook-secret-local-0123456789abcdef";
-const CONV: &str = "c0a00001-0000-4000-8000-000000000000";
-const CUST: &str = "c0a00001-0000-4000-8000-00000000c001";
-const AGENT: &str = "c0a00001-0000-4000-8000-00000000a001";
-const USER: &str = "d0a00001-0000-4000-8000-000000000000";
 /// 2026-11-21T10:08:00Z, when the Function URL fixtures were "sent".
 const NOW_MS: u64 = 1_795_255_680_000;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn fixture(name: &str) -> Value {
-    let path = root().join("events/webhook-ingest").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    bridge_testkit::fixture(&format!("webhook-ingest/{name}"))
 }
 
 struct H {
     sandbox: Sandbox,
     ingest: Ingest,
-    queue: Arc<MemoryQueue>,
+    queue: Arc<FaultyQueue>,
     store: Arc<MemoryIdempotency>,
     clock: Arc<ManualClock>,
 }
 
 async fn harness_with(limits: Limits) -> H {
     let sandbox = Sandbox::start(default_seed()).await.unwrap();
-    let orgs = sandbox_orgs_from_dir(&root().join("examples/orgs"), &sandbox.base_url()).unwrap();
+    let orgs =
+        sandbox_orgs_from_dir(&repo_root().join("examples/orgs"), &sandbox.base_url()).unwrap();
     let rt = Runtime::new(
         Arc::new(orgs),
         Duration::from_secs(300),
         HttpClient::new().unwrap(),
     );
-    let queue = Arc::new(MemoryQueue::new());
+    let queue = Arc::new(FaultyQueue::new());
     let store = Arc::new(MemoryIdempotency::default());
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let ingest = Ingest::with(
@@ -136,7 +124,7 @@ fn signed(mut ev: Value, secret: &str, ts: u64) -> Value {
 
 fn attributes_command() -> Value {
     json!({"command": "participant.attributes",
-           "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"tier": "gold"}}})
+           "payload": {"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "attributes": {"tier": "gold"}}})
 }
 
 #[tokio::test]
@@ -166,8 +154,8 @@ async fn each_topic_becomes_the_right_job() {
     assert_eq!(
         j.job,
         Job::ParticipantEnrich(ParticipantEnrich {
-            conversation_id: CONV.into(),
-            participant_id: CUST.into(),
+            conversation_id: CONV_A1.into(),
+            participant_id: CONV_A1_CUSTOMER.into(),
             phone: Some("+15551230001".into()),
             email: None,
         })
@@ -193,10 +181,10 @@ async fn each_topic_becomes_the_right_job() {
         assert_eq!(
             ticket[0].job,
             Job::TicketWrapup(TicketWrapup {
-                conversation_id: CONV.into(),
-                participant_id: AGENT.into(),
+                conversation_id: CONV_A1.into(),
+                participant_id: CONV_A1_AGENT.into(),
                 wrapup_code: Some(code.into()),
-                agent_user_id: Some(USER.into()),
+                agent_user_id: Some(AGENT_USER_A.into()),
                 event_time_ms: time,
                 ticket_id: None,
             }),
@@ -309,10 +297,13 @@ async fn an_event_being_processed_elsewhere_is_not_acked() {
     let err = h.call(fixture("eventbridge-acw.json")).await.unwrap_err();
     assert_eq!(err.error_type, "Bridge.Conflict", "{err:?}");
     let (status, body) = h
-        .http(fixture("function-url-notification-acw.json").pipe(|e| {
-            let mut e = signed(e, SECRET_A, NOW_MS / 1000);
-            e["headers"]["idempotency-key"] = json!("8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
-            e
+        .http(fixture("function-url-notification-acw.json").pipe(|mut e| {
+            // A signed request names its event in the signed body (an Idempotency-Key
+            // header is refused on signed requests).
+            let mut body: Value = serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
+            body["id"] = json!("8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
+            e["body"] = json!(body.to_string());
+            signed(e, SECRET_A, NOW_MS / 1000)
         }))
         .await;
     assert_eq!(status, 409, "{body}");
@@ -344,7 +335,7 @@ async fn https_auth_bearer_hmac_and_base64() {
     assert_eq!(a[0].correlation_id.as_deref(), Some("flow-run-5521"));
     match &a[0].job {
         Job::ParticipantAttributes(p) => {
-            assert_eq!(p.conversation_id, CONV);
+            assert_eq!(p.conversation_id, CONV_A1);
             assert_eq!(p.attributes["zendesk_ticket_id"], "1001");
             assert_eq!(p.attributes["tier"], "gold");
         }
@@ -359,7 +350,7 @@ async fn https_auth_bearer_hmac_and_base64() {
     match &t[0].job {
         Job::TicketWrapup(w) => {
             assert_eq!(w.ticket_id, Some(1001));
-            assert_eq!(w.agent_user_id.as_deref(), Some(USER));
+            assert_eq!(w.agent_user_id.as_deref(), Some(AGENT_USER_A));
             assert_eq!(w.event_time_ms, 1_795_255_650_000);
         }
         j => panic!("{j:?}"),
@@ -491,46 +482,320 @@ async fn forged_tenants_get_one_401_and_queue_nothing() {
     h.assert_nothing_queued();
 }
 
+/// The issue's second reproduction: any bearer the events route did not recognise went to
+/// Genesys' tokens/me, and a token of the org then queued commands that ran with the
+/// bridge's own OAuth client. Now the events route takes the shared secret or an HMAC only,
+/// and forwards no bearer anywhere.
 #[tokio::test]
-async fn genesys_tokens_must_belong_to_the_org() {
+async fn the_events_route_forwards_no_bearer_and_queues_nothing_for_a_token() {
     let h = harness().await;
-    let acme_token = h.sandbox.state().issue_token("acme-bridge-client");
-    let globex_token = h.sandbox.state().issue_token("globex-bridge-client");
-    let body = attributes_command();
-    let with = |t: &str| request(ORG_A, &body, &[("authorization", &format!("Bearer {t}"))]);
+    let limited_client = h.sandbox.state().issue_token(CLIENT_A_LIMITED.0);
+    let contact = json!({"command": "contact.fields", "payload": {"contactId": CONTACT_A1,
+        "changes": [{"field": "$.customFields.tier_text", "value": "platinum", "action": "Update"}]}});
+    for (case, bearer, body) in [
+        (
+            "another org's shared secret",
+            SECRET_B,
+            attributes_command(),
+        ),
+        (
+            "a client token without contact:edit",
+            limited_client.as_str(),
+            contact.clone(),
+        ),
+        (
+            "a client token issued earlier",
+            CLIENT_TOKEN_A_LIMITED,
+            contact.clone(),
+        ),
+        ("an agent's token", USER_TOKEN_A, attributes_command()),
+    ] {
+        let ev = request(
+            ORG_A,
+            &body,
+            &[("authorization", &format!("Bearer {bearer}"))],
+        );
+        let (status, out) = h.http(ev).await;
+        assert_eq!(status, 401, "{case}: {out}");
+    }
+    h.assert_nothing_queued();
+    // No call at all: not tokens/me, not a token of the bridge's own.
+    let journal = h.sandbox.journal();
+    assert!(journal.is_empty(), "{journal:?}");
+    assert_eq!(
+        h.sandbox.state().contact(ORG_A, CONTACT_A1).unwrap()["customFields"]["tier_text"],
+        "silver"
+    );
+}
 
-    let (status, out) = h.http(with(&acme_token)).await;
-    assert_eq!(status, 202, "{out}");
-    assert_eq!(h.queue.drain(Consumer::AttributeWriter).len(), 1);
+/// A request of the user route for `org`, with `token` as the bearer.
+fn user_request(org: &str, body: &Value, token: &str, key: &str) -> Value {
+    let mut ev = request(
+        org,
+        body,
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("idempotency-key", key),
+        ],
+    );
+    ev["rawPath"] = json!(format!("/orgs/{org}/user/events"));
+    ev["requestContext"]["http"]["path"] = ev["rawPath"].clone();
+    ev
+}
 
-    let (status, _) = h.http(with(&globex_token)).await;
-    assert_eq!(status, 401, "a token of another org");
+#[tokio::test]
+async fn a_user_token_writes_attributes_with_its_own_rights_once() {
+    let h = harness().await;
+    let (status, out) = h
+        .http(user_request(
+            ORG_A,
+            &attributes_command(),
+            USER_TOKEN_A,
+            "u-1",
+        ))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        (out["written"].clone(), out["duplicate"].clone()),
+        (json!(1), json!(false))
+    );
+    assert_eq!(out["eventId"], format!("user:{AGENT_USER_A}:u-1"));
+    let attrs = h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap();
+    assert_eq!(attrs.get("tier").map(String::as_str), Some("gold"));
+    // tokens/me and users/me, the conversation, the write: all with the user's own token,
+    // on org A's host; the bridge minted no token, and nothing was queued.
+    let journal = h.sandbox.journal();
+    let calls: Vec<String> = journal
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            "GET /api/v2/tokens/me".to_string(),
+            "GET /api/v2/users/me".into(),
+            format!("GET /api/v2/conversations/{CONV_A1}"),
+            format!(
+                "PATCH /api/v2/conversations/{CONV_A1}/participants/{CONV_A1_CUSTOMER}/attributes"
+            ),
+        ]
+    );
+    assert!(journal
+        .iter()
+        .all(|e| e.user_id.as_deref() == Some(AGENT_USER_A) && e.org_id.as_deref() == Some(ORG_A)));
+    assert_eq!(h.sandbox.state().tokens_issued(), 0);
     h.assert_nothing_queued();
 
-    let tokens_me = |h: &H| count(&h.sandbox.journal(), "GET", "/api/v2/tokens/me");
-    assert_eq!(tokens_me(&h), 2);
-    // The verdicts are cached, both ways...
-    let mut other = attributes_command();
-    other["payload"]["attributes"]["tier"] = json!("bronze");
-    let req = request(
-        ORG_A,
-        &other,
-        &[("authorization", &format!("Bearer {acme_token}"))],
+    // The same key again: a duplicate, no write, and the verdict is warm (no token check).
+    h.sandbox.clear_journal();
+    let (status, out) = h
+        .http(user_request(
+            ORG_A,
+            &attributes_command(),
+            USER_TOKEN_A,
+            "u-1",
+        ))
+        .await;
+    assert_eq!(
+        (status, out["duplicate"].clone()),
+        (200, json!(true)),
+        "{out}"
     );
-    assert_eq!(h.http(req).await.0, 202);
-    assert_eq!(h.http(with(&globex_token)).await.0, 401);
-    assert_eq!(tokens_me(&h), 2, "warm verdicts make no Genesys call");
-    // ...briefly.
+    assert!(h.sandbox.journal().is_empty(), "{:?}", h.sandbox.journal());
+    // Another user's keys are their own.
+    let (status, out) = h
+        .http(user_request(ORG_B, &json!({"command": "participant.attributes",
+            "payload": {"conversationId": CONV_B1, "participantId": CONV_B1_CUSTOMER, "attributes": {"tier": "gold"}}}),
+            USER_TOKEN_B, "u-1"))
+        .await;
+    assert_eq!(
+        (status, out["duplicate"].clone()),
+        (200, json!(false)),
+        "{out}"
+    );
+    // Verdicts last 60 s.
     h.clock.advance(Duration::from_secs(61));
-    assert_eq!(h.http(with(&globex_token)).await.0, 401);
-    assert_eq!(tokens_me(&h), 3);
-    // The check used org A's own API host and nothing else; no token was minted for it.
-    assert_eq!(h.sandbox.state().tokens_issued(), 2);
+    h.sandbox.clear_journal();
+    let (status, _) = h
+        .http(user_request(
+            ORG_A,
+            &attributes_command(),
+            USER_TOKEN_A,
+            "u-2",
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&h.sandbox.journal(), "GET", "/api/v2/tokens/me"), 1);
+}
+
+#[tokio::test]
+async fn every_other_credential_on_the_user_route_is_refused_before_any_write() {
+    let h = harness().await;
+    let attrs = attributes_command();
+    let contact = json!({"command": "contact.fields", "payload": {"contactId": CONTACT_A1,
+        "changes": [{"field": "$.customFields.tier_text", "value": "platinum", "action": "Update"}]}});
+    let no_bearer = {
+        let mut ev = user_request(ORG_A, &attrs, "x", "k");
+        ev["headers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorization");
+        ev
+    };
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("no bearer", no_bearer, 401, "Unauthorized"),
+        (
+            "the org's shared secret",
+            user_request(ORG_A, &attrs, SECRET_A, "k"),
+            401,
+            "Unauthorized",
+        ),
+        (
+            "a user token of another org",
+            user_request(ORG_A, &attrs, USER_TOKEN_B, "k"),
+            401,
+            "Unauthorized",
+        ),
+        (
+            "a made-up token",
+            user_request(ORG_A, &attrs, "not-a-genesys-token", "k"),
+            401,
+            "Unauthorized",
+        ),
+        (
+            "a client-credentials token",
+            user_request(ORG_A, &attrs, CLIENT_TOKEN_A_LIMITED, "k"),
+            403,
+            "Bridge.Forbidden",
+        ),
+        (
+            "a user token asking for contact.fields",
+            user_request(ORG_A, &contact, USER_TOKEN_A, "k"),
+            403,
+            "Bridge.Forbidden",
+        ),
+        (
+            "a user who is not in the conversation",
+            user_request(ORG_A, &attrs, OTHER_USER_TOKEN_A, "k"),
+            403,
+            "Bridge.Forbidden",
+        ),
+    ];
+    for (case, ev, want, error_type) in cases {
+        let (status, out) = h.http(ev).await;
+        assert_eq!(
+            (status, out["errorType"].as_str()),
+            (want, Some(error_type)),
+            "{case}: {out}"
+        );
+        if case.contains("contact.fields") {
+            assert!(
+                out["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("may only send the command participant.attributes"),
+                "{out}"
+            );
+        }
+        if case.contains("not in the conversation") {
+            assert!(
+                out["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a participant"),
+                "{out}"
+            );
+        }
+    }
     let journal = h.sandbox.journal();
-    assert!(
-        journal.iter().all(|e| e.path == "/api/v2/tokens/me"),
+    // Tokens were only ever asked about themselves; nothing was written, nothing queued,
+    // no token of the bridge's own was minted, and no shared secret went to Genesys.
+    assert_eq!(count(&journal, "PATCH", "/**"), 0, "{journal:?}");
+    assert_eq!(count(&journal, "POST", "/oauth/token"), 0);
+    // tokens/me was asked once per token: org B's user, the made-up one, the client's,
+    // Alex's, Blair's. Neither the missing bearer nor the shared secret went anywhere.
+    assert_eq!(
+        count(&journal, "GET", "/api/v2/tokens/me"),
+        5,
         "{journal:?}"
     );
+    let unknown: Vec<_> = journal.iter().filter(|e| e.org_id.is_none()).collect();
+    assert_eq!(
+        unknown.len(),
+        1,
+        "only the made-up token is nobody's: {unknown:?}"
+    );
+    h.assert_nothing_queued();
+    assert_eq!(
+        h.sandbox.state().contact(ORG_A, CONTACT_A1).unwrap()["customFields"]["tier_text"],
+        "silver"
+    );
+    assert!(!h
+        .sandbox
+        .state()
+        .participant_attributes(CONV_A1, CONV_A1_CUSTOMER)
+        .unwrap()
+        .contains_key("tier"));
+}
+
+#[tokio::test]
+async fn genesys_decides_with_the_users_permissions_and_a_refusal_releases_the_key() {
+    let h = harness().await;
+    h.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec!["conversation:communication:view".into()],
+    );
+    let ev = || user_request(ORG_A, &attributes_command(), USER_TOKEN_A, "perm-1");
+    let (status, out) = h.http(ev()).await;
+    assert_eq!(
+        (status, out["errorType"].as_str()),
+        (403, Some("Genesys.MissingPermission")),
+        "{out}"
+    );
+    assert_eq!(
+        out["missingPermissions"],
+        json!(["conversation:communication:update"])
+    );
+    assert!(
+        out["message"].as_str().unwrap().contains("user's roles"),
+        "{out}"
+    );
+    // Granted: the same request (same key) now goes through.
+    h.sandbox.state().set_user_permissions(
+        ORG_A,
+        AGENT_USER_A,
+        vec![
+            "conversation:communication:view".into(),
+            "conversation:communication:update".into(),
+        ],
+    );
+    let (status, out) = h.http(ev()).await;
+    assert_eq!(
+        (status, out["duplicate"].clone()),
+        (200, json!(false)),
+        "{out}"
+    );
+    // A revoked token is Genesys' 401 (after the warm verdict), and nothing is written.
+    h.sandbox.state().revoke_tokens_for_user(AGENT_USER_A);
+    let (status, out) = h
+        .http(user_request(
+            ORG_A,
+            &attributes_command(),
+            USER_TOKEN_A,
+            "perm-2",
+        ))
+        .await;
+    assert_eq!(
+        (status, out["errorType"].as_str()),
+        (401, Some("Genesys.BadCredentials")),
+        "{out}"
+    );
+    h.assert_nothing_queued();
 }
 
 #[tokio::test]
@@ -560,7 +825,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"command": "participant.attributes", "payload": {"participantId": CUST}}),
+                &json!({"command": "participant.attributes", "payload": {"participantId": CONV_A1_CUSTOMER}}),
                 a,
             ),
             "payload.conversationId",
@@ -569,7 +834,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"command": "participant.attributes", "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"n": 5}}}),
+                &json!({"command": "participant.attributes", "payload": {"conversationId": CONV_A1, "participantId": CONV_A1_CUSTOMER, "attributes": {"n": 5}}}),
                 a,
             ),
             "payload.attributes.n",
@@ -578,7 +843,7 @@ async fn malformed_input_gets_400_naming_the_problem() {
         (
             request(
                 ORG_A,
-                &json!({"topicName": format!("v2.detail.events.conversation.{CONV}.acw"), "eventBody": {"participantId": AGENT}}),
+                &json!({"topicName": format!("v2.detail.events.conversation.{CONV_A1}.acw"), "eventBody": {"participantId": CONV_A1_AGENT}}),
                 a,
             ),
             "body.eventBody.eventTime",

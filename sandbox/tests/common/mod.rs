@@ -1,25 +1,9 @@
-//! Shared fixtures for the sandbox's HTTP tests: the seeded ids and a client that speaks to
-//! a freshly started sandbox.
+//! What only the sandbox's HTTP tests need: a client that speaks to a freshly started
+//! sandbox (the seeded ids are in bridge-testkit).
 #![allow(dead_code)]
 
 use bridge_sandbox::{default_seed, Sandbox};
 use serde_json::Value;
-
-pub const ORG_A: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
-pub const ORG_B: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c22";
-pub const ACME_CLIENT: (&str, &str) = ("acme-bridge-client", "acme-client-secret-local");
-pub const ACME_LIMITED: (&str, &str) = ("acme-limited-client", "acme-limited-secret-local");
-pub const GLOBEX_CLIENT: (&str, &str) = ("globex-bridge-client", "globex-client-secret-local");
-
-pub const CONV_A1: &str = "c0a00001-0000-4000-8000-000000000000";
-pub const CONV_A1_CUSTOMER: &str = "c0a00001-0000-4000-8000-00000000c001";
-pub const CONV_A3_ENDED: &str = "c0a00003-0000-4000-8000-000000000000";
-pub const CONV_A3_CUSTOMER: &str = "c0a00003-0000-4000-8000-00000000c001";
-pub const CONV_B1: &str = "c0b00001-0000-4000-8000-000000000000";
-pub const CONTACT_A1: &str = "e0a00001-0000-4000-8000-000000000000";
-pub const CONTACT_B1: &str = "e0b00001-0000-4000-8000-000000000000";
-
-pub const ACME_ZD: (&str, &str) = ("bridge@acme.example", "acme-zendesk-token-local");
 
 pub struct Harness {
     pub sandbox: Sandbox,

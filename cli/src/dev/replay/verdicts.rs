@@ -1,0 +1,217 @@
+//! Checking: each stated expectation becomes a [`Verdict`], for a step (what the invocation
+//! answered, the jobs it made) or for the end state of a run (tickets, attributes,
+//! contacts, upstream calls, dead letters).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::fixtures::Expect;
+use super::report::{short, StepReport};
+use super::state::{contact_fields, ticket_status};
+use crate::dev::Pipeline;
+
+/// One checked expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub what: String,
+    pub ok: bool,
+    /// What was found, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub got: Option<String>,
+}
+
+fn verdict(what: String, ok: bool, got: impl FnOnce() -> String) -> Verdict {
+    Verdict {
+        what,
+        ok,
+        got: if ok { None } else { Some(got()) },
+    }
+}
+
+/// `want` is a subset of `got`: every key of an object, recursively; other values equal.
+fn subset(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => w
+            .iter()
+            .all(|(k, v)| g.get(k).is_some_and(|gv| subset(v, gv))),
+        _ => want == got,
+    }
+}
+
+/// Checks what one step did: its outcome, error type, HTTP status, output, jobs and
+/// failed messages.
+pub(super) fn check_step(
+    e: &Expect,
+    s: &StepReport,
+    kinds: &[String],
+    entry_failed: Option<usize>,
+) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    if let Some(want) = &e.outcome {
+        v.push(verdict(
+            format!("outcome {want}"),
+            &s.outcome == want,
+            || {
+                format!(
+                    "{}{}",
+                    s.outcome,
+                    s.error_type
+                        .as_deref()
+                        .map(|t| format!(" {t}"))
+                        .unwrap_or_default()
+                )
+            },
+        ));
+    }
+    if let Some(want) = &e.error_type {
+        v.push(verdict(
+            format!("error {want}"),
+            s.error_type.as_deref() == Some(want),
+            || s.error_type.clone().unwrap_or_else(|| "no error".into()),
+        ));
+    }
+    if let Some(want) = e.http_status {
+        v.push(verdict(
+            format!("HTTP {want}"),
+            s.http_status == Some(want),
+            || {
+                s.http_status
+                    .map(|h| h.to_string())
+                    .unwrap_or_else(|| "no HTTP answer".into())
+            },
+        ));
+    }
+    if let Some(want) = &e.output {
+        v.push(verdict(
+            format!("output ⊇ {}", short(want, 80)),
+            subset(want, &s.output),
+            || short(&s.output, 200),
+        ));
+    }
+    v.extend(job_verdicts(e, kinds, ""));
+    if let Some(want) = e.failed_messages {
+        v.push(verdict(
+            format!("{want} failed message(s)"),
+            entry_failed == Some(want),
+            || {
+                entry_failed
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "the whole batch failed".into())
+            },
+        ));
+    }
+    v
+}
+
+/// The verdicts on the jobs made (`kinds`): `jobs` and `jobKinds`. `scope` follows "job(s)"
+/// and "jobs" in their text (" in all" for a scenario's jobs together).
+fn job_verdicts(e: &Expect, kinds: &[String], scope: &str) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    if let Some(want) = e.jobs {
+        v.push(verdict(
+            format!("{want} job(s){scope}"),
+            kinds.len() == want,
+            || kinds.len().to_string(),
+        ));
+    }
+    if let Some(want) = &e.job_kinds {
+        v.push(verdict(
+            format!("jobs{scope} [{}]", want.join(", ")),
+            kinds == want.as_slice(),
+            || format!("[{}]", kinds.join(", ")),
+        ));
+    }
+    v
+}
+
+/// Checks the state the run left (tickets, attributes, contacts, calls, dead letters) and,
+/// for scenarios, the jobs of all steps together (`all_kinds`).
+pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>) -> Vec<Verdict> {
+    let state = p.sandbox.state();
+    let mut v = Vec::new();
+    if let Some(kinds) = all_kinds {
+        v.extend(job_verdicts(e, kinds, " in all"));
+    }
+    if let Some(want) = e.dead_letters {
+        let got = p.dead_letters().len();
+        v.push(verdict(
+            format!("{want} dead letter(s)"),
+            got == want,
+            || got.to_string(),
+        ));
+    }
+    for (key, want) in e.tickets.iter().flatten() {
+        let got = key
+            .split_once('/')
+            .and_then(|(sub, id)| Some((sub, id.parse::<u64>().ok()?)))
+            .and_then(|(sub, id)| ticket_status(&state, sub, id));
+        v.push(verdict(
+            format!("ticket {key} {want}"),
+            got.as_deref() == Some(want),
+            || got.clone().unwrap_or_else(|| "no such ticket".into()),
+        ));
+    }
+    for (key, want) in e.attributes.iter().flatten() {
+        let got = key
+            .split_once('/')
+            .and_then(|(c, p)| state.participant_attributes(c, p));
+        let ok = got
+            .as_ref()
+            .is_some_and(|g| want.iter().all(|(k, w)| g.get(k) == w.as_ref()));
+        let shown: BTreeMap<&String, Option<&String>> = want
+            .keys()
+            .map(|k| (k, got.as_ref().and_then(|g| g.get(k))))
+            .collect();
+        v.push(verdict(
+            format!(
+                "attributes {key} {}",
+                serde_json::to_string(want).unwrap_or_default()
+            ),
+            ok,
+            || {
+                if got.is_none() {
+                    "no such participant".into()
+                } else {
+                    serde_json::to_string(&shown).unwrap_or_default()
+                }
+            },
+        ));
+    }
+    for (id, want) in e.contacts.iter().flatten() {
+        let orgs = p.orgs.iter().map(|o| o.org_id.as_str());
+        let got = contact_fields(&state, orgs, id).unwrap_or(Value::Null);
+        v.push(verdict(
+            format!("contact {id} {}", want),
+            subset(want, &got),
+            || got.to_string(),
+        ));
+    }
+    let journal = p.sandbox.journal();
+    for (call, want) in e.calls.iter().flatten() {
+        let (method, glob) = call.split_once(' ').unwrap_or(("*", call.as_str()));
+        let got = bridge_sandbox::count(&journal, method, glob);
+        v.push(verdict(format!("{want}× {call}"), got == *want, || {
+            format!("{got}×")
+        }));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subset_matching() {
+        let got = json!({"ok": true, "n": 2, "inner": {"a": "x", "b": "y"}, "list": [1, 2]});
+        assert!(subset(&json!({"ok": true}), &got));
+        assert!(subset(&json!({"inner": {"a": "x"}}), &got));
+        assert!(subset(&json!({"list": [1, 2]}), &got));
+        assert!(!subset(&json!({"list": [1]}), &got), "arrays compare whole");
+        assert!(!subset(&json!({"n": "2"}), &got), "types matter");
+        assert!(!subset(&json!({"missing": null}), &got));
+    }
+}

@@ -1,0 +1,174 @@
+//! Property tests (fuzz targets) of attribute-writer's input: arbitrary and mutated data
+//! action inputs and job messages never panic, and every refusal is an `Input.InvalidInput`
+//! naming its field in a short message; through the real handler against the sandbox, no
+//! answer, error or log line carries a secret of the org configs. Cases: `PROPTEST_CASES`
+//! (defaults keep CI fast).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use attribute_writer::input::{parse_action_input, parse_job};
+use attribute_writer::Options;
+use bridge::jobs::JobEnvelope;
+use bridge::BridgeError;
+use bridge_testkit::props::{cases, json_value, org_secrets, secret_in, set_path};
+use bridge_testkit::{capture_logs, ctx_with_deadline, OrgHarness};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const KEYS: [&str; 14] = [
+    "orgId",
+    "conversationId",
+    "participantId",
+    "attributes",
+    "attributesJson",
+    "verify",
+    "kind",
+    "payload",
+    "v",
+    "jobId",
+    "changes",
+    "contactId",
+    "phone",
+    "email",
+];
+const STRINGS: [&str; 6] = [
+    "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11",
+    "c0a00001-0000-4000-8000-000000000000",
+    "c0a00001-0000-4000-8000-00000000c001",
+    "participant.attributes",
+    "{\"a\": 12345678901234567890123}",
+    "{\"k\\u0000\": \"v\"}",
+];
+
+fn value() -> impl Strategy<Value = Value> {
+    json_value(KEYS.to_vec(), STRINGS.to_vec())
+}
+
+fn key_path() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => prop::sample::select(KEYS.to_vec()).prop_map(str::to_string),
+            1 => "[a-z]{1,6}",
+        ],
+        0..3,
+    )
+}
+
+fn fixture(name: &str) -> Value {
+    bridge_testkit::fixture(&format!("attribute-writer/{name}"))
+}
+
+/// A refusal as the house rules want it: the stable type, a field, a short message.
+fn named_refusal(e: &BridgeError) -> Result<(), TestCaseError> {
+    prop_assert_eq!(e.error_type(), "Input.InvalidInput", "{}", e);
+    prop_assert!(e.field.as_deref().is_some_and(|f| !f.is_empty()), "{}", e);
+    prop_assert!(e.to_string().len() < 1024, "{} bytes", e.to_string().len());
+    Ok(())
+}
+
+fn job_text(kind: &str, payload: Value) -> String {
+    json!({"v": 1, "jobId": "e:0", "orgId": "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11", "eventId": "e",
+           "createdAt": "2026-01-01T00:00:00Z", "kind": kind, "payload": payload})
+    .to_string()
+}
+
+/// One warm container for the handler cases: tokio, the sandbox and the example orgs.
+struct World {
+    tokio: tokio::runtime::Runtime,
+    orgs: OrgHarness,
+}
+
+static WORLD: LazyLock<World> = LazyLock::new(|| {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let orgs = tokio.block_on(OrgHarness::start());
+    World { tokio, orgs }
+});
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
+
+    #[test]
+    fn data_action_inputs_parse_or_name_the_field(
+        which in prop::sample::select(vec!["data-action-attributes-json.json", "data-action-attributes-object.json", "data-action-verify.json"]),
+        path in key_path(),
+        v in value(),
+        whole in any::<bool>(),
+    ) {
+        let event = if whole { v } else {
+            let mut e = fixture(which);
+            set_path(&mut e, &path, v);
+            e
+        };
+        match parse_action_input(&event) {
+            Ok(input) => prop_assert!(!input.attributes.is_empty()),
+            Err(e) => named_refusal(&e)?,
+        }
+    }
+
+    #[test]
+    fn job_messages_parse_or_name_the_field(
+        kind in prop::sample::select(vec!["participant.attributes", "contact.fields", "participant.enrich", "ticket.wrapup", "nope"]),
+        payload in value(),
+        raw in prop::collection::vec(any::<u8>(), 0..200),
+        use_raw in prop::bool::weighted(0.2),
+    ) {
+        let text = if use_raw { String::from_utf8_lossy(&raw).into_owned() } else { job_text(kind, payload) };
+        match JobEnvelope::from_json(&text) {
+            Ok(env) => match parse_job(env.job) {
+                Ok(_) => {}
+                Err(e) => named_refusal(&e)?,
+            },
+            Err(e) => named_refusal(&e)?,
+        }
+    }
+}
+
+proptest! {
+    // Each case is a real invocation against the sandbox: fewer of them.
+    #![proptest_config(ProptestConfig { cases: cases(64), ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_handler_never_shows_a_secret(
+        path in key_path(),
+        v in value(),
+        batch in any::<bool>(),
+        kind in prop::sample::select(vec!["participant.attributes", "contact.fields", "participant.enrich"]),
+    ) {
+        let event = if batch {
+            let mut payload = json!({"conversationId": "c0a00001-0000-4000-8000-000000000000",
+                                     "participantId": "c0a00001-0000-4000-8000-00000000c001",
+                                     "attributes": {"tier": "gold"}});
+            set_path(&mut payload, &path, v);
+            let mut sqs = fixture("sqs-batch.json");
+            sqs["Records"] = json!([{"messageId": "m1", "eventSource": "aws:sqs", "body": job_text(kind, payload)}]);
+            sqs
+        } else {
+            let mut e = fixture("data-action-attributes-json.json");
+            set_path(&mut e, &path, v);
+            e
+        };
+        let (logs, guard) = capture_logs();
+        let out = WORLD.tokio.block_on(attribute_writer::handle_with(
+            &WORLD.orgs.rt,
+            &Options { verify_retry_delay: Duration::from_millis(10) },
+            event,
+            ctx_with_deadline(Duration::from_secs(10)),
+        ));
+        drop(guard);
+        let shown = match &out {
+            Ok(v) => v.to_string(),
+            Err(d) => {
+                prop_assert!(d.error_type.split_once('.').is_some(), "{}", d.error_type);
+                format!("{} {}", d.error_type, d.error_message)
+            }
+        };
+        let secrets = org_secrets();
+        prop_assert_eq!(secret_in(&shown, &secrets), None, "{}", shown);
+        prop_assert_eq!(secret_in(&logs.text(), &secrets), None);
+    }
+}
