@@ -109,6 +109,16 @@ BINARY_ENV = {
 SINGLE_ORG_PARAMETER = "SingleOrgId"
 SINGLE_ORG_ENV = "BRIDGE_SINGLE_ORG_ID"
 
+# Metrics (README, "Metrics"): every function writes embedded-metric-format lines
+# under this parameter's namespace, and the alarms and dashboard read it there.
+METRICS_NAMESPACE_PARAM = "MetricsNamespace"
+METRICS_NAMESPACE_ENV = "BRIDGE_METRICS_NAMESPACE"
+# An SQS consumer counts a job that fails its last delivery as DeadLettered: it must
+# be told its queue's maxReceiveCount.
+MAX_RECEIVE_COUNT_ENV = "BRIDGE_MAX_RECEIVE_COUNT"
+# The dimension that names an org in the functions' metrics.
+ORG_DIMENSION = "OrgId"
+
 # Genesys partner-bus rules: rule ARNs are rule/<bus name>/<rule name>, and a
 # Genesys partner bus is named after its event source,
 # aws.partner/genesys.com/cloud/<orgId>/<suffix>. One statement with this pattern
@@ -801,6 +811,105 @@ def check_runtime_contract(t: dict) -> list[str]:
     return out
 
 
+def _function_env(t: dict, res: dict) -> dict:
+    env = {}
+    if res.get("Type") == "AWS::Serverless::Function":
+        env.update(((_globals_function(t).get("Environment") or {}).get("Variables")) or {})
+    env.update(((_props(res).get("Environment") or {}).get("Variables")) or {})
+    return env
+
+
+def check_metrics_contract(t: dict) -> list[str]:
+    """Every function writes its metrics under the MetricsNamespace parameter (what the
+    alarms and dashboard read), none has them off, and each SQS consumer knows the
+    maxReceiveCount of the queue it consumes (to count a job's last failure as
+    DeadLettered)."""
+    out = []
+    if METRICS_NAMESPACE_PARAM not in (t.get("Parameters") or {}):
+        out.append(f"no {METRICS_NAMESPACE_PARAM} parameter: the functions' metrics namespace must be one setting the alarms and dashboard share")
+    queues = dict(_of_type(t, "AWS::SQS::Queue"))
+    funcs = {name: res for name, res, _ in _functions(t)}
+    for name, res in funcs.items():
+        env = _function_env(t, res)
+        if env.get(METRICS_NAMESPACE_ENV) != {"Ref": METRICS_NAMESPACE_PARAM}:
+            out.append(
+                f"function {name}: {METRICS_NAMESPACE_ENV} is {env.get(METRICS_NAMESPACE_ENV)!r}, not Ref "
+                f"{METRICS_NAMESPACE_PARAM}: its metrics would miss the alarms and the dashboard"
+            )
+        if str(env.get("BRIDGE_METRICS", "emf")).lower() == "off":
+            out.append(f"function {name}: BRIDGE_METRICS is off; the alarms read its metrics")
+    for where, fname, _, qname in _sqs_event_sources(t):
+        if fname not in funcs or qname not in queues:
+            continue
+        redrive = _props(queues[qname]).get("RedrivePolicy") or {}
+        want = redrive.get("maxReceiveCount") if isinstance(redrive, dict) else None
+        got = _function_env(t, funcs[fname]).get(MAX_RECEIVE_COUNT_ENV)
+        if got is None or got != want:
+            out.append(
+                f"function {fname} ({where}): {MAX_RECEIVE_COUNT_ENV} is {got!r}, not its queue {qname}'s "
+                f"maxReceiveCount {want!r}: jobs that go to the DLQ would not count as DeadLettered"
+            )
+    return out
+
+
+# "OrgId = 'x'", "OrgId != ...", "OrgId IN (...)", "OrgId LIKE ...", and SEARCH's OrgId="x".
+_SELECTS_ONE_ORG = re.compile(ORG_DIMENSION + r"\s*(=|!=|<>|\bIN\b|\bLIKE\b)", re.IGNORECASE)
+_GROUPS_BY_ORG = re.compile(r"GROUP\s+BY\s+(\w+\s*,\s*)*" + ORG_DIMENSION + r"\b", re.IGNORECASE)
+
+
+def _uses_namespace_param(v: Any) -> bool:
+    return v == {"Ref": METRICS_NAMESPACE_PARAM} or METRICS_NAMESPACE_PARAM in _sub_refs(v)
+
+
+def _alarm_metrics(p: dict) -> list[dict]:
+    """The metrics an alarm names: its own (Namespace, Dimensions) and each MetricStat's."""
+    metrics = [{"Namespace": p.get("Namespace"), "Dimensions": p.get("Dimensions")}]
+    for q in _as_list(p.get("Metrics")):
+        if isinstance(q, dict):
+            metrics.append((q.get("MetricStat") or {}).get("Metric") or {})
+    return metrics
+
+
+def check_alarms_scale_with_orgs(t: dict) -> list[str]:
+    """Alarms and dashboards work for any number of orgs: none names one org (an OrgId
+    dimension value, a query that selects one org), alarms use no SEARCH (CloudWatch
+    refuses it in alarms; a Metrics Insights query grouped by OrgId makes each org a
+    contributor instead), and the functions' metrics are read under the MetricsNamespace
+    parameter, not a copy of its value."""
+    out = []
+    default_ns = ((t.get("Parameters") or {}).get(METRICS_NAMESPACE_PARAM) or {}).get("Default")
+    for name, res in _of_type(t, "AWS::CloudWatch::Alarm"):
+        p = _props(res)
+        for m in _alarm_metrics(p):
+            dims = [d for d in _as_list(m.get("Dimensions")) if isinstance(d, dict)]
+            if any(d.get("Name") == ORG_DIMENSION for d in dims):
+                out.append(f"alarm {name} watches one org (dimension {ORG_DIMENSION}); group by {ORG_DIMENSION} in a Metrics Insights query instead")
+            ns = m.get("Namespace")
+            if ns is not None and not _uses_namespace_param(ns) and not str(ns).startswith("AWS/"):
+                out.append(f"alarm {name}: namespace {ns!r}; the functions' metrics are under Ref {METRICS_NAMESPACE_PARAM}")
+        for q in _as_list(p.get("Metrics")):
+            if not isinstance(q, dict) or "Expression" not in q:
+                continue
+            expr = _sub_string(q["Expression"]) or ""
+            if "SEARCH(" in expr.upper():
+                out.append(f"alarm {name}: SEARCH is not allowed in alarms; use a Metrics Insights query (SELECT ... GROUP BY {ORG_DIMENSION})")
+            if expr.upper().lstrip().startswith("SELECT"):
+                if not _uses_namespace_param(q["Expression"]):
+                    out.append(f"alarm {name}: its Metrics Insights query must read SCHEMA(\"${{{METRICS_NAMESPACE_PARAM}}}\", ...)")
+                if _SELECTS_ONE_ORG.search(expr) or (ORG_DIMENSION in expr and not _GROUPS_BY_ORG.search(expr)):
+                    out.append(f"alarm {name}: its query {expr!r} must not select orgs; GROUP BY {ORG_DIMENSION} makes each org a contributor")
+    for name, res in _of_type(t, "AWS::CloudWatch::Dashboard"):
+        body = _props(res).get("DashboardBody")
+        text = (_sub_string(body) or "").replace('\\"', '"')
+        if not _uses_namespace_param(body):
+            out.append(f"dashboard {name} does not read ${{{METRICS_NAMESPACE_PARAM}}}")
+        if default_ns and (f'"{default_ns}"' in text or f"{{{default_ns}," in text):
+            out.append(f"dashboard {name} names the namespace {default_ns!r}; use ${{{METRICS_NAMESPACE_PARAM}}}")
+        if _SELECTS_ONE_ORG.search(text):
+            out.append(f"dashboard {name} has a widget for one org ({ORG_DIMENSION}=...); SEARCH or GROUP BY {ORG_DIMENSION} show every org")
+    return out
+
+
 CHECKS = (
     check_job_queues_have_dlq,
     check_sqs_sources_report_batch_failures,
@@ -812,6 +921,8 @@ CHECKS = (
     check_timeouts,
     check_secret_scope,
     check_runtime_contract,
+    check_metrics_contract,
+    check_alarms_scale_with_orgs,
 )
 
 

@@ -8,8 +8,9 @@
 //! ([`Worker::apply`], I/O), answering an outcome for each message the unit holds. [`run`]
 //! does the rest the same way for every worker: it reads the records, runs both I/O steps
 //! with bounded concurrency, gives every message exactly one outcome, logs one line per
-//! message (`message_id`, `job_id`, `org_id`, `outcome`) and answers `batchItemFailures`
-//! (which needs `ReportBatchItemFailures` on the event source mapping). It is the shape of
+//! message (`message_id`, `job_id`, `org_id`, `outcome`), counts each outcome for its org
+//! in the invocation's metrics (`crate::metrics`), and answers `batchItemFailures` (which
+//! needs `ReportBatchItemFailures` on the event source mapping). It is the shape of
 //! aws-lambda-rust-runtime's `advanced-sqs-partial-batch-failures` example (a per-message
 //! function lifted to the batch by a generic helper) with the merge step added.
 //!
@@ -93,7 +94,35 @@ pub trait Worker: Sync {
 /// partial-failure response, or an error when every record failed.
 pub async fn run<W: Worker>(worker: &W, event: Value) -> Result<SqsBatchResponse> {
     let event = parse_sqs_event(event)?;
-    report(&settle(worker, &event).await)
+    let settled = settle(worker, &event).await;
+    count(&event, &settled);
+    report(&settled)
+}
+
+/// Counts every message's outcome for its org in the invocation's metrics, with the
+/// message's delivery count (`ApproximateReceiveCount`), so that a failure on the last
+/// delivery also counts as dead-lettered.
+fn count<O: Outcome>(event: &SqsEvent, settled: &[(Message, O)]) {
+    for (message, outcome) in settled {
+        let receive_count = event
+            .records
+            .get(message.index)
+            .and_then(|r| r.attributes.get("ApproximateReceiveCount"))
+            .and_then(|n| n.parse().ok());
+        let org_id = match message.org_id.as_str() {
+            "" => outcome
+                .failure()
+                .and_then(|e| e.org_id.as_deref())
+                .unwrap_or(""),
+            named => named,
+        };
+        crate::metrics::job_outcome(
+            org_id,
+            outcome.name(),
+            outcome.failure().is_some(),
+            receive_count,
+        );
+    }
 }
 
 /// The outcome of every message of `event`, in batch order, without reporting them (what

@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::deadline::Deadline;
 use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::metrics::{self, Answer};
 use crate::retry::{self, Attempt, Decision, Outcome, RetryPolicy, StopReason};
 
 /// Longest wait for one attempt (always further capped by the deadline).
@@ -337,9 +338,17 @@ async fn send_logged(
             started,
         )
     };
+    let upstream = reader.upstream();
     match send(req, reader).await {
         Ok(raw) => {
             log(Some(raw.status), &raw.correlation_id);
+            // Only failures can be throttling; a success's body is never read twice.
+            let throttled = !(200..300).contains(&raw.status) && reader.is_throttled(&raw);
+            let answer = Answer::Status {
+                status: raw.status,
+                throttled,
+            };
+            metrics::upstream_answer(upstream, org_id, answer);
             if (200..300).contains(&raw.status) {
                 Ok(raw)
             } else {
@@ -348,6 +357,7 @@ async fn send_logged(
         }
         Err((status, e)) => {
             log(status, &None);
+            metrics::upstream_answer(upstream, org_id, Answer::Unreachable);
             Err(Failure::Transport(e))
         }
     }

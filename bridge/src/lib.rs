@@ -21,6 +21,7 @@ pub mod genesys;
 pub mod http;
 pub mod input;
 pub mod jobs;
+pub mod metrics;
 pub mod runtime;
 pub mod settings;
 pub mod telemetry;

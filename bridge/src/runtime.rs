@@ -1,6 +1,6 @@
 //! What every function builds once at cold start and lends to its handler: the org store,
-//! the Genesys and Zendesk clients (sharing one HTTP client), the deadline margin, and how
-//! data-action invocations are tied to orgs.
+//! the Genesys and Zendesk clients (sharing one HTTP client), the deadline margin, how
+//! data-action invocations are tied to orgs, and the metrics setting.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::genesys::Genesys;
 use crate::http::HttpClient;
+use crate::metrics::Metrics;
 use crate::secrets::{OrgStore, SecretSource};
 use crate::settings::Settings;
 use crate::tenancy::DataActionOrgs;
@@ -21,6 +22,9 @@ pub struct Runtime {
     pub genesys: Genesys,
     pub zendesk: Zendesk,
     pub deadline_margin: Duration,
+    /// Where each invocation's EMF lines go ([`crate::metrics`]): stdout in Lambda (from
+    /// the settings), off by default; tests and `bridge dev` capture them.
+    pub metrics: Metrics,
     /// Per-org aliases (the default) or the one org served (`BRIDGE_SINGLE_ORG_ID`).
     pub data_action_orgs: DataActionOrgs,
 }
@@ -32,6 +36,7 @@ impl Runtime {
             genesys: Genesys::new(http.clone()),
             zendesk: Zendesk::new(http),
             deadline_margin: Duration::from_millis(500),
+            metrics: Metrics::off(),
             data_action_orgs: DataActionOrgs::PerOrgAlias,
         }
     }
@@ -49,6 +54,7 @@ impl Runtime {
         rt.orgs =
             OrgStore::with_max_entries(source, settings.secret_ttl, settings.org_cache_entries);
         rt.deadline_margin = settings.deadline_margin;
+        rt.metrics = Metrics::from_settings(settings)?;
         rt.data_action_orgs = settings.data_action_orgs();
         Ok(rt)
     }

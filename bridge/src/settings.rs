@@ -39,6 +39,14 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `AWS_ENDPOINT_URL`: the local AWS emulator.
     pub aws_endpoint_url: Option<String>,
+    /// `BRIDGE_METRICS`: `emf` (default) writes CloudWatch EMF lines to stdout; `off`
+    /// writes none.
+    pub metrics_enabled: bool,
+    /// `BRIDGE_METRICS_NAMESPACE` (default `GenesysBridge`).
+    pub metrics_namespace: String,
+    /// `BRIDGE_MAX_RECEIVE_COUNT` (SQS consumers): the job queue's `maxReceiveCount`, so a
+    /// failure on a message's last delivery counts as dead-lettered.
+    pub max_receive_count: Option<u32>,
     /// `BRIDGE_SINGLE_ORG_ID` (data-action functions): unset in the shared-stack deployment,
     /// where every data action must come through its org's alias `org-<orgId>`; a UUID in a
     /// deployment that serves that one org only (see `bridge::tenancy`).
@@ -95,6 +103,22 @@ impl Settings {
             idempotency_table: get("BRIDGE_IDEMPOTENCY_TABLE"),
             max_body_bytes: num("BRIDGE_MAX_BODY_BYTES", 262_144)? as usize,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            metrics_enabled: match get("BRIDGE_METRICS").as_deref() {
+                None | Some("emf") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(BridgeError::config(
+                        "BRIDGE_METRICS",
+                        format!("expected \"emf\" or \"off\"; got {other:?}"),
+                    ))
+                }
+            },
+            metrics_namespace: get("BRIDGE_METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string()),
+            max_receive_count: match get("BRIDGE_MAX_RECEIVE_COUNT") {
+                None => None,
+                Some(_) => Some(num("BRIDGE_MAX_RECEIVE_COUNT", 0)? as u32).filter(|n| *n > 0),
+            },
             single_org_id: match get("BRIDGE_SINGLE_ORG_ID") {
                 None => None,
                 Some(v) => Some(canonical_uuid(&v).ok_or_else(|| {
@@ -175,6 +199,27 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_TTL_SECONDS"));
         let e = from(&[("BRIDGE_SECRET_SOURCE", "vault")]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("BRIDGE_SECRET_SOURCE"));
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let s = from(&[]).unwrap();
+        assert!(s.metrics_enabled);
+        assert_eq!(s.metrics_namespace, "GenesysBridge");
+        assert_eq!(s.max_receive_count, None);
+        let s = from(&[
+            ("BRIDGE_METRICS", "off"),
+            ("BRIDGE_METRICS_NAMESPACE", "Bridge/prod"),
+            ("BRIDGE_MAX_RECEIVE_COUNT", "5"),
+        ])
+        .unwrap();
+        assert!(!s.metrics_enabled);
+        assert_eq!(s.metrics_namespace, "Bridge/prod");
+        assert_eq!(s.max_receive_count, Some(5));
+        let e = from(&[("BRIDGE_METRICS", "cloudwatch")]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("BRIDGE_METRICS"));
+        let e = from(&[("BRIDGE_MAX_RECEIVE_COUNT", "five")]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("BRIDGE_MAX_RECEIVE_COUNT"));
     }
 
     #[test]

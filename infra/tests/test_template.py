@@ -103,7 +103,7 @@ def test_every_dlq_and_function_has_an_alarm(real):
     alarmed = {
         invariants._ref_target(d["Value"])
         for _, a in invariants._of_type(real, "AWS::CloudWatch::Alarm")
-        for d in a["Properties"]["Dimensions"]
+        for d in a["Properties"].get("Dimensions", [])
     }
     dlqs = {"AttributeJobDlq", "TicketJobDlq", "EventDeliveryDlq", "IngestFailureDlq"}
     functions = {name for name, _, _ in invariants._functions(real)}
@@ -279,6 +279,70 @@ def _missing_env(t):
     del props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_IDEMPOTENCY_TABLE"]
 
 
+def _no_metrics_namespace(t):
+    del t["Globals"]["Function"]["Environment"]["Variables"]["BRIDGE_METRICS_NAMESPACE"]
+
+
+def _literal_metrics_namespace(t):
+    props(t, "TicketStatusFunction")["Environment"]["Variables"]["BRIDGE_METRICS_NAMESPACE"] = "GenesysBridge"
+
+
+def _metrics_off(t):
+    props(t, "AttributeWriterFunction")["Environment"]["Variables"]["BRIDGE_METRICS"] = "off"
+
+
+def _receive_count_differs(t):
+    props(t, "TicketStatusFunction")["Environment"]["Variables"]["BRIDGE_MAX_RECEIVE_COUNT"] = 3
+
+
+def _receive_count_missing(t):
+    del props(t, "AttributeWriterFunction")["Environment"]["Variables"]["BRIDGE_MAX_RECEIVE_COUNT"]
+
+
+def _alarm_for_one_org(t):
+    t["Resources"]["AcmeFailuresAlarm"] = copy.deepcopy(res(t, "DeadLetteredJobsAlarm"))
+    dims = props(t, "AcmeFailuresAlarm")["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
+    dims.append({"Name": "OrgId", "Value": "acme"})
+
+
+def _search_in_alarm(t):
+    props(t, "OrgDeadLetteredAlarm")["Metrics"][0]["Expression"] = {
+        "Fn::Sub": "SEARCH('{\"${MetricsNamespace}\",OrgId} MetricName=\"DeadLettered\"', 'Sum', 300)"
+    }
+
+
+def _insights_alarm_for_one_org(t):
+    props(t, "OrgFailuresAlarm")["Metrics"][0]["Expression"] = {
+        "Fn::Sub": "SELECT SUM(Failed) FROM SCHEMA(\"${MetricsNamespace}\", OrgId) WHERE OrgId = 'acme'"
+    }
+
+
+def _insights_alarm_not_grouped(t):
+    props(t, "OrgFailuresAlarm")["Metrics"][0]["Expression"] = {
+        "Fn::Sub": "SELECT SUM(Failed) FROM SCHEMA(\"${MetricsNamespace}\", OrgId)"
+    }
+
+
+def _alarm_literal_namespace(t):
+    props(t, "DeadLetteredJobsAlarm")["Metrics"][1]["MetricStat"]["Metric"]["Namespace"] = "GenesysBridge"
+
+
+def _insights_alarm_literal_namespace(t):
+    props(t, "OrgDeadLetteredAlarm")["Metrics"][0]["Expression"] = (
+        'SELECT SUM(DeadLettered) FROM SCHEMA("GenesysBridge", OrgId) GROUP BY OrgId'
+    )
+
+
+def _dashboard_widget_for_one_org(t):
+    body = props(t, "MetricsDashboard")["DashboardBody"]
+    body["Fn::Sub"] = body["Fn::Sub"].replace('MetricName=\\"DeadLettered\\"', 'MetricName=\\"DeadLettered\\" OrgId=\\"acme\\"', 1)
+
+
+def _dashboard_literal_namespace(t):
+    body = props(t, "MetricsDashboard")["DashboardBody"]
+    body["Fn::Sub"] = body["Fn::Sub"].replace('\\"${MetricsNamespace}\\",OrgId} MetricName', '\\"GenesysBridge\\",OrgId} MetricName', 1)
+
+
 BREAKAGES = {
     "dlq: redrive removed": (_remove_redrive, "AttributeJobQueue has no RedrivePolicy"),
     "dlq: redrive outside template": (_redrive_to_nowhere, "TicketJobQueue: RedrivePolicy.deadLetterTargetArn"),
@@ -308,6 +372,19 @@ BREAKAGES = {
     "secrets: any secret": (_secret_any_name, "is not the org prefix"),
     "secrets: write access": (_secret_write_access, "secretsmanager:PutSecretValue"),
     "contract: env var missing": (_missing_env, "BRIDGE_IDEMPOTENCY_TABLE"),
+    "metrics: no namespace": (_no_metrics_namespace, "BRIDGE_METRICS_NAMESPACE is None"),
+    "metrics: a literal namespace": (_literal_metrics_namespace, "TicketStatusFunction: BRIDGE_METRICS_NAMESPACE is 'GenesysBridge'"),
+    "metrics: off": (_metrics_off, "AttributeWriterFunction: BRIDGE_METRICS is off"),
+    "metrics: receive count differs": (_receive_count_differs, "BRIDGE_MAX_RECEIVE_COUNT is 3, not its queue TicketJobQueue"),
+    "metrics: receive count missing": (_receive_count_missing, "AttributeWriterFunction (AttributeWriterFunction.Events.AttributeJobs): BRIDGE_MAX_RECEIVE_COUNT is None"),
+    "alarms: one org's alarm": (_alarm_for_one_org, "alarm AcmeFailuresAlarm watches one org"),
+    "alarms: SEARCH": (_search_in_alarm, "OrgDeadLetteredAlarm: SEARCH is not allowed in alarms"),
+    "alarms: query for one org": (_insights_alarm_for_one_org, "OrgFailuresAlarm: its query"),
+    "alarms: query not grouped by org": (_insights_alarm_not_grouped, "OrgFailuresAlarm: its query"),
+    "alarms: literal namespace": (_alarm_literal_namespace, "DeadLetteredJobsAlarm: namespace 'GenesysBridge'"),
+    "alarms: query with a literal namespace": (_insights_alarm_literal_namespace, "OrgDeadLetteredAlarm: its Metrics Insights query must read"),
+    "dashboard: a widget for one org": (_dashboard_widget_for_one_org, "has a widget for one org"),
+    "dashboard: literal namespace": (_dashboard_literal_namespace, "names the namespace 'GenesysBridge'"),
 }
 
 
@@ -362,3 +439,81 @@ def test_parameter_patterns(real, param, good, bad):
         assert re.fullmatch(pattern, value), f"{param} should accept {value!r}"
     for value in bad:
         assert not re.fullmatch(pattern, value), f"{param} should reject {value!r}"
+
+
+# ------------------------------------------------------------- metrics, per org
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented_metrics() -> set[str]:
+    """Metric names of the README's "Metrics" table (the Rust catalogue is checked
+    against the same table by bridge's tests)."""
+    section = README.read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    return {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+
+
+def metric_names_read(real: dict) -> set[str]:
+    """Every metric name of the functions' namespace that the alarms and dashboard read."""
+    import json
+    import re
+
+    names = set()
+    for _, a in invariants._of_type(real, "AWS::CloudWatch::Alarm"):
+        for q in a["Properties"].get("Metrics", []):
+            metric = q.get("MetricStat", {}).get("Metric", {})
+            if metric.get("Namespace") == {"Ref": "MetricsNamespace"}:
+                names.add(metric["MetricName"])
+            names |= set(re.findall(r"SELECT \w+\((\w+)\)", invariants._sub_string(q.get("Expression")) or ""))
+    rendered = invariants.render(real, {})["Resources"]["MetricsDashboard"]["Properties"]["DashboardBody"]
+    for w in json.loads(rendered)["widgets"]:
+        for m in w["properties"].get("metrics", []):
+            if isinstance(m[0], dict):
+                names |= set(re.findall(r'MetricName="(\w+)"', m[0]["expression"]))
+                names |= set(re.findall(r"SELECT \w+\((\w+)\)", m[0]["expression"]))
+            elif m[0] == "GenesysBridge":
+                names.add(m[1])
+    return names
+
+
+def test_alarms_and_dashboard_read_only_documented_metrics(real):
+    read = metric_names_read(real)
+    assert {"DeadLettered", "Failed", "Latency", "GenesysThrottled", "Zendesk5xx"} <= read
+    assert read <= documented_metrics(), read - documented_metrics()
+
+
+def test_dashboard_body_is_json_with_per_org_search_widgets(real):
+    import json
+
+    body = json.loads(invariants.render(real, {})["Resources"]["MetricsDashboard"]["Properties"]["DashboardBody"])
+    expressions = [
+        m[0]["expression"] for w in body["widgets"] for m in w["properties"].get("metrics", []) if isinstance(m[0], dict)
+    ]
+    per_org = [e for e in expressions if e.startswith("SEARCH(") and "OrgId}" in e]
+    assert len(per_org) >= 4, expressions
+    assert all('{"GenesysBridge",' in e for e in per_org), "the namespace parameter's default is substituted"
+
+
+def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_both_workers(real):
+    for name in ("OrgDeadLetteredAlarm", "OrgFailuresAlarm"):
+        (query,) = [q for q in props(real, name)["Metrics"] if q.get("ReturnData")]
+        text = invariants._sub_string(query["Expression"])
+        assert text.startswith("SELECT SUM(") and "GROUP BY OrgId" in text, text
+        assert query["Period"] == 300
+    queries = props(real, "DeadLetteredJobsAlarm")["Metrics"]
+    functions = {
+        d["Value"] for q in queries if "MetricStat" in q for d in q["MetricStat"]["Metric"]["Dimensions"]
+    }
+    assert functions == {"attribute-writer", "ticket-status"}
+    (total,) = [q for q in queries if q.get("ReturnData")]
+    assert total["Expression"] == "FILL(writer, 0) + FILL(tickets, 0)"
+
+
+def test_metrics_namespace_pattern_matches_what_the_functions_accept(real):
+    import re
+
+    pattern = real["Parameters"]["MetricsNamespace"]["AllowedPattern"]
+    for ns in ("GenesysBridge", "Bridge/prod", "a.b_c#d:e-f"):
+        assert re.fullmatch(pattern, ns)
+    for ns in ("", "has space", "x" * 256, "ümlaut"):
+        assert not re.fullmatch(pattern, ns)

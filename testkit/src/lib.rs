@@ -3,11 +3,12 @@
 //!
 //! - [`ids`]: the ids of the sandbox's default seed, under one naming scheme;
 //! - [`OrgHarness`]: a sandbox, the example orgs of `examples/orgs` pointed at it in a
-//!   [`CountingSource`], and a [`bridge::Runtime`] over them;
+//!   [`CountingSource`], and a [`bridge::Runtime`] over them whose metrics it captures;
 //! - [`ctx_with_deadline`]: a Lambda context as a real invocation gets it; [`data_action_ctx`]
 //!   one invoked through the org alias of the event's org ([`org_alias_arn`]);
 //! - [`fixture`], [`example_org`]: the files under `events/` and `examples/orgs/`;
 //! - [`capture_logs`]: everything `tracing` writes, for redaction tests;
+//! - [`emf_documents`], [`metrics_summary`]: the metrics lines a handler wrote, checked;
 //! - [`calls`], [`show`], [`token_requests`]: views of the sandbox's journal;
 //! - [`aws_test_config`], [`unique_name`]: the AWS emulator that `scripts/test.sh` starts;
 //! - [`FaultyQueue`]: the in-memory job queue with injected failures;
@@ -20,6 +21,7 @@ pub mod ids;
 mod journal;
 mod lambda;
 mod logs;
+mod metrics;
 mod orgs;
 pub mod props;
 mod queue;
@@ -32,5 +34,6 @@ pub use lambda::{
     ctx_with_deadline, data_action_ctx, data_action_ctx_with_deadline, org_alias_arn,
 };
 pub use logs::{capture_logs, Logs};
-pub use orgs::{edit_org, sandbox_orgs_from_dir, OrgHarness};
+pub use metrics::{emf_documents, metrics_summary, uncatalogued_metrics};
+pub use orgs::{edit_org, sandbox_orgs_from_dir, OrgHarness, MAX_RECEIVE_COUNT};
 pub use queue::FaultyQueue;

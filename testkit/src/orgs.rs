@@ -1,11 +1,13 @@
 //! The org harness: a sandbox with its default seed, the example orgs of `examples/orgs`
 //! pointed at it (in memory; the files are not changed) behind a [`CountingSource`], and a
-//! [`Runtime`] over them, as a function builds it at cold start.
+//! [`Runtime`] over them, as a function builds it at cold start, whose metrics lines are
+//! kept in memory ([`OrgHarness::metrics`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use bridge::http::HttpClient;
+use bridge::metrics::{Captured, Metrics};
 use bridge::secrets::{MemorySource, SecretSource, DEFAULT_TTL};
 use bridge::Runtime;
 use bridge_sandbox::{default_seed, JournalEntry, Sandbox};
@@ -36,11 +38,18 @@ pub fn edit_org(source: &MemorySource, org_id: &str, edit: impl FnOnce(&mut Valu
     source.insert(org_id, doc.to_string());
 }
 
+/// The job queues' `maxReceiveCount` in the harness's metrics setting (the shared stack's
+/// default): a message failing on this delivery counts as dead-lettered.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
 pub struct OrgHarness {
     pub sandbox: Sandbox,
     /// The org configs, counting fetches; `source.inner()` changes them behind the cache.
     pub source: Arc<CountingSource<MemorySource>>,
     pub rt: Runtime,
+    /// Every EMF line the handlers run on `rt` wrote (namespace `GenesysBridge`,
+    /// [`MAX_RECEIVE_COUNT`]).
+    pub metrics: Captured,
 }
 
 impl OrgHarness {
@@ -68,11 +77,14 @@ impl OrgHarness {
             .expect("examples/orgs loads");
         edit(&orgs);
         let source = Arc::new(CountingSource::new(orgs));
-        let rt = Runtime::new(source.clone(), DEFAULT_TTL, http);
+        let mut rt = Runtime::new(source.clone(), DEFAULT_TTL, http);
+        let (metrics, captured) = Metrics::capture();
+        rt.metrics = metrics.with_max_receive_count(Some(MAX_RECEIVE_COUNT));
         OrgHarness {
             sandbox,
             source,
             rt,
+            metrics: captured,
         }
     }
 

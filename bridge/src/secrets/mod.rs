@@ -276,6 +276,10 @@ impl OrgStore {
     }
 
     fn answer(&self, org_id: &str, value: Option<Arc<OrgConfig>>) -> Result<Arc<OrgConfig>> {
+        if value.is_some() {
+            // From now on this invocation's metrics may name the org (a configured one).
+            crate::metrics::org_loaded(org_id);
+        }
         value.ok_or_else(|| {
             BridgeError::new(
                 ErrorKind::UnknownOrg,

@@ -1,6 +1,7 @@
 //! The local pipeline of `bridge dev`: invoke a function's real handler with a Lambda
 //! event, then drain the in-memory queue into the two consumers as SQS batches, redelivering
 //! failed jobs and dead-lettering them the way SQS and the event source mappings would.
+//! The functions' metrics lines are kept ([`Pipeline::metrics`]) instead of printed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bridge::http::HttpClient;
 use bridge::idempotency::{MemoryIdempotency, DEFAULT_RECORD_TTL};
 use bridge::jobs::{Consumer, JobEnvelope};
+use bridge::metrics::{Captured, Metrics};
 use bridge::queue::{JobQueue, MemoryQueue, MAX_BATCH_ENTRIES};
 use bridge::secrets::{MemorySource, DEFAULT_TTL};
 use bridge::Runtime;
@@ -54,6 +56,8 @@ pub struct DeadLetter {
 pub struct Pipeline {
     pub sandbox: Sandbox,
     pub rt: Arc<Runtime>,
+    /// The EMF lines every invocation wrote (what CloudWatch would turn into metrics).
+    pub metrics: Captured,
     pub queue: Arc<MemoryQueue>,
     pub ingest: webhook_ingest::Ingest,
     pub orgs: Vec<LocalOrg>,
@@ -94,7 +98,10 @@ impl Pipeline {
         orgs: Vec<LocalOrg>,
     ) -> Result<Pipeline, CliError> {
         let http = HttpClient::new().map_err(CliError::from)?;
-        let rt = Arc::new(Runtime::new(Arc::new(source), DEFAULT_TTL, http));
+        let mut rt = Runtime::new(Arc::new(source), DEFAULT_TTL, http);
+        let (metrics, captured) = Metrics::capture();
+        rt.metrics = metrics.with_max_receive_count(Some(MAX_RECEIVES));
+        let rt = Arc::new(rt);
         let queue = Arc::new(MemoryQueue::new());
         let idempotency = Arc::new(MemoryIdempotency::new(DEFAULT_RECORD_TTL));
         let ingest = webhook_ingest::Ingest::new(
@@ -105,6 +112,7 @@ impl Pipeline {
         Ok(Pipeline {
             sandbox,
             rt,
+            metrics: captured,
             queue,
             ingest,
             orgs,

@@ -2,7 +2,8 @@
 //! them, an invoke endpoint per function (the same JSON as a Lambda invoke; a data action
 //! names the org alias it invokes, `POST /invoke/<function>:org-<orgId>`), and a worker
 //! loop that drains the in-memory queue into the consumers. Each event is logged on stdout
-//! as event -> jobs -> upstream calls; processing is serialised so the log reads in order.
+//! as event -> jobs -> upstream calls -> what its metrics say per org; processing is
+//! serialised so the log reads in order.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -138,7 +139,9 @@ impl DevServer {
                 "  curl -s {base}/invoke/webhook-ingest -d @{fixture}\n"
             ));
         }
-        out.push_str("\nEach event is logged below: event -> jobs -> upstream calls.\n");
+        out.push_str(
+            "\nEach event is logged below: event -> jobs -> upstream calls -> metrics per org.\n",
+        );
         out
     }
 
@@ -351,6 +354,7 @@ async fn run_logged(
         log.push_str(&format!("    job       {}\n", describe_job(j)));
     }
     push_calls(&mut log, &p.sandbox.journal_since(mark));
+    push_metrics(&mut log, p);
     print!("{log}");
     result
 }
@@ -358,6 +362,14 @@ async fn run_logged(
 fn push_calls(log: &mut String, calls: &[bridge_sandbox::JournalEntry]) {
     for c in calls {
         log.push_str(&format!("    upstream  {}\n", describe_call(c)));
+    }
+}
+
+/// What the metrics lines written since the last block say, per org.
+fn push_metrics(log: &mut String, p: &Pipeline) {
+    let summary = bridge::metrics::Summary::of_lines(&p.metrics.take());
+    for (who, counts) in summary.rows() {
+        log.push_str(&format!("    metrics   {who}: {counts}\n"));
     }
 }
 
@@ -376,6 +388,7 @@ async fn worker_loop(dev: Arc<Dev>) {
             log.push_str(&describe_run(r));
         }
         push_calls(&mut log, &p.sandbox.journal_since(mark));
+        push_metrics(&mut log, p);
         print!("{log}");
     }
 }

@@ -18,6 +18,7 @@ pub mod verify;
 pub mod worker;
 
 use bridge::event::{accept, EventKind};
+use bridge::metrics;
 use bridge::{BridgeError, Result, Runtime};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
@@ -45,8 +46,20 @@ pub async fn handle(
 }
 
 /// [`handle`] with explicit options (main reads them from the environment; tests shorten
-/// the verify delay).
+/// the verify delay). The invocation is measured: its latency, and the outcome of a data
+/// action (a batch's messages are counted by `bridge::batch`).
 pub async fn handle_with(
+    rt: &Runtime,
+    opts: &Options,
+    event: Value,
+    ctx: Context,
+) -> std::result::Result<Value, Diagnostic> {
+    rt.metrics
+        .measure(FUNCTION, measured(rt, opts, event, ctx))
+        .await
+}
+
+async fn measured(
     rt: &Runtime,
     opts: &Options,
     event: Value,
@@ -61,14 +74,35 @@ pub async fn handle_with(
                 .and_then(to_value)
         }
         // `accept` lets through only what TAKES names.
-        Ok(_) => action::run(rt, opts, &event, &ctx).await.and_then(to_value),
-        Err(e) => Err(e),
+        Ok(_) => {
+            let out = action::run(rt, opts, &event, &ctx).await;
+            count(&out);
+            out.and_then(to_value)
+        }
+        Err(e) => {
+            metrics::outcome(metrics::catalogue::FAILED);
+            Err(e)
+        }
     };
     result.map_err(|e| {
         tracing::warn!(error_type = %e.error_type(), org_id = e.org_id.as_deref().unwrap_or(""),
             retryable = e.retryable(), error = %e, "invocation failed");
         Diagnostic::from(e)
     })
+}
+
+/// Counts a data action: `written` (and `verify_failed` when the read-back disagreed), or
+/// `failed`.
+fn count(out: &Result<ActionOutput>) {
+    match out {
+        Ok(o) => {
+            metrics::outcome("written");
+            if !o.verify_reason.is_empty() {
+                metrics::outcome("verify_failed");
+            }
+        }
+        Err(_) => metrics::outcome(metrics::catalogue::FAILED),
+    }
 }
 
 fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod worker;
 
 use bridge::event::{accept, EventKind};
+use bridge::metrics;
 use bridge::{BridgeError, Runtime};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
@@ -37,9 +38,18 @@ pub const TAKES: [EventKind; 2] = [EventKind::DataAction, EventKind::SqsBatch];
 
 /// The Lambda handler for both kinds. Data action: the flat output object, or a Lambda
 /// error whose `errorType` is the stable [`BridgeError::error_type`] string. SQS: the
-/// `batchItemFailures` response (an error only when every message failed).
+/// `batchItemFailures` response (an error only when every message failed). The invocation
+/// is measured: its latency, and the outcome of a data action (a batch's messages are
+/// counted by `bridge::batch`).
 pub async fn handle(rt: &Runtime, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
-    let kind = accept(&event, FUNCTION, &TAKES).map_err(|e| failed(FUNCTION, e))?;
+    rt.metrics.measure(FUNCTION, measured(rt, event, ctx)).await
+}
+
+async fn measured(rt: &Runtime, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
+    let kind = accept(&event, FUNCTION, &TAKES).map_err(|e| {
+        metrics::outcome(metrics::catalogue::FAILED);
+        failed(FUNCTION, e)
+    })?;
     let span = tracing::info_span!("ticket_status", request_id = %ctx.request_id, kind = ?kind);
     async move {
         match kind {
@@ -48,10 +58,11 @@ pub async fn handle(rt: &Runtime, event: Value, ctx: Context) -> Result<Value, D
                 .and_then(to_value)
                 .map_err(|e| failed("SQS batch", e)),
             // `accept` lets through only what TAKES names.
-            _ => action::run(rt, &event, &ctx)
-                .await
-                .and_then(to_value)
-                .map_err(|e| failed("data action", e)),
+            _ => {
+                let out = action::run(rt, &event, &ctx).await;
+                count(&out);
+                out.and_then(to_value).map_err(|e| failed("data action", e))
+            }
         }
     }
     .instrument(span)
@@ -64,6 +75,18 @@ fn failed(what: &str, e: BridgeError) -> Diagnostic {
         status = e.status.unwrap_or(0), correlation_id = e.correlation_id.as_deref().unwrap_or(""),
         error = %e, "{what} failed");
     e.into()
+}
+
+/// Counts a data action like a wrap-up job: `updated`, `unchanged`, `follow_up`, `closed`
+/// (a closed ticket refused), or `failed`.
+fn count(out: &bridge::Result<ActionOutput>) {
+    metrics::outcome(match out {
+        Ok(o) if o.changed => "updated",
+        Ok(o) if !o.follow_up_ticket_id.is_empty() => "follow_up",
+        Ok(_) => "unchanged",
+        Err(e) if e.kind == bridge::ErrorKind::ClosedTicket => "closed",
+        Err(_) => metrics::catalogue::FAILED,
+    });
 }
 
 fn to_value<T: serde::Serialize>(v: T) -> bridge::Result<Value> {

@@ -37,6 +37,9 @@ pub use plan::{Plan, Routed};
 pub use response::{Answer, Reject};
 pub use user::UserWritten;
 
+/// The function's name in metrics and messages.
+pub const FUNCTION: &str = "webhook-ingest";
+
 /// What the handler needs, built once at cold start.
 pub struct Ingest {
     rt: Arc<Runtime>,
@@ -80,8 +83,15 @@ impl Ingest {
 
 /// The Lambda handler: an EventBridge event answers a summary or fails the invocation (so
 /// it is retried and finally dead-lettered); a Function URL request always answers an HTTP
-/// response.
+/// response. The invocation is measured: its latency and its outcome, for its org.
 pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
+    let metrics = &ingest.rt.metrics;
+    metrics
+        .measure(FUNCTION, measured(ingest, event, ctx))
+        .await
+}
+
+async fn measured(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, Diagnostic> {
     let out = match input::read(&event, ingest.max_body_bytes) {
         Ok(Inbound::Https(req)) => {
             let span = tracing::info_span!("https", request_id = %ctx.request_id);
@@ -89,6 +99,7 @@ pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value
             if out.is_err() {
                 ingest.delivery.stats.rejected();
             }
+            bridge::metrics::outcome(response::outcome(&out));
             return Ok(response::http_answer(&out));
         }
         Ok(Inbound::Partner(ev)) => {
@@ -97,6 +108,10 @@ pub async fn handle(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value
         }
         Err(e) => Err(e),
     };
+    bridge::metrics::outcome(match &out {
+        Ok(d) => response::delivered_outcome(d),
+        Err(e) => response::error_outcome(e),
+    });
     out.map(|d| response::summary(&d)).map_err(|e| {
         ingest.delivery.stats.rejected();
         tracing::error!(error_type = %e.error_type(), org_id = e.org_id.as_deref(), error = %e, "event not accepted");

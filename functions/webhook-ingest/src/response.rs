@@ -7,7 +7,7 @@
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
-use bridge::BridgeError;
+use bridge::{BridgeError, ErrorKind};
 use serde_json::{json, Value};
 
 use crate::apply::{Delivered, NotDelivered};
@@ -87,6 +87,40 @@ pub enum Answer {
     Queued(Delivered),
     /// The user route: written with the user's token (200).
     Written(UserWritten),
+}
+
+/// The outcome of an HTTPS request, as the metrics name it: `accepted`, `duplicate`,
+/// `unrouted`, `written` (the user route), `in_progress` (409), `failed` (5xx: a retry can
+/// help) or `rejected` (any other refusal, Genesys' 4xx to a user's own call included).
+pub fn outcome(out: &Result<Answer, Reject>) -> &'static str {
+    match out {
+        Ok(Answer::Queued(d)) => delivered_outcome(d),
+        Ok(Answer::Written(w)) if w.duplicate => "duplicate",
+        Ok(Answer::Written(_)) => "written",
+        Err(Reject::InProgress { .. }) => "in_progress",
+        Err(r) if r.status() >= 500 => "failed",
+        Err(_) => "rejected",
+    }
+}
+
+/// The outcome of a delivered event: `duplicate`, `unrouted` (no job asked for) or
+/// `accepted` (jobs queued).
+pub fn delivered_outcome(d: &Delivered) -> &'static str {
+    match (d.duplicate, d.jobs) {
+        (true, _) => "duplicate",
+        (false, 0) => "unrouted",
+        _ => "accepted",
+    }
+}
+
+/// The outcome of an EventBridge event that was not delivered: `in_progress`, `rejected`
+/// (invalid, or for an org that is not configured: retrying cannot help) or `failed`.
+pub fn error_outcome(e: &BridgeError) -> &'static str {
+    match e.kind {
+        ErrorKind::Conflict => "in_progress",
+        ErrorKind::Validation | ErrorKind::UnknownOrg | ErrorKind::WrongOrg => "rejected",
+        _ => "failed",
+    }
 }
 
 /// The summary of a delivered event (the EventBridge invocation's output, the 202 body).

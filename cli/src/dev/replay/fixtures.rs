@@ -63,6 +63,10 @@ pub struct Expect {
     /// sandbox: `*` one segment, `**` any number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<BTreeMap<String, usize>>,
+    /// What the functions' metrics add up to over the whole run: `"Updated": 1` (all
+    /// orgs) or `"<orgId>/Updated": 1` (one org); an unstated metric is not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, f64>>,
 }
 
 /// A scenario: several events in one pipeline.

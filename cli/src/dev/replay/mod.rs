@@ -204,6 +204,7 @@ fn finish(
                 )
             })
             .collect(),
+        metrics: p.metrics.summary(),
         steps,
         verdicts,
         problem,

@@ -1,6 +1,7 @@
 //! The replay's report: what each fixture did and whether it was as expected, as the text
 //! a person reads (`render`) and as JSON (serde).
 
+use bridge::metrics::Summary;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -54,6 +55,8 @@ pub struct FixtureReport {
     pub steps: Vec<StepReport>,
     pub changes: Vec<Change>,
     pub dead_letters: Vec<String>,
+    /// What the functions' EMF lines added up to, per org.
+    pub metrics: Summary,
     pub verdicts: Vec<Verdict>,
     /// Why the fixture could not be run or checked at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +73,7 @@ impl FixtureReport {
             steps: Vec::new(),
             changes: Vec::new(),
             dead_letters: Vec::new(),
+            metrics: Summary::default(),
             verdicts: Vec::new(),
             problem: Some(problem),
             as_expected: false,
@@ -86,6 +90,15 @@ pub struct ReplayReport {
 }
 
 impl ReplayReport {
+    /// What the metrics of every fixture add up to, per org.
+    pub fn metrics(&self) -> Summary {
+        let mut all = Summary::default();
+        for f in &self.fixtures {
+            all.merge(&f.metrics);
+        }
+        all
+    }
+
     pub fn passed(&self) -> bool {
         !self.fixtures.is_empty() && self.fixtures.iter().all(|f| f.as_expected)
     }
@@ -103,6 +116,14 @@ impl ReplayReport {
             render_fixture(&mut out, f);
         }
         out.push('\n');
+        let metrics = self.metrics();
+        if !metrics.rows().is_empty() {
+            out.push_str("metrics (the functions' EMF lines, all fixtures), per org:\n");
+            for (who, counts) in metrics.rows() {
+                out.push_str(&format!("  {who:<36}  {counts}\n"));
+            }
+            out.push('\n');
+        }
         out.push_str(&self.summary());
         out
     }
@@ -166,6 +187,9 @@ fn render_fixture(out: &mut String, f: &FixtureReport) {
     }
     for d in &f.dead_letters {
         out.push_str(&format!("    DLQ     {}\n", clip(d, 320)));
+    }
+    for (who, counts) in f.metrics.rows() {
+        out.push_str(&format!("    metrics {who}: {counts}\n"));
     }
     let mut all: Vec<Verdict> = if multi {
         Vec::new()

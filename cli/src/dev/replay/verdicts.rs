@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use bridge::metrics::Summary;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -188,6 +189,7 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
             || got.to_string(),
         ));
     }
+    v.extend(metric_verdicts(e, &p.metrics.lines()));
     let journal = p.sandbox.journal();
     for (call, want) in e.calls.iter().flatten() {
         let (method, glob) = call.split_once(' ').unwrap_or(("*", call.as_str()));
@@ -199,10 +201,75 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
     v
 }
 
+/// The stated metric totals of the run's EMF `lines`, and a failed verdict for any line
+/// that is not a valid EMF document (none when all are).
+fn metric_verdicts(e: &Expect, lines: &[String]) -> Vec<Verdict> {
+    let mut v: Vec<Verdict> = lines
+        .iter()
+        .filter_map(|l| bridge::metrics::emf::validate(l).err().map(|why| (l, why)))
+        .map(|(line, why)| {
+            verdict("metrics are valid EMF".into(), false, || {
+                format!("{why}: {line}")
+            })
+        })
+        .collect();
+    let summary = Summary::of_lines(lines);
+    for (key, want) in e.metrics.iter().flatten() {
+        let got = match key.split_once('/') {
+            Some((org, name)) => summary.get(Some(org), name),
+            None => summary.all_orgs(key),
+        };
+        v.push(verdict(
+            format!("metric {key} {want}"),
+            got == *want,
+            || got.to_string(),
+        ));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn metric_expectations_read_the_emf_lines() {
+        let org = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+        let line = |org: Option<&str>, n: u64| {
+            let mut doc = json!({"_aws": {"Timestamp": 1, "CloudWatchMetrics": [
+                {"Namespace": "GenesysBridge", "Dimensions": [["Function"]], "Metrics": [{"Name": "Updated", "Unit": "Count"}]}]},
+                "Function": "ticket-status", "Updated": n});
+            if let Some(o) = org {
+                doc["OrgId"] = json!(o);
+            }
+            doc.to_string()
+        };
+        let lines = vec![line(Some(org), 2), line(None, 1)];
+        let e = Expect {
+            metrics: Some(BTreeMap::from([
+                ("Updated".to_string(), 3.0),
+                (format!("{org}/Updated"), 2.0),
+                ("Failed".to_string(), 1.0),
+            ])),
+            ..Expect::default()
+        };
+        let v = metric_verdicts(&e, &lines);
+        let oks: Vec<(String, bool)> = v.iter().map(|v| (v.what.clone(), v.ok)).collect();
+        assert_eq!(
+            oks,
+            vec![
+                (format!("metric {org}/Updated 2"), true),
+                ("metric Failed 1".to_string(), false),
+                ("metric Updated 3".to_string(), true),
+            ],
+            "in the order of the keys"
+        );
+        let broken = vec![line(None, 1).replace("\"Updated\":1", "\"Other\":1")];
+        let v = metric_verdicts(&Expect::default(), &broken);
+        assert_eq!(v.len(), 1);
+        assert!(!v[0].ok && v[0].what == "metrics are valid EMF", "{v:?}");
+    }
 
     #[test]
     fn subset_matching() {
