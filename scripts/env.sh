@@ -8,7 +8,8 @@
 #                      and fake AWS credentials, and stops it when the calling script exits
 #   bridge_free_port   prints a free loopback port
 
-bridge_say() { printf '\n== %s\n' "$*" >&2; }
+# Each step with the seconds since the script started, to see where the time goes.
+bridge_say() { printf '\n== [%ds] %s\n' "$SECONDS" "$*" >&2; }
 
 bridge_venv() {
   local reqs=(scripts/requirements-test.txt)

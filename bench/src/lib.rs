@@ -14,3 +14,20 @@ pub mod upstreams;
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// The functions of the workspace: every `functions/<name>/` with a Cargo.toml, sorted. The
+/// folder is named as its crate and its binary (`bootstrap` in Lambda), so a new function is
+/// picked up by the size check, the cold-start bench and the cargo lambda check as it lands.
+pub fn functions(root: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root.join("functions"))? {
+        let path = entry?.path();
+        if path.join("Cargo.toml").is_file() {
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -19,10 +19,15 @@ use serde_json::{json, Value};
     about = "Cold starts, first and warm invocations of the function binaries behind a local Lambda Runtime API"
 )]
 struct Args {
-    /// A set of binaries to measure, as LABEL=DIR (DIR holds attribute-writer, ticket-status,
-    /// webhook-ingest). Repeat to compare builds in one run, e.g. before=… after=….
+    /// A set of binaries to measure, as LABEL=DIR (DIR holds one binary per function of
+    /// `functions/`). Repeat to compare builds in one run, e.g. before=… after=….
     #[arg(long = "bins", required = true)]
     bins: Vec<String>,
+    /// An extra setting for the functions of one set, as LABEL:KEY=VALUE (repeatable), e.g.
+    /// `--bins nometrics=DIR --set nometrics:BRIDGE_METRICS=off` to measure what a setting
+    /// costs, beside the same binaries with their defaults.
+    #[arg(long = "set")]
+    set: Vec<String>,
     /// The hello-world Lambda measured as the floor.
     #[arg(long)]
     floor: PathBuf,
@@ -44,8 +49,10 @@ struct Args {
 }
 
 /// Which event each function gets: one that reads an org secret, gets a token where the
-/// function needs one, and calls its upstream.
-const FUNCTIONS: [(&str, &str); 3] = [
+/// function needs one, and calls its upstream. Every `functions/<name>` must have a line
+/// here (the bench refuses to run without one); its AWS resources, if any, go in
+/// [`Bench::own_env`].
+const EVENTS: [(&str, &str); 3] = [
     (
         "attribute-writer",
         "attribute-writer/data-action-attributes-json.json",
@@ -58,6 +65,8 @@ const FLOOR: &str = "hello-lambda";
 /// One binary to measure.
 struct Subject {
     label: String,
+    /// Settings of this set only (`--set`), over the function's own.
+    extra_env: Vec<(String, String)>,
     function: String,
     binary: PathBuf,
     event: Value,
@@ -141,8 +150,35 @@ fn subjects(args: &Args) -> Result<Vec<Subject>, Error> {
             &std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?,
         )?)
     };
+    let mut functions = Vec::new();
+    for function in bridge_bench::functions(&args.root)? {
+        let Some((_, event)) = EVENTS.iter().find(|(f, _)| *f == function) else {
+            return Err(format!(
+                "functions/{function} has no bench event: add it to EVENTS in bench/src/bin/coldstart.rs \
+                 (a fixture of events/{function}/ that reads an org secret, gets a token if the function \
+                 needs one and makes its call), and its AWS resources, if any, to Bench::own_env"
+            )
+            .into());
+        };
+        functions.push((function, read(event)?));
+    }
+    let mut extra: Vec<(String, (String, String))> = Vec::new();
+    for spec in &args.set {
+        let parsed = spec.split_once(':').and_then(|(label, kv)| {
+            kv.split_once('=')
+                .map(|(k, v)| (label.to_string(), (k.to_string(), v.to_string())))
+        });
+        extra.push(parsed.ok_or_else(|| format!("--set {spec:?}: expected LABEL:KEY=VALUE"))?);
+    }
+    if let Some((label, _)) = extra
+        .iter()
+        .find(|(l, _)| !args.bins.iter().any(|b| b.starts_with(&format!("{l}="))))
+    {
+        return Err(format!("--set {label}:…: no --bins {label}=DIR").into());
+    }
     let mut out = vec![Subject {
         label: "floor".into(),
+        extra_env: Vec::new(),
         function: FLOOR.into(),
         binary: args.floor.clone(),
         event: json!({"hello": "world"}),
@@ -151,12 +187,18 @@ fn subjects(args: &Args) -> Result<Vec<Subject>, Error> {
         let (label, dir) = spec
             .split_once('=')
             .ok_or_else(|| format!("--bins {spec:?}: expected LABEL=DIR"))?;
-        for (function, event) in FUNCTIONS {
+        let extra_env: Vec<(String, String)> = extra
+            .iter()
+            .filter(|(l, _)| l == label)
+            .map(|(_, kv)| kv.clone())
+            .collect();
+        for (function, event) in &functions {
             out.push(Subject {
                 label: label.to_string(),
-                function: function.to_string(),
+                extra_env: extra_env.clone(),
+                function: function.clone(),
                 binary: Path::new(dir).join(function),
-                event: read(event)?,
+                event: event.clone(),
             });
         }
     }
@@ -206,7 +248,9 @@ impl Bench {
             self.aws.put_org_secrets(&self.prefix, &docs).await?;
             Some(sb)
         };
-        let env = lambda_env(&s.function, &self.home, &self.own_env(&s.function));
+        let mut own = self.own_env(&s.function);
+        own.extend(s.extra_env.iter().cloned());
+        let env = lambda_env(&s.function, &self.home, &own);
         let log = self
             .args
             .logs

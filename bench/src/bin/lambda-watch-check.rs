@@ -35,7 +35,6 @@ struct Args {
     log: PathBuf,
 }
 
-const FUNCTIONS: [&str; 3] = ["webhook-ingest", "attribute-writer", "ticket-status"];
 /// Deliveries of a job before it goes to the dead-letter queue (as the replay counts).
 const MAX_RECEIVES: usize = 3;
 
@@ -147,15 +146,17 @@ impl Check {
         Ok(child)
     }
 
-    /// Every fixture of every function; `true` if all were as expected.
+    /// Every fixture of every function (each `functions/<name>`, its fixtures in
+    /// `events/<name>/`); `true` if all were as expected.
     async fn all(&self, build_timeout: Duration) -> Result<bool, Error> {
+        let functions = bridge_bench::functions(&self.root)?;
         // The first invocation of each function waits for its build.
-        for f in FUNCTIONS {
+        for f in &functions {
             self.warm_up(f, build_timeout).await?;
         }
         let mut passed = 0;
         let mut failed = 0;
-        for f in FUNCTIONS {
+        for f in &functions {
             for fixture in fixtures(&self.root.join("events").join(f))? {
                 let (ok, report) = self.fixture(f, &fixture).await?;
                 println!("{report}");
