@@ -43,6 +43,9 @@ pub struct Expect {
     pub contacts: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub calls: Option<BTreeMap<String, usize>>,
+    /// Metric totals over the fixture's EMF lines: `Name` (all orgs) or `<orgId>/Name`.
+    #[serde(default)]
+    pub metrics: Option<BTreeMap<String, f64>>,
 }
 
 /// What one invocation did, seen from outside.
@@ -60,6 +63,8 @@ pub struct Observation {
     pub failed_messages: Option<usize>,
     /// Jobs that failed every delivery to their worker.
     pub dead_letters: usize,
+    /// The EMF lines the function (and, for webhook-ingest, its workers) wrote to stdout.
+    pub emf_lines: Vec<String>,
 }
 
 impl Observation {
@@ -208,6 +213,7 @@ pub fn judge(
         ));
     }
     v.extend(judge_state(e, state, journal, orgs));
+    v.extend(metric_verdicts(e, &o.emf_lines));
     v
 }
 
@@ -268,6 +274,41 @@ fn judge_state(
     v
 }
 
+/// Every EMF line valid, and the stated metric totals, as the replay judges them.
+fn metric_verdicts(e: &Expect, lines: &[String]) -> Vec<Verdict> {
+    let mut v: Vec<Verdict> = lines
+        .iter()
+        .filter_map(|l| bridge::metrics::emf::validate(l).err().map(|why| (l, why)))
+        .map(|(line, why)| {
+            verdict("metrics are valid EMF".into(), false, || {
+                format!("{why}: {line}")
+            })
+        })
+        .collect();
+    let summary = bridge::metrics::Summary::of_lines(lines);
+    for (key, want) in e.metrics.iter().flatten() {
+        let got = match key.split_once('/') {
+            Some((org, name)) => summary.get(Some(org), name),
+            None => summary.all_orgs(key),
+        };
+        v.push(verdict(
+            format!("metric {key} {want}"),
+            got == *want,
+            || got.to_string(),
+        ));
+    }
+    v
+}
+
+/// The EMF documents among a process's output lines (its logs are JSON too, without `_aws`).
+pub fn emf_lines(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok_and(|d| d.get("_aws").is_some()))
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +344,37 @@ mod tests {
         ));
         assert!(!subset(&json!({"a": 2}), &json!({"a": 1})));
         assert!(serde_json::from_value::<Expect>(json!({"outcme": "ok"})).is_err());
+    }
+
+    #[test]
+    fn metric_totals_come_from_the_emf_lines_among_the_logs() {
+        let org = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
+        let (metrics, captured) = bridge::metrics::Metrics::capture();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(metrics.measure("webhook-ingest", async {
+            bridge::metrics::org_loaded(org);
+            bridge::metrics::outcome("Rejected");
+        }));
+        let emf = captured.lines();
+        assert!(!emf.is_empty());
+        let output = format!(
+            "{}\n{{\"level\":\"INFO\",\"message\":\"x\"}}\nnot json\n",
+            emf.join("\n")
+        );
+        let lines = emf_lines(&output);
+        assert_eq!(lines, emf);
+        let expect =
+            |m: Value| -> Expect { serde_json::from_value(json!({ "metrics": m })).unwrap() };
+        let ok = metric_verdicts(
+            &expect(json!({ format!("{org}/Rejected"): 1, "Rejected": 1 })),
+            &lines,
+        );
+        assert!(ok.iter().all(|v| v.ok), "{ok:?}");
+        let wrong = metric_verdicts(&expect(json!({ "Accepted": 1 })), &lines);
+        assert!(!wrong[0].ok, "{wrong:?}");
+        let broken = metric_verdicts(&expect(json!({})), &["{\"_aws\": 1}".to_string()]);
+        assert_eq!(broken[0].what, "metrics are valid EMF");
     }
 }

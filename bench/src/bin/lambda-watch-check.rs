@@ -4,12 +4,13 @@
 //! to their worker the same way; each outcome is judged against the fixture's
 //! `.expect.json`. Run it with `scripts/lambda-watch-check.sh` (README, "Testing").
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bridge::jobs::{Consumer, JobEnvelope};
-use bridge_bench::expect::{judge, Expect, Observation, Verdict};
+use bridge_bench::expect::{emf_lines, judge, Expect, Observation, Verdict};
 use bridge_bench::upstreams::{self, Aws, Error, IngestResources};
 use bridge_sandbox::Sandbox;
 use clap::Parser;
@@ -30,7 +31,8 @@ struct Args {
     /// How long the first invocation may wait for `cargo lambda watch` to compile.
     #[arg(long, default_value_t = 1200)]
     build_timeout_secs: u64,
-    /// Where `cargo lambda watch`'s output goes.
+    /// Where `cargo lambda watch`'s output goes (one file per deployment setting, this name
+    /// with the setting before the extension).
     #[arg(long, default_value = "target/lambda-watch-check.log")]
     log: PathBuf,
 }
@@ -76,21 +78,42 @@ async fn run(args: &Args) -> Result<bool, Error> {
         ingest,
         orgs_dir,
     };
-    let mut watch = check.start_watch(&args.log)?;
+    // A watch server left running by an interrupted group is killed on drop.
     let result = tokio::select! {
-        r = check.all(Duration::from_secs(args.build_timeout_secs)) => r,
+        r = check.all(&args.log, Duration::from_secs(args.build_timeout_secs)) => r,
         _ = interrupted() => Err("interrupted".into()),
     };
-    // The watch server and the function processes it started: its own process group (and
-    // only if it is its own, never the caller's).
+    let _ = std::fs::remove_dir_all(&check.orgs_dir);
+    result
+}
+
+/// Stops the watch server and the function processes it started: its own process group
+/// (and only if it is its own, never the caller's).
+async fn stop_watch(mut watch: tokio::process::Child) {
     if let Some(pid) = watch.id().filter(|pid| process_group(*pid) == Some(*pid)) {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", "--", &format!("-{pid}")])
             .status();
     }
     let _ = watch.wait().await;
-    let _ = std::fs::remove_dir_all(&check.orgs_dir);
-    result
+}
+
+/// The one org a fixture's data action serves when it names an org alias
+/// (`"function": "<name>:org-<orgId>"`): cargo-lambda's emulator cannot invoke through an
+/// alias (it sends `function-arn`), so such fixtures run under a watch whose functions serve
+/// that org only (`BRIDGE_SINGLE_ORG_ID`), the documented local setting. The others run as
+/// the shared stack does (an unqualified data action is refused there too).
+fn alias_org(function: &str) -> Option<String> {
+    let (_, qualifier) = function.split_once(':')?;
+    qualifier.strip_prefix("org-").map(str::to_string)
+}
+
+/// The log file of one watch server: `<stem>.<setting>.log`.
+fn group_log(log: &Path, org: Option<&str>) -> PathBuf {
+    match org {
+        None => log.to_path_buf(),
+        Some(org) => log.with_extension(format!("org-{org}.log")),
+    }
 }
 
 /// The process group of `pid` (field 5 of `/proc/<pid>/stat`).
@@ -117,13 +140,22 @@ impl Check {
     /// `cargo lambda watch` with the functions' settings in its environment: org files from
     /// a directory (re-read on every invocation, since each fixture gets a fresh sandbox),
     /// webhook-ingest's queues and table in the emulator.
-    fn start_watch(&self, log: &Path) -> Result<tokio::process::Child, Error> {
+    fn start_watch(
+        &self,
+        log: &Path,
+        single_org: Option<&str>,
+    ) -> Result<tokio::process::Child, Error> {
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let out = std::fs::File::create(log)?;
         let err = out.try_clone()?;
-        let child = tokio::process::Command::new("cargo")
+        let mut command = tokio::process::Command::new("cargo");
+        match single_org {
+            Some(org) => command.env("BRIDGE_SINGLE_ORG_ID", org),
+            None => command.env_remove("BRIDGE_SINGLE_ORG_ID"),
+        };
+        let child = command
             .args(["lambda", "watch", "--ignore-changes", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.port.to_string()])
             .current_dir(&self.root)
@@ -147,31 +179,68 @@ impl Check {
     }
 
     /// Every fixture of every function (each `functions/<name>`, its fixtures in
-    /// `events/<name>/`); `true` if all were as expected.
-    async fn all(&self, build_timeout: Duration) -> Result<bool, Error> {
+    /// `events/<name>/`), one watch server per deployment setting they need; `true` if all
+    /// were as expected.
+    async fn all(&self, log: &Path, build_timeout: Duration) -> Result<bool, Error> {
         let functions = bridge_bench::functions(&self.root)?;
-        // The first invocation of each function waits for its build.
+        let mut groups: BTreeMap<Option<String>, Vec<(String, PathBuf)>> = BTreeMap::new();
         for f in &functions {
-            self.warm_up(f, build_timeout).await?;
+            for fixture in fixtures(&self.root.join("events").join(f))? {
+                let named = std::fs::read_to_string(fixture.with_extension("expect.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Expect>(&t).ok())
+                    .and_then(|e| e.function);
+                let org = named.as_deref().and_then(alias_org);
+                groups.entry(org).or_default().push((f.clone(), fixture));
+            }
         }
         let mut passed = 0;
         let mut failed = 0;
-        for f in &functions {
-            for fixture in fixtures(&self.root.join("events").join(f))? {
-                let (ok, report) = self.fixture(f, &fixture).await?;
-                println!("{report}");
-                if ok {
-                    passed += 1;
-                } else {
-                    failed += 1;
+        for (org, list) in &groups {
+            let log = group_log(log, org.as_deref());
+            match org {
+                Some(org) => {
+                    println!("-- BRIDGE_SINGLE_ORG_ID={org} (the fixtures that invoke org-{org})")
                 }
+                None => println!("-- the shared stack's setting (no single org)"),
             }
+            let watch = self.start_watch(&log, org.as_deref())?;
+            let done = self.group(&functions, list, &log, build_timeout).await;
+            stop_watch(watch).await;
+            let (p, f) = done?;
+            passed += p;
+            failed += f;
         }
         println!(
             "{} fixture(s) through cargo lambda watch + invoke: {passed} as expected, {failed} not",
             passed + failed
         );
         Ok(failed == 0 && passed > 0)
+    }
+
+    /// One watch server's fixtures: (as expected, not).
+    async fn group(
+        &self,
+        functions: &[String],
+        list: &[(String, PathBuf)],
+        log: &Path,
+        build_timeout: Duration,
+    ) -> Result<(usize, usize), Error> {
+        // The first invocation of each function waits for its build.
+        for f in functions {
+            self.warm_up(f, build_timeout).await?;
+        }
+        let (mut passed, mut failed) = (0, 0);
+        for (f, fixture) in list {
+            let (ok, report) = self.fixture(f, fixture, log).await?;
+            println!("{report}");
+            if ok {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        Ok((passed, failed))
     }
 
     /// Invokes `function` until `cargo lambda watch` has built and started it.
@@ -203,7 +272,12 @@ impl Check {
         Ok(())
     }
 
-    async fn fixture(&self, function: &str, path: &Path) -> Result<(bool, String), Error> {
+    async fn fixture(
+        &self,
+        function: &str,
+        path: &Path,
+        log: &Path,
+    ) -> Result<(bool, String), Error> {
         let name = path
             .strip_prefix(&self.root)
             .unwrap_or(path)
@@ -224,15 +298,20 @@ impl Check {
                 ))
             }
         };
+        // The function's name; an alias qualifier chose the watch server (see `alias_org`).
         let function = expect
             .function
-            .clone()
-            .unwrap_or_else(|| function.to_string());
+            .as_deref()
+            .map(|f| f.split(':').next().unwrap_or(f))
+            .unwrap_or(function)
+            .to_string();
         let event: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let sandbox = upstreams::fresh_sandbox().await?;
         self.write_orgs(&sandbox.base_url())?;
         self.aws.reset(&self.ingest).await?;
 
+        // The functions' stdout goes to the log: this fixture's EMF lines are what it gains.
+        let log_start = std::fs::metadata(log).map_or(0, |m| m.len());
         let answer = self.invoke(&function, &event).await?;
         if !answer.from_function {
             return Ok((
@@ -253,6 +332,7 @@ impl Check {
             obs.dead_letters = dead;
             lines.extend(worker_lines);
         }
+        obs.emf_lines = emf_lines(&log_since(log, log_start));
         let orgs: Vec<String> = self.orgs.iter().map(|(id, _)| id.clone()).collect();
         let verdicts = judge(&expect, &obs, &sandbox.state(), &sandbox.journal(), &orgs);
         sandbox.shutdown().await;
@@ -438,6 +518,15 @@ fn function_error(text: &str) -> Option<Value> {
         message.push(part);
     }
     Some(json!({"errorType": error_type, "errorMessage": message.join(" ")}))
+}
+
+/// What `log` gained after its first `start` bytes.
+fn log_since(log: &Path, start: u64) -> String {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let start = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 /// One SQS record as the event source mapping hands it to a function.
