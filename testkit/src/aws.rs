@@ -16,6 +16,9 @@ pub fn aws_test_endpoint() -> String {
 
 /// SDK config for the emulator, with fixed fake credentials and region. Its transport is
 /// the functions' own HTTP client (`bridge::aws`): the workspace builds the SDK without one.
+/// Not the functions' attempt timeouts, though: a test's set-up call (a `CreateTable`) that
+/// the emulator applies slowly on a loaded machine must not be retried into "already
+/// exists".
 pub async fn aws_test_config() -> aws_config::SdkConfig {
     let endpoint = aws_test_endpoint();
     let creds =
@@ -25,6 +28,7 @@ pub async fn aws_test_config() -> aws_config::SdkConfig {
         .into_builder()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(creds))
+        .timeout_config(aws_config::timeout::TimeoutConfig::disabled())
         .build()
 }
 
