@@ -44,6 +44,13 @@ pub async fn sdk_config_with(endpoint_url: Option<&str>, http: &HttpClient) -> S
 async fn load(endpoint_url: Option<&str>, http: ReqwestHttpClient) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
+        // The connector takes each request body as bytes and never polls it, so the SDK's
+        // upload stall check would see a body that never finishes and, five seconds into a
+        // slow answer, fail (and retry) a request the service had applied. The attempt and
+        // operation timeouts below bound every call instead.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             // The connect timeout is the shared client's (crate::http).
