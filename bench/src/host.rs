@@ -54,7 +54,8 @@ pub fn lambda_env(function: &str, home: &Path, own: &[(String, String)]) -> Vec<
 }
 
 impl Host {
-    /// Starts `binary` against a new Runtime API; stdout and stderr go to `log`.
+    /// Starts `binary` against a new Runtime API; stdout and stderr go to `log`. `function`
+    /// is the name the invocations' ARN carries (with a qualifier, if any).
     pub async fn start(
         binary: &Path,
         function: &str,

@@ -255,7 +255,7 @@ impl Bench {
             .args
             .logs
             .join(format!("{}-{}.log", s.label, s.function));
-        let mut host = Host::start(&s.binary, &s.function, &env, &log).await?;
+        let mut host = Host::start(&s.binary, &invoked_as(s), &env, &log).await?;
         f.inits.push(host.init().await?);
         f.firsts.push(host.invoke(event_bytes(s)).await?.duration);
         if warm {
@@ -283,6 +283,15 @@ impl Bench {
             sb.shutdown().await;
         }
         Ok(())
+    }
+}
+
+/// The name the Runtime API's ARN carries: a data action comes through its org's alias
+/// (`<function>:org-<orgId>`), as Genesys invokes it in the shared stack.
+fn invoked_as(s: &Subject) -> String {
+    match s.event.get("orgId").and_then(Value::as_str) {
+        Some(org) => format!("{}:{}", s.function, bridge::tenancy::alias_name(org)),
+        None => s.function.clone(),
     }
 }
 
