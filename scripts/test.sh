@@ -3,7 +3,8 @@
 #   1. creates (or reuses) a Python venv with the tools in scripts/requirements-test.txt and
 #      infra/requirements-build.txt (moto, cfn-lint, aws-sam-cli, pytest, cargo-lambda);
 #   2. starts the AWS emulator (moto) on a free loopback port;
-#   3. runs rustfmt, clippy and every cargo test (unit, sandbox over HTTP, emulator, end to end);
+#   3. runs rustfmt, clippy and every cargo test (unit, sandbox over HTTP, emulator, end to end,
+#      and the bounded chaos runs of e2e/tests/chaos.rs, in memory and on the emulator);
 #   4. runs every function fixture through `cargo lambda watch` + `cargo lambda invoke`
 #      (scripts/lambda-watch-check.sh);
 #   5. lints and validates the infrastructure template and runs its invariant tests;

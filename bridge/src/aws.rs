@@ -10,7 +10,7 @@ mod connector;
 #[cfg(feature = "aws")]
 mod sdk;
 #[cfg(feature = "aws")]
-pub use sdk::{sdk_config, sdk_config_with, sdk_error};
+pub use sdk::{configure, sdk_config, sdk_config_with, sdk_error};
 
 /// The process's AWS SDK config, loaded once in `main` ([`sdk_config`]) and shared by every
 /// AWS client. A build without AWS clients has none: the type then has no values.

@@ -26,6 +26,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct HttpClient {
     inner: reqwest::Client,
     policy: RetryPolicy,
+    request_timeout: Duration,
 }
 
 impl HttpClient {
@@ -44,7 +45,18 @@ impl HttpClient {
             .tls_backend_preconfigured(tls_config().map_err(|e| built(&e))?)
             .build()
             .map_err(|e| built(&e))?;
-        Ok(HttpClient { inner, policy })
+        Ok(HttpClient {
+            inner,
+            policy,
+            request_timeout: REQUEST_TIMEOUT,
+        })
+    }
+
+    /// The longest wait for one attempt (default 10 s; always further capped by the
+    /// deadline). Chaos runs shorten it so that injected timeouts cost seconds.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> HttpClient {
+        self.request_timeout = timeout;
+        self
     }
 
     /// The underlying client, for the AWS SDK's transport ([`crate::aws::sdk_config_with`]).
@@ -84,10 +96,14 @@ pub struct Call {
     pub method: Method,
     pub url: String,
     pub body: Option<Body>,
-    /// Repeating it is harmless: GETs, attribute PATCHes (same merge again), safe updates.
+    /// Repeating it is harmless: GETs, attribute PATCHes (same merge again), safe updates,
+    /// and anything sent with an `idempotency_key`.
     pub idempotent: bool,
     /// What we are doing, in words an admin reads: "patch participant attributes".
     pub operation: &'static str,
+    /// Sent as `Idempotency-Key`, for an upstream that answers a repeat of the key with the
+    /// first answer instead of doing it again (Zendesk's ticket creation).
+    pub idempotency_key: Option<String>,
 }
 
 impl Call {
@@ -98,12 +114,21 @@ impl Call {
             body: None,
             idempotent: true,
             operation,
+            idempotency_key: None,
         }
     }
     pub fn with_body(mut self, method: Method, body: Body, idempotent: bool) -> Call {
         self.method = method;
         self.body = Some(body);
         self.idempotent = idempotent;
+        self
+    }
+
+    /// Sends `Idempotency-Key: key`: the upstream does it once however often it is sent,
+    /// so the call may be repeated (after a lost answer, too).
+    pub fn with_idempotency_key(mut self, key: String) -> Call {
+        self.idempotency_key = Some(key);
+        self.idempotent = true;
         self
     }
 }
@@ -297,7 +322,7 @@ impl<'a> Encoded<'a> {
         let mut req = http
             .inner
             .request(self.call.method.clone(), &self.call.url)
-            .timeout(deadline.cap(REQUEST_TIMEOUT));
+            .timeout(deadline.cap(http.request_timeout));
         if let Some(c) = credential {
             let mut v = HeaderValue::from_str(c.expose_secret()).map_err(|_| {
                 BridgeError::config(
@@ -311,6 +336,9 @@ impl<'a> Encoded<'a> {
         }
         if let Some((content_type, bytes)) = &self.body {
             req = req.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+        }
+        if let Some(key) = &self.call.idempotency_key {
+            req = req.header("idempotency-key", key);
         }
         Ok(req)
     }

@@ -3,9 +3,12 @@
 //! A record is keyed by `"<orgId>#<eventId>"` ([`key`]). [`IdempotencyStore::begin`] claims
 //! it with a conditional put: status `INPROGRESS`, `in_progress_expiration` = the
 //! invocation's deadline (epoch ms), `expiration` = now + record TTL (epoch seconds; the
-//! table's TTL attribute). The claim succeeds when there is no record, the record has
-//! expired, or it is `INPROGRESS` past its deadline (that invocation died). After the jobs
-//! are queued, [`IdempotencyStore::complete`] marks it `COMPLETED`; if queueing failed,
+//! table's TTL attribute), `owner` = who claims (the invocation's request id). The claim
+//! succeeds when there is no record, the record has expired, or it is `INPROGRESS` past its
+//! deadline (that invocation died), or `INPROGRESS` by the same owner: a claim whose put
+//! was applied but whose answer was lost is retried by the SDK, and that retry must find
+//! its own record, not a stranger's. After the jobs are queued,
+//! [`IdempotencyStore::complete`] marks it `COMPLETED`; if queueing failed,
 //! [`IdempotencyStore::release`] deletes it, so a retry can proceed.
 //!
 //! [`DynamoIdempotency`] is the AWS adapter (table with partition key `id` of type S, TTL
@@ -17,6 +20,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "dynamodb")]
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 #[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 #[cfg(feature = "dynamodb")]
@@ -34,6 +39,16 @@ pub const DEFAULT_RECORD_TTL: Duration = Duration::from_secs(5 * 24 * 3600);
 /// The record key of an event of an org.
 pub fn key(org_id: &str, event_id: &str) -> String {
     format!("{org_id}#{event_id}")
+}
+
+/// The owner of a claim made by the invocation `request_id`: the request id itself, or,
+/// when there is none (`Context::default()` in tests and local runs), a fresh id, so that
+/// two such invocations never take each other's claim for their own.
+pub fn owner(request_id: &str) -> String {
+    match request_id.trim() {
+        "" => format!("local-{}", uuid::Uuid::new_v4()),
+        id => id.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,16 +92,28 @@ pub struct IdempotencyRecord {
     pub expiration: u64,
     /// Epoch milliseconds after which an `INPROGRESS` record may be taken over.
     pub in_progress_expiration: Option<u64>,
+    /// Who claimed it (records written before owners were stored have none).
+    pub owner: Option<String>,
 }
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` until `in_progress_until_ms` (the invocation deadline, epoch ms).
-    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim>;
+    /// Claims `key` for `owner` (the invocation's request id: unique per invocation, and
+    /// never empty) until `in_progress_until_ms` (the invocation deadline, epoch ms). An
+    /// `INPROGRESS` record of the same owner is this claim seen again: `Acquired`.
+    async fn begin(
+        &self,
+        key: &str,
+        owner: &str,
+        in_progress_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<Claim>;
     /// Marks the work done; duplicates from now on are dropped until the record expires.
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()>;
-    /// Forgets the claim (the work failed) so that a retry can proceed.
-    async fn release(&self, key: &str) -> Result<()>;
+    /// Forgets `owner`'s claim (the work failed, or the claim failed in a way that may
+    /// have made it) so that a retry can proceed. A record of another owner, or one already
+    /// `COMPLETED`, stays as it is.
+    async fn release(&self, key: &str, owner: &str) -> Result<()>;
     /// The record as stored, `None` if there is none (expired ones included).
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
@@ -113,15 +140,18 @@ mod memory {
     };
     use crate::error::Result;
 
-    /// Whether an existing record still blocks a new claim at `now_ms` (the condition of
-    /// the DynamoDB put, in memory).
-    fn blocks(r: &IdempotencyRecord, now_ms: u64) -> bool {
+    /// Whether an existing record still blocks a claim by `owner` at `now_ms` (the condition
+    /// of the DynamoDB put, in memory).
+    fn blocks(r: &IdempotencyRecord, owner: &str, now_ms: u64) -> bool {
         if r.expiration < now_ms / 1000 {
             return false;
         }
         match r.status {
             RecordStatus::Completed => true,
-            RecordStatus::InProgress => r.in_progress_expiration.is_none_or(|d| d >= now_ms),
+            RecordStatus::InProgress => {
+                r.owner.as_deref() != Some(owner)
+                    && r.in_progress_expiration.is_none_or(|d| d >= now_ms)
+            }
         }
     }
 
@@ -157,10 +187,16 @@ mod memory {
 
     #[async_trait]
     impl IdempotencyStore for MemoryIdempotency {
-        async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
+        async fn begin(
+            &self,
+            key: &str,
+            owner: &str,
+            in_progress_until_ms: u64,
+            now_ms: u64,
+        ) -> Result<Claim> {
             let mut map = self.records.lock().expect("poisoned");
             if let Some(r) = map.get(key) {
-                if blocks(r, now_ms) {
+                if blocks(r, owner, now_ms) {
                     return Ok(Claim::Duplicate(r.status));
                 }
             }
@@ -170,25 +206,35 @@ mod memory {
                     status: RecordStatus::InProgress,
                     expiration: expiration(now_ms, self.ttl),
                     in_progress_expiration: Some(in_progress_until_ms),
+                    owner: Some(owner.to_string()),
                 },
             );
             Ok(Claim::Acquired)
         }
 
         async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-            self.records.lock().expect("poisoned").insert(
+            let mut map = self.records.lock().expect("poisoned");
+            let owner = map.get(key).and_then(|r| r.owner.clone());
+            map.insert(
                 key.to_string(),
                 IdempotencyRecord {
                     status: RecordStatus::Completed,
                     expiration: expiration(now_ms, self.ttl),
                     in_progress_expiration: None,
+                    owner,
                 },
             );
             Ok(())
         }
 
-        async fn release(&self, key: &str) -> Result<()> {
-            self.records.lock().expect("poisoned").remove(key);
+        async fn release(&self, key: &str, owner: &str) -> Result<()> {
+            let mut map = self.records.lock().expect("poisoned");
+            let ours = map.get(key).is_some_and(|r| {
+                r.status == RecordStatus::InProgress && r.owner.as_deref() == Some(owner)
+            });
+            if ours {
+                map.remove(key);
+            }
             Ok(())
         }
 
@@ -240,6 +286,7 @@ impl DynamoIdempotency {
     async fn try_put(
         &self,
         key: &str,
+        owner: &str,
         in_progress_until_ms: u64,
         now_ms: u64,
     ) -> Result<Option<Claim>> {
@@ -251,10 +298,13 @@ impl DynamoIdempotency {
             .item("status", AttributeValue::S(RecordStatus::InProgress.as_str().into()))
             .item("expiration", AttributeValue::N(expiration(now_ms, self.ttl).to_string()))
             .item("in_progress_expiration", AttributeValue::N(in_progress_until_ms.to_string()))
+            .item("owner", AttributeValue::S(owner.to_string()))
             .condition_expression(
-                "attribute_not_exists(id) OR expiration < :now OR (#status = :inprogress AND in_progress_expiration < :now_ms)",
+                "attribute_not_exists(id) OR expiration < :now OR (#status = :inprogress AND (in_progress_expiration < :now_ms OR #owner = :owner))",
             )
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
             .expression_attribute_values(":now", AttributeValue::N((now_ms / 1000).to_string()))
             .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
             .expression_attribute_values(":inprogress", AttributeValue::S(RecordStatus::InProgress.as_str().into()))
@@ -307,17 +357,30 @@ fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRec
         status,
         expiration: num("expiration").ok_or_else(|| bad("expiration"))?,
         in_progress_expiration: num("in_progress_expiration"),
+        owner: match item.get("owner") {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        },
     })
 }
 
 #[cfg(feature = "dynamodb")]
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotency {
-    async fn begin(&self, key: &str, in_progress_until_ms: u64, now_ms: u64) -> Result<Claim> {
+    async fn begin(
+        &self,
+        key: &str,
+        owner: &str,
+        in_progress_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<Claim> {
         // A record that blocked the put may be deleted (released) before we read it back;
         // then the put can simply be tried again.
         for _ in 0..3 {
-            if let Some(claim) = self.try_put(key, in_progress_until_ms, now_ms).await? {
+            if let Some(claim) = self
+                .try_put(key, owner, in_progress_until_ms, now_ms)
+                .await?
+            {
                 return Ok(claim);
             }
         }
@@ -359,18 +422,40 @@ impl IdempotencyStore for DynamoIdempotency {
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
-        self.client
+    async fn release(&self, key: &str, owner: &str) -> Result<()> {
+        let res = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.to_string()))
+            .condition_expression("#owner = :owner AND #status = :inprogress")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+            .expression_attribute_values(
+                ":inprogress",
+                AttributeValue::S(RecordStatus::InProgress.as_str().into()),
+            )
             .send()
-            .await
-            .map_err(|e| {
-                crate::aws::sdk_error(Upstream::DynamoDb, "release an idempotency record", e)
-                    .with_hint(self.hint())
-            })?;
-        Ok(())
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            // Not ours (or gone already): nothing of ours to release.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => {
+                Err(
+                    crate::aws::sdk_error(Upstream::DynamoDb, "release an idempotency record", e)
+                        .with_hint(self.hint()),
+                )
+            }
+        }
     }
 
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>> {
@@ -402,16 +487,18 @@ mod tests {
         let k = key("org", "evt-1");
         assert_eq!(k, "org#evt-1");
         assert_eq!(
-            s.begin(&k, NOW + 5_000, NOW).await.unwrap(),
+            s.begin(&k, "inv-1", NOW + 5_000, NOW).await.unwrap(),
             Claim::Acquired
         );
         assert_eq!(
-            s.begin(&k, NOW + 6_000, NOW + 1).await.unwrap(),
+            s.begin(&k, "inv-2", NOW + 6_000, NOW + 1).await.unwrap(),
             Claim::Duplicate(RecordStatus::InProgress)
         );
         // The first invocation died: after its deadline the event can be taken over.
         assert_eq!(
-            s.begin(&k, NOW + 20_000, NOW + 5_001).await.unwrap(),
+            s.begin(&k, "inv-3", NOW + 20_000, NOW + 5_001)
+                .await
+                .unwrap(),
             Claim::Acquired
         );
         s.complete(&k, NOW + 6_000).await.unwrap();
@@ -419,19 +506,64 @@ mod tests {
         assert_eq!(r.status, RecordStatus::Completed);
         assert_eq!(r.expiration, (NOW + 6_000) / 1000 + 60);
         assert_eq!(
-            s.begin(&k, NOW + 99_000, NOW + 30_000).await.unwrap(),
+            s.begin(&k, "inv-4", NOW + 99_000, NOW + 30_000)
+                .await
+                .unwrap(),
             Claim::Duplicate(RecordStatus::Completed)
         );
         // After the record TTL the key is new again.
         assert_eq!(
-            s.begin(&k, NOW + 200_000, NOW + 68_000).await.unwrap(),
+            s.begin(&k, "inv-5", NOW + 200_000, NOW + 68_000)
+                .await
+                .unwrap(),
             Claim::Acquired
         );
-        s.release(&k).await.unwrap();
+        s.release(&k, "inv-5").await.unwrap();
         assert!(s.record(&k).await.unwrap().is_none());
         assert_eq!(
-            s.begin(&k, NOW + 200_000, NOW + 68_001).await.unwrap(),
+            s.begin(&k, "inv-6", NOW + 200_000, NOW + 68_001)
+                .await
+                .unwrap(),
             Claim::Acquired
+        );
+    }
+
+    /// The claim's put was applied but its answer was lost; the SDK sends it again. The
+    /// second put must find the invocation's own record and carry on, not report the event
+    /// "in progress elsewhere" until the claim expires.
+    #[tokio::test]
+    async fn a_claim_recognises_its_own_record() {
+        let s = MemoryIdempotency::new(Duration::from_secs(60));
+        let k = key("org", "evt-1");
+        assert_eq!(
+            s.begin(&k, "req-1", NOW + 5_000, NOW).await.unwrap(),
+            Claim::Acquired
+        );
+        assert_eq!(
+            s.begin(&k, "req-1", NOW + 5_000, NOW + 40).await.unwrap(),
+            Claim::Acquired,
+            "the same invocation's retry"
+        );
+        let r = s.record(&k).await.unwrap().unwrap();
+        assert_eq!(r.owner.as_deref(), Some("req-1"));
+        assert_eq!(r.status, RecordStatus::InProgress);
+        // Anyone else still waits for it.
+        assert_eq!(
+            s.begin(&k, "req-2", NOW + 6_000, NOW + 50).await.unwrap(),
+            Claim::Duplicate(RecordStatus::InProgress)
+        );
+        // Only the owner's release forgets a claim.
+        s.release(&k, "req-2").await.unwrap();
+        assert!(
+            s.record(&k).await.unwrap().is_some(),
+            "not req-2's to release"
+        );
+        // Once done, it is done, for its owner too, and no release undoes it.
+        s.complete(&k, NOW + 100).await.unwrap();
+        s.release(&k, "req-1").await.unwrap();
+        assert_eq!(
+            s.begin(&k, "req-1", NOW + 5_000, NOW + 200).await.unwrap(),
+            Claim::Duplicate(RecordStatus::Completed)
         );
     }
 }

@@ -89,10 +89,68 @@ async fn closed_ticket_is_permanent_with_followup_hint() {
                 body: "note".into(),
                 public: false,
             },
+            None,
         )
         .await
         .unwrap();
     assert_ne!(f.id, 1004);
+}
+
+/// A follow-up sent with an Idempotency-Key is created once, even when its first answer is
+/// lost after Zendesk made it: the client retries (it may, with a key), and the repeat gets
+/// the first answer. Without a key a lost answer is not retried.
+#[tokio::test]
+async fn a_follow_up_with_a_key_survives_a_lost_answer() {
+    let e = env().await;
+    let cfg = e.rt.orgs.get(ORG_A).await.unwrap();
+    let z = e.rt.zendesk.account(&cfg, Deadline::none()).unwrap();
+    let note = Comment {
+        body: "note".into(),
+        public: false,
+    };
+    let key = bridge::zendesk::creation_key(ORG_A, "evt-9:0");
+    assert_eq!(key, bridge::zendesk::creation_key(ORG_A, "evt-9:0"));
+    assert_ne!(key, bridge::zendesk::creation_key("another-org", "evt-9:0"));
+    assert!(
+        key.len() <= 255 && bridge::zendesk::creation_key(ORG_A, &"x".repeat(300)).len() <= 255
+    );
+
+    let lose_next = || {
+        e.sandbox
+            .inject(Fault::new("POST", "/zendesk/*/api/v2/tickets.json").lose_answers(1))
+    };
+    lose_next();
+    let f = z
+        .create_followup(1004, "Follow-up", &note, Some(&key))
+        .await
+        .expect("retried with its key");
+    let journal = e.sandbox.journal();
+    let posts = bridge_sandbox::matching(&journal, "POST", "/zendesk/acme/api/v2/tickets.json");
+    assert_eq!(posts.len(), 2, "sent again after the lost answer");
+    assert!(
+        e.sandbox.state().ticket("acme", f.id + 1).is_none(),
+        "one ticket"
+    );
+    // Delivered again later (a redelivered job): the same ticket, nothing new.
+    let again = z
+        .create_followup(1004, "Follow-up", &note, Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(again.id, f.id);
+    assert!(e.sandbox.state().ticket("acme", f.id + 1).is_none());
+
+    lose_next();
+    let err = z
+        .create_followup(1004, "Follow-up", &note, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transport, "{err}");
+    let journal = e.sandbox.journal();
+    assert_eq!(
+        bridge_sandbox::matching(&journal, "POST", "/zendesk/acme/api/v2/tickets.json").len(),
+        4,
+        "no key: not sent again"
+    );
 }
 
 #[tokio::test]

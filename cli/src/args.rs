@@ -39,6 +39,9 @@ pub enum Command {
     /// Dead-letter queues.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Drive N events through the real handlers while upstreams (and AWS) fail at a set
+    /// rate; judge every event: applied exactly once, or dead-lettered with its reason.
+    Chaos(ChaosArgs),
 }
 
 /// Where org configs live. Default: the directory `examples/orgs`.
@@ -172,5 +175,35 @@ pub struct DevArgs {
     pub replay: Option<PathBuf>,
     /// With --replay: print the report as JSON
     #[arg(long, requires = "replay")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES_HELP)]
+pub struct ChaosArgs {
+    /// How many events to send (duplicates come on top)
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub events: usize,
+    /// Share of Genesys, Zendesk (and with --aws, AWS) requests that get a fault, 0..1
+    #[arg(long, value_name = "RATE", default_value_t = 0.2)]
+    pub fault_rate: f64,
+    /// Seed of the events, duplicates and faults: the same seed reproduces a run
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Use SQS and DynamoDB on the local AWS emulator (moto), behind a fault proxy, instead
+    /// of the in-memory queue and idempotency store
+    #[arg(long)]
+    pub aws: bool,
+    /// With --aws: the AWS emulator's URL, loopback only (scripts/test.sh exports it)
+    #[arg(long, value_name = "URL", env = "BRIDGE_TEST_AWS_ENDPOINT")]
+    pub aws_endpoint: Option<String>,
+    /// Deliveries in flight at once
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    /// Directory of org files (the sandbox's seeded orgs are used)
+    #[arg(long, value_name = "DIR", default_value = crate::source::DEFAULT_ORGS_DIR)]
+    pub orgs_dir: PathBuf,
+    /// Print the summary as JSON
+    #[arg(long)]
     pub json: bool,
 }

@@ -3,9 +3,11 @@
 //!
 //! Commands: `dev` (the whole pipeline locally, or `--replay` of the fixtures), `doctor`
 //! (checks one org and names what to fix), `orgs` (onboarding on a directory or Secrets
-//! Manager), `dlq replay` (dead letters back to their queue). Exit codes: see [`Exit`].
+//! Manager), `dlq replay` (dead letters back to their queue), `chaos` (events through the
+//! real handlers under injected faults, every outcome judged). Exit codes: see [`Exit`].
 
 pub mod args;
+pub mod chaos;
 pub mod dev;
 pub mod dlq;
 pub mod doctor;
@@ -22,7 +24,7 @@ pub use args::Cli;
 pub use exit::{CliError, Exit};
 pub use source::Env;
 
-use args::{Command, DevArgs, DlqCommand, DoctorArgs, OrgsCommand, ReplayArgs};
+use args::{ChaosArgs, Command, DevArgs, DlqCommand, DoctorArgs, OrgsCommand, ReplayArgs};
 use progress::Bar;
 
 /// Runs one command, printing its output; returns the exit code.
@@ -62,7 +64,37 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<Exit, CliError> {
         Command::Doctor(a) => doctor_command(a, env).await,
         Command::Orgs(cmd) => orgs_command(cmd, env).await,
         Command::Dlq(DlqCommand::Replay(a)) => dlq_replay_command(a, env).await,
+        Command::Chaos(a) => chaos_command(a).await,
     }
+}
+
+/// `bridge chaos`: the run's summary; exit 1 if anything was lost or done twice, or a
+/// ticket got more updates than Zendesk allows.
+async fn chaos_command(a: ChaosArgs) -> Result<Exit, CliError> {
+    let aws_endpoint = match (a.aws, a.aws_endpoint) {
+        (false, _) => None,
+        (true, Some(url)) if !url.trim().is_empty() => Some(url),
+        (true, _) => {
+            return Err(CliError::usage(
+                "--aws needs the local AWS emulator: start `moto_server -H 127.0.0.1 -p PORT` (scripts/test.sh installs it) and pass --aws-endpoint http://127.0.0.1:PORT or set BRIDGE_TEST_AWS_ENDPOINT",
+            ))
+        }
+    };
+    let opts = chaos::Options {
+        events: a.events,
+        fault_rate: a.fault_rate,
+        seed: a.seed,
+        aws_endpoint,
+        concurrency: a.concurrency,
+        orgs_dir: a.orgs_dir,
+    };
+    let report = chaos::run(&opts).await?;
+    if a.json {
+        print_json(&report, true);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(pass_fail(report.passed()))
 }
 
 /// `bridge dev`: a replay report, or the local server until Ctrl-C.

@@ -15,6 +15,9 @@ use crate::pattern::{method_matches, path_matches};
 ///   When it is used up the rule is gone and normal behaviour resumes.
 /// * `latencyMs` is added to every matching request while the rule is active; a rule with
 ///   latency but no statuses stays until the faults are cleared.
+/// * `loseAnswers` is a number of matching requests, after the statuses, that are handled
+///   as usual (their effect applied) and whose answer is then lost: the connection drops.
+///   The rule is gone when both are used up.
 /// * When several rules match, all their latencies add up, and only the first rule (in
 ///   insertion order) that still has statuses consumes one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +35,12 @@ pub struct Fault {
     body: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text_body: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    lose_answers: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Fault {
@@ -45,6 +54,7 @@ impl Fault {
             latency_ms: 0,
             body: None,
             text_body: None,
+            lose_answers: 0,
         }
     }
 
@@ -68,6 +78,13 @@ impl Fault {
 
     pub fn retry_after(mut self, secs: u64) -> Fault {
         self.retry_after = Some(secs);
+        self
+    }
+
+    /// The next `n` matching requests (after the statuses) are handled, then their
+    /// connection drops: applied, but the client never sees the answer.
+    pub fn lose_answers(mut self, n: u32) -> Fault {
+        self.lose_answers = n;
         self
     }
 
@@ -115,6 +132,8 @@ impl Fault {
 pub(crate) struct Decision {
     pub(crate) latency: Duration,
     pub(crate) inject: Option<Injection>,
+    /// Handle the request, then drop the connection.
+    pub(crate) lose_answer: bool,
 }
 
 #[derive(Debug)]
@@ -135,11 +154,21 @@ pub(crate) enum InjectedBody {
 struct Rule {
     fault: Fault,
     next: usize,
+    lost: u32,
 }
 
 impl Rule {
+    /// Statuses or answers to lose still to come.
+    fn counts(&self) -> bool {
+        !self.fault.statuses.is_empty() || self.fault.lose_answers > 0
+    }
+
+    fn has_left(&self) -> bool {
+        self.next < self.fault.statuses.len() || self.lost < self.fault.lose_answers
+    }
+
     fn exhausted(&self) -> bool {
-        !self.fault.statuses.is_empty() && self.next >= self.fault.statuses.len()
+        self.counts() && !self.has_left()
     }
 }
 
@@ -151,7 +180,11 @@ pub(crate) struct Faults {
 impl Faults {
     pub(crate) fn add(&self, fault: Fault) {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        rules.push(Rule { fault, next: 0 });
+        rules.push(Rule {
+            fault,
+            next: 0,
+            lost: 0,
+        });
     }
 
     pub(crate) fn clear(&self) {
@@ -168,10 +201,15 @@ impl Faults {
                 continue;
             }
             decision.latency += Duration::from_millis(rule.fault.latency_ms);
-            if consumed || rule.fault.statuses.is_empty() {
+            if consumed || !rule.has_left() {
                 continue;
             }
             consumed = true;
+            if rule.next >= rule.fault.statuses.len() {
+                rule.lost += 1;
+                decision.lose_answer = true;
+                continue;
+            }
             let status = rule.fault.statuses[rule.next];
             rule.next += 1;
             if status != 0 {
@@ -237,6 +275,24 @@ mod tests {
             Some(503)
         );
         assert!(faults.decide("GET", "/x").inject.is_none());
+    }
+
+    #[test]
+    fn lost_answers_come_after_the_statuses() {
+        let faults = Faults::default();
+        faults.add(Fault::new("POST", "/t").statuses([503]).lose_answers(2));
+        let d = faults.decide("POST", "/t");
+        assert_eq!(
+            (d.inject.map(|i| i.status), d.lose_answer),
+            (Some(503), false)
+        );
+        for _ in 0..2 {
+            let d = faults.decide("POST", "/t");
+            assert!(d.inject.is_none() && d.lose_answer);
+        }
+        let d = faults.decide("POST", "/t");
+        assert!(d.inject.is_none() && !d.lose_answer);
+        assert!(faults.rules.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub struct JournalEntry {
     /// The JSON request body; the token request's form fields as a JSON object.
     pub body: Option<serde_json::Value>,
     pub latency_ms: u64,
+    /// When it was answered, epoch milliseconds (rate budgets count per time window).
+    pub at_ms: u64,
+    /// The chaos fault this request got ([`crate::ChaosFault::name`]), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 impl JournalEntry {
@@ -211,6 +216,8 @@ mod tests {
             status: 200,
             body: None,
             latency_ms: 0,
+            at_ms: 0,
+            fault: None,
         }
     }
 

@@ -5,6 +5,8 @@
 //! `../shared/docs/upstream-facts.md`, and anything it does not model gets a loud 501.
 
 mod admin;
+pub mod aws_proxy;
+mod chaos;
 mod faults;
 mod genesys;
 mod journal;
@@ -23,6 +25,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use aws_proxy::{AwsFault, AwsProxy};
+pub use chaos::{unit, ChaosConfig, ChaosFault};
 pub use faults::Fault;
 pub use journal::{count, count_upstream, matching, JournalEntry, Upstream};
 pub use org_config::point_org_config;
@@ -70,6 +74,7 @@ impl Sandbox {
             state: StateHandle::new(state),
             journal: journal::Journal::default(),
             faults: faults::Faults::default(),
+            chaos: chaos::Chaos::default(),
         });
         let app = server::router(shared.clone());
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -139,6 +144,17 @@ impl Sandbox {
 
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
+    }
+
+    /// Starts (or with `None` stops) faults at a rate on every Genesys and Zendesk request
+    /// (see [`ChaosConfig`]); fault rules still come first. Resets the counts.
+    pub fn set_chaos(&self, config: Option<ChaosConfig>) {
+        self.shared.chaos.set(config);
+    }
+
+    /// How many faults of each kind the chaos setting injected so far.
+    pub fn chaos_injected(&self) -> std::collections::BTreeMap<ChaosFault, u64> {
+        self.shared.chaos.injected()
     }
 
     pub fn state(&self) -> StateHandle {

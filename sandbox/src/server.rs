@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine as _;
 
+use crate::chaos::{self, Chaos, ChaosFault};
 use crate::faults::{Faults, InjectedBody, Injection};
 use crate::journal::{auth_kind, record_body, Journal, JournalEntry, Upstream};
 use crate::state::StateHandle;
@@ -28,6 +29,7 @@ pub(crate) struct Shared {
     pub(crate) state: StateHandle,
     pub(crate) journal: Journal,
     pub(crate) faults: Faults,
+    pub(crate) chaos: Chaos,
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -96,38 +98,77 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
-
-    let mut response = if let Some(injection) = decision.inject {
-        injected(upstream, &req, injection)
-    } else if too_large {
-        payload_too_large(upstream, &req)
-    } else {
-        let mut state = shared.state.lock();
-        match upstream {
-            Upstream::GenesysLogin => genesys::login(&mut state, &req),
-            Upstream::Genesys => genesys::api(&mut state, &req),
-            Upstream::Zendesk => zendesk::handle(&mut state, &req),
-            Upstream::Other => not_implemented(upstream, &req),
-        }
+    // Rules first; a chaos run's fault only where no rule answered.
+    // A rule's lost answer is a drop after apply, like a chaos one (but not counted).
+    let chaos = match (&decision.inject, decision.lose_answer) {
+        (Some(_), _) => None,
+        (None, true) => Some(ChaosFault::DroppedAfter),
+        (None, false) => shared
+            .chaos
+            .decide(upstream, req.method.as_str(), &req.path),
     };
 
+    let response = answer(&shared, upstream, &req, decision.inject, chaos, too_large);
+    let response = with_request_id(response, upstream, &req.request_id);
+
+    // A request that was never handled has no status; one whose answer is lost has the
+    // status it would have had.
+    let status = match chaos {
+        Some(f) if !f.applies() && f.status().is_none() => 0,
+        _ => response.status().as_u16(),
+    };
+    // Journaled before any stall: a client that gives up must not make the entry vanish.
+    journal(
+        &shared,
+        &req,
+        upstream,
+        (org_id, user_id, zendesk_subdomain),
+        status,
+        started,
+        chaos,
+    );
+    match chaos {
+        Some(f) if f.is_timeout() => {
+            let stall = shared.chaos.config().map(|c| c.stall).unwrap_or_default();
+            tokio::time::sleep(stall).await;
+            dropped()
+        }
+        Some(f) if f.is_dropped() => dropped(),
+        _ => response,
+    }
+}
+
+/// Stamps the upstream's request id header (`ININ-Correlation-Id`, Zendesk `X-Request-Id`).
+fn with_request_id(mut response: Response, upstream: Upstream, id: &str) -> Response {
     let id_header = match upstream {
         Upstream::Genesys | Upstream::GenesysLogin => {
             HeaderName::from_static("inin-correlation-id")
         }
         Upstream::Zendesk | Upstream::Other => HeaderName::from_static("x-request-id"),
     };
-    if let Ok(value) = HeaderValue::from_str(&req.request_id) {
+    if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(id_header, value);
     }
+    response
+}
 
-    let status = response.status().as_u16();
+/// Logs one request and adds it to the journal.
+fn journal(
+    shared: &Shared,
+    req: &Req,
+    upstream: Upstream,
+    (org_id, user_id, zendesk_subdomain): (Option<String>, Option<String>, Option<String>),
+    status: u16,
+    started: Instant,
+    chaos: Option<ChaosFault>,
+) {
     tracing::info!(
         target: "bridge_sandbox::request",
         method = %req.method,
         path = %req.path,
         status,
         org = %org_id.as_deref().unwrap_or("-"),
+        fault = chaos.map(ChaosFault::name).unwrap_or("-"),
         "request"
     );
     shared.journal.push(JournalEntry {
@@ -143,8 +184,73 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         status,
         body: record_body(&req.headers, &req.body),
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        fault: chaos.map(|f| f.name().to_owned()),
     });
-    response
+}
+
+/// The answer to a request: a rule's injected one, a chaos fault's, or the upstream's own
+/// (after a chaos conflict, on a ticket someone else just changed).
+fn answer(
+    shared: &Shared,
+    upstream: Upstream,
+    req: &Req,
+    rule: Option<Injection>,
+    chaos: Option<ChaosFault>,
+    too_large: bool,
+) -> Response {
+    if let Some(injection) = rule {
+        return injected(upstream, req, injection);
+    }
+    if let Some(status) = chaos.and_then(ChaosFault::status) {
+        let retry_after = (status == 429)
+            .then(|| shared.chaos.config().map(|c| c.retry_after_secs))
+            .flatten();
+        let injection = Injection {
+            status,
+            retry_after,
+            body: InjectedBody::Default,
+        };
+        return injected(upstream, req, injection);
+    }
+    if chaos.is_some_and(|f| !f.applies()) {
+        // Never handled: the client sees a timeout or a dropped connection.
+        return empty(504);
+    }
+    if too_large {
+        return payload_too_large(upstream, req);
+    }
+    let mut state = shared.state.lock();
+    if chaos == Some(ChaosFault::Conflict) {
+        if let Some((subdomain, id)) = chaos::ticket_update(req.method.as_str(), &req.path) {
+            if let Some(t) = state
+                .account_mut(subdomain)
+                .and_then(|a| a.tickets.get_mut(&id))
+            {
+                t.bump_updated_at();
+            }
+        }
+    }
+    match upstream {
+        Upstream::GenesysLogin => genesys::login(&mut state, req),
+        Upstream::Genesys => genesys::api(&mut state, req),
+        Upstream::Zendesk => zendesk::handle(&mut state, req),
+        Upstream::Other => not_implemented(upstream, req),
+    }
+}
+
+/// A response whose body fails at once: the server closes the connection without a
+/// complete answer, as when a connection drops.
+fn dropped() -> Response {
+    let failed = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "bridge-sandbox chaos: connection dropped",
+        ))
+    });
+    Response::new(Body::from_stream(failed))
 }
 
 /// Who a request is, as far as its credential tells.

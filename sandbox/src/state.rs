@@ -208,6 +208,16 @@ pub(crate) struct Account {
     pub(crate) next_event_id: u64,
     /// Update attempts per (user id, ticket id), for the Update Ticket budget.
     pub(crate) update_log: HashMap<(u64, u64), VecDeque<Instant>>,
+    /// Ticket creations by `Idempotency-Key`, to answer a repeat with the first answer.
+    pub(crate) created_by_key: HashMap<String, CreatedByKey>,
+}
+
+/// A ticket creation sent with an `Idempotency-Key`.
+pub(crate) struct CreatedByKey {
+    /// Of the request body: the same key with another body is refused.
+    pub(crate) body_digest: u64,
+    pub(crate) answer: Value,
+    pub(crate) at: Instant,
 }
 
 impl Account {
@@ -464,6 +474,7 @@ impl State {
             tickets: BTreeMap::new(),
             next_event_id: 90_000_000_000,
             update_log: HashMap::new(),
+            created_by_key: HashMap::new(),
         };
         for ticket in &seed.tickets {
             insert_ticket(&mut account, ticket)?;

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::journal::Upstream;
 use crate::seed::ZendeskUserSeed;
 use crate::server::{basic_credentials, bearer_token, json, not_implemented, text_plain, Req};
-use crate::state::{parse_time, zendesk_time, Account, Comment, State, Ticket};
+use crate::state::{parse_time, zendesk_time, Account, Comment, CreatedByKey, State, Ticket};
 
 const STATUSES: &[&str] = &["new", "open", "pending", "hold", "solved", "closed"];
 
@@ -500,21 +500,86 @@ fn update_ticket(account: &mut Account, ctx: &Ctx, req: &Req, id: u64) -> Respon
     response
 }
 
+/// How long Zendesk remembers an `Idempotency-Key` [P: 2 hours, a secondary source].
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(2 * 3600);
+
+/// `POST /api/v2/tickets.json`, which takes an `Idempotency-Key` (upstream-facts: the one
+/// endpoint documented for it). A repeat of a key within [`IDEMPOTENCY_TTL`] gets the first
+/// answer again and creates nothing (`x-idempotency-lookup: hit`); the same key with
+/// another body is refused [U: the exact error Zendesk answers].
 fn create_ticket(account: &mut Account, ctx: &Ctx, req: &Req) -> Response {
-    let fields = match ticket_body(req) {
-        Ok(fields) => fields,
-        Err(response) => return response,
+    let key = req
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    let Some(key) = key else {
+        return create_ticket_now(account, ctx, req)
+            .map_or_else(|refused| refused, |a| created(&a));
     };
+    let digest = crate::chaos::unit(0, &String::from_utf8_lossy(&req.body), 0, 0).to_bits();
+    account
+        .created_by_key
+        .retain(|_, c| c.at.elapsed() < IDEMPOTENCY_TTL);
+    if let Some(first) = account.created_by_key.get(&key) {
+        if first.body_digest != digest {
+            return error(
+                400,
+                "IdempotentRequestError",
+                "The Idempotency-Key was already used with a different request body.",
+                None,
+            );
+        }
+        return with_lookup(created(&first.answer), "hit");
+    }
+    match create_ticket_now(account, ctx, req) {
+        Ok(answer) => {
+            let response = created(&answer);
+            account.created_by_key.insert(
+                key,
+                CreatedByKey {
+                    body_digest: digest,
+                    answer,
+                    at: Instant::now(),
+                },
+            );
+            with_lookup(response, "miss")
+        }
+        Err(refused) => refused,
+    }
+}
+
+fn with_lookup(mut response: Response, lookup: &'static str) -> Response {
+    response.headers_mut().insert(
+        HeaderName::from_static("x-idempotency-lookup"),
+        HeaderValue::from_static(lookup),
+    );
+    response
+}
+
+/// Creates the ticket: the 201 answer's body, or the refusal.
+fn create_ticket_now(account: &mut Account, ctx: &Ctx, req: &Req) -> Result<Value, Response> {
+    let fields = ticket_body(req)?;
     let comment = match parse_comment(&fields) {
         Ok(Some(comment)) => comment,
-        Ok(None) => return record_invalid("description", "Description: cannot be blank"),
-        Err(response) => return response,
+        Ok(None) => {
+            return Err(record_invalid(
+                "description",
+                "Description: cannot be blank",
+            ))
+        }
+        Err(response) => return Err(response),
     };
     let status = match fields.get("status") {
         None | Some(Value::Null) => "new".to_owned(),
         Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => s.clone(),
         Some(other) => {
-            return record_invalid("status", &format!("Status: {other} is not a valid status"))
+            return Err(record_invalid(
+                "status",
+                &format!("Status: {other} is not a valid status"),
+            ))
         }
     };
     let requester_id = match fields.get("requester_id") {
@@ -524,7 +589,12 @@ fn create_ticket(account: &mut Account, ctx: &Ctx, req: &Req) -> Response {
             .filter(|id| account.users.iter().any(|u| u.id == *id))
         {
             Some(id) => id,
-            None => return record_invalid("requester_id", &format!("Requester: {v} not found")),
+            None => {
+                return Err(record_invalid(
+                    "requester_id",
+                    &format!("Requester: {v} not found"),
+                ))
+            }
         },
     };
     let followup = match fields.get("via_followup_source_id") {
@@ -532,16 +602,16 @@ fn create_ticket(account: &mut Account, ctx: &Ctx, req: &Req) -> Response {
         Some(v) => match v.as_u64().and_then(|id| account.tickets.get(&id)) {
             Some(source) if source.status == "closed" => Some(source.id),
             Some(_) => {
-                return record_invalid(
+                return Err(record_invalid(
                     "via_followup_source_id",
                     "Via followup source: only closed tickets can have follow-ups",
-                )
+                ))
             }
             None => {
-                return record_invalid(
+                return Err(record_invalid(
                     "via_followup_source_id",
                     &format!("Via followup source: ticket {v} not found"),
-                )
+                ))
             }
         },
     };
@@ -574,20 +644,24 @@ fn create_ticket(account: &mut Account, ctx: &Ctx, req: &Req) -> Response {
     };
     let ticket_json = ticket.to_json(ctx.base_url, ctx.subdomain);
     account.tickets.insert(id, ticket);
-    let mut response = json(
-        201,
-        &json!({
-            "ticket": ticket_json,
-            "audit": {
-                "id": audit_id,
-                "ticket_id": id,
-                "created_at": zendesk_time(now),
-                "author_id": ctx.user_id,
-                "events": [{"id": comment_id, "type": "Comment", "body": comment.0, "public": comment.1, "author_id": ctx.user_id}],
-            },
-        }),
-    );
-    if let Ok(location) = HeaderValue::from_str(ticket_json["url"].as_str().unwrap_or_default()) {
+    Ok(json!({
+        "ticket": ticket_json,
+        "audit": {
+            "id": audit_id,
+            "ticket_id": id,
+            "created_at": zendesk_time(now),
+            "author_id": ctx.user_id,
+            "events": [{"id": comment_id, "type": "Comment", "body": comment.0, "public": comment.1, "author_id": ctx.user_id}],
+        },
+    }))
+}
+
+/// The 201 of a creation, with `Location`.
+fn created(answer: &Value) -> Response {
+    let mut response = json(201, answer);
+    if let Ok(location) =
+        HeaderValue::from_str(answer["ticket"]["url"].as_str().unwrap_or_default())
+    {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response

@@ -10,7 +10,8 @@
 //! - [`capture_logs`]: everything `tracing` writes, for redaction tests;
 //! - [`emf_documents`], [`metrics_summary`]: the metrics lines a handler wrote, checked;
 //! - [`calls`], [`show`], [`token_requests`]: views of the sandbox's journal;
-//! - [`aws_test_config`], [`unique_name`]: the AWS emulator that `scripts/test.sh` starts;
+//! - [`aws_test_config`], [`aws_function_config`], [`idempotency_table`], [`unique_name`]:
+//!   the AWS emulator that `scripts/test.sh` starts;
 //! - [`FaultyQueue`]: the in-memory job queue with injected failures;
 //! - [`props`]: arbitrary JSON, the org secrets and case counts of the property tests.
 
@@ -26,7 +27,9 @@ mod orgs;
 pub mod props;
 mod queue;
 
-pub use aws::{aws_test_config, aws_test_endpoint, unique_name};
+pub use aws::{
+    aws_function_config, aws_test_config, aws_test_endpoint, idempotency_table, unique_name,
+};
 pub use counting::CountingSource;
 pub use files::{example_org, example_org_for, fixture, repo_root};
 pub use journal::{calls, show, token_requests};

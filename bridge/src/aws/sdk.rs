@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -41,8 +41,19 @@ pub async fn sdk_config_with(endpoint_url: Option<&str>, http: &HttpClient) -> S
     .await
 }
 
-async fn load(endpoint_url: Option<&str>, http: ReqwestHttpClient) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+/// The transport, timeouts, retries and endpoint of [`sdk_config`] on a loader that already
+/// says the rest (a fixed region and credentials for the local emulator, in tests and chaos
+/// runs). The transport is a new [`HttpClient`].
+pub fn configure(loader: ConfigLoader, endpoint_url: Option<&str>) -> ConfigLoader {
+    configure_with(loader, endpoint_url, new_transport())
+}
+
+fn configure_with(
+    loader: ConfigLoader,
+    endpoint_url: Option<&str>,
+    http: ReqwestHttpClient,
+) -> ConfigLoader {
+    let mut loader = loader
         .http_client(http)
         // The connector takes each request body as bytes and never polls it, so the SDK's
         // upload stall check would see a body that never finishes and, five seconds into a
@@ -62,6 +73,15 @@ async fn load(endpoint_url: Option<&str>, http: ReqwestHttpClient) -> SdkConfig 
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
+    loader
+}
+
+async fn load(endpoint_url: Option<&str>, http: ReqwestHttpClient) -> SdkConfig {
+    let mut loader = configure_with(
+        aws_config::defaults(BehaviorVersion::latest()),
+        endpoint_url,
+        http,
+    );
     if lambda_environment() {
         // Where the default chains look first, and find the answer in Lambda. Naming the
         // environment providers gives the same credentials and region without building the

@@ -519,7 +519,9 @@ impl Worker for Sender {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64;
-        let outcome = match self.store.begin(&key, now + 60_000, now).await {
+        // Each apply is a claim of its own (a redelivery is another invocation).
+        let owner = crate::idempotency::owner("");
+        let outcome = match self.store.begin(&key, &owner, now + 60_000, now).await {
             Ok(Claim::Duplicate(_)) => Sent::Duplicate,
             Ok(Claim::Acquired) => {
                 self.effects.fetch_add(1, Ordering::SeqCst);

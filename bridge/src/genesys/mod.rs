@@ -194,6 +194,7 @@ impl Genesys {
             body: Some(Body::Form("grant_type=client_credentials")),
             idempotent: true,
             operation: "get a Genesys access token (client credentials)",
+            idempotency_key: None,
         };
         let location = format!("the config of org {}", org.org_id);
         let reader = TokenReader {

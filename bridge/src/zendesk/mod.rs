@@ -17,6 +17,16 @@ use crate::http::{execute, seg, Body, Call, ErrorReader, HttpClient, RawResponse
 
 /// The fix for a closed ticket (`Zendesk.ClosedTicket`), whether Zendesk refused the
 /// update (422) or the ticket was seen closed before anything was sent.
+/// The `Idempotency-Key` of a ticket creation the bridge makes for `request` (a job id) of
+/// an org: the same job, however often it is delivered, sends the same key, and no two
+/// orgs' jobs share one. Hashed, so that it stays within Zendesk's 255 characters [P]
+/// whatever the job id.
+pub fn creation_key(org_id: &str, request: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{org_id}#{request}").as_bytes());
+    format!("genesys-bridge-{}", hex::encode(&digest[..20]))
+}
+
 pub const CLOSED_TICKET_HINT: &str = "closed tickets cannot change; create a follow-up ticket instead (set rules.closedTicket to \"followUp\" to do it automatically)";
 
 /// The Zendesk client. One per process; credentials come per org.
@@ -161,12 +171,15 @@ impl ZendeskAccount<'_> {
     }
 
     /// `POST /api/v2/tickets.json` with `via_followup_source_id`: the documented path when
-    /// a closed ticket needs a change.
+    /// a closed ticket needs a change. With `idempotency_key` (see [`creation_key`]) Zendesk
+    /// creates it once however often it is sent, so the call is retried like a safe one;
+    /// without, a lost answer is not retried (it may have created the ticket).
     pub async fn create_followup(
         &self,
         source_id: u64,
         subject: &str,
         comment: &Comment,
+        idempotency_key: Option<&str>,
     ) -> Result<Ticket> {
         let call = Call::get(
             self.url("/api/v2/tickets.json"),
@@ -181,6 +194,10 @@ impl ZendeskAccount<'_> {
             }})),
             false,
         );
+        let call = match idempotency_key {
+            Some(key) => call.with_idempotency_key(key.to_string()),
+            None => call,
+        };
         let resp = self.call(call).await?;
         Ok(resp
             .json::<TicketEnvelope>(Upstream::Zendesk, "create a follow-up")?

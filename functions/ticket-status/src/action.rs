@@ -64,6 +64,9 @@ async fn update(rt: &Runtime, input: ActionInput, deadline: Deadline) -> Result<
             body,
             public: input.public,
         }),
+        // A data action is one synchronous request with nothing to tell a repeat by: a
+        // lost answer fails it rather than risk a second follow-up.
+        request_key: None,
     };
     let applied = apply::update_ticket(rt, cfg, deadline, &change)
         .await

@@ -149,7 +149,8 @@ async fn closed(
                 public: change.comment.as_ref().is_some_and(|c| c.public),
             };
             let subject = format!("Follow-up to #{id}");
-            let t = zd.create_followup(id, &subject, &comment).await?;
+            let key = change.request_key.as_deref();
+            let t = zd.create_followup(id, &subject, &comment, key).await?;
             tracing::info!(org_id = %cfg.org_id, ticket_id = id, follow_up_ticket_id = t.id,
                 "ticket is closed: created a follow-up ticket (rules.closedTicket = followUp)");
             Ok(Applied::FollowUp { follow_up_id: t.id })
@@ -254,6 +255,7 @@ mod tests {
             ticket_id: 5,
             status: "solved".into(),
             comment: None,
+            request_key: None,
         };
         let e = in_context(in_context(BridgeError::internal("boom"), &c), &c);
         assert_eq!(e.message, "ticket 5 (target status \"solved\"): boom");

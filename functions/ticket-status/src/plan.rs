@@ -21,6 +21,9 @@ pub struct Change {
     pub status: String,
     /// Added with the status change (and used as the follow-up's first comment).
     pub comment: Option<Comment>,
+    /// Who asks for it, when a repeat of the request must not create a second follow-up
+    /// ticket: the `Idempotency-Key` of the creation (`bridge::zendesk::creation_key`).
+    pub request_key: Option<String>,
 }
 
 /// How the org's rules map a wrap-up code to a status: the code's entry; with no code at

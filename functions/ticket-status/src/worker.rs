@@ -104,6 +104,8 @@ impl Worker for Wrapups<'_> {
             ticket_id: w.ticket_id,
             status: w.status.clone(),
             comment: Some(plan::wrapup_note(&w.job_id, &w.wrapup, &w.status)),
+            // A job is delivered at least once: its follow-up must be created once.
+            request_key: Some(bridge::zendesk::creation_key(&w.cfg.org_id, &w.job_id)),
         };
         let result = apply::update_ticket(self.rt, w.cfg.clone(), self.deadline, &change).await;
         let outcome = Outcome::of_update(w.ticket_id, &w.status, result);

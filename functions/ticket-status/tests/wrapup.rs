@@ -561,3 +561,49 @@ async fn rotated_genesys_secret_is_picked_up_on_the_conversation_read() {
     assert!(failures(&resp).is_empty(), "{resp}");
     assert_eq!(status_of(&env.sandbox, "acme", 1001), "solved");
 }
+
+/// Follow-up tickets of `source` in globex (the seed's tickets end at 2003; a follow-up gets
+/// the next id).
+fn follow_ups_of(env: &OrgHarness, source: u64) -> Vec<u64> {
+    (2004..2020)
+        .filter(|id| {
+            env.sandbox
+                .state()
+                .ticket("globex", *id)
+                .is_some_and(|t| t["via"]["source"]["from"]["ticket_id"] == source)
+        })
+        .collect()
+}
+
+/// The follow-up's creation is applied but its answer is lost (the connection drops after
+/// Zendesk created it). Neither the retry within the invocation nor SQS's redelivery of the
+/// job may create a second follow-up.
+#[tokio::test]
+async fn a_follow_up_whose_answer_was_lost_is_created_once() {
+    let env = OrgHarness::start().await;
+    env.sandbox
+        .inject(Fault::new("POST", "/zendesk/*/api/v2/tickets.json").lose_answers(1));
+    let body = job(
+        2,
+        ORG_B,
+        "c0b00002-0000-4000-8000-000000000000",
+        "c0b00002-0000-4000-8000-00000000a001",
+        Some(SOLVED_CODE_B),
+        2,
+        Some(2002),
+    )
+    .to_string();
+    let ctx = || ctx_with_deadline(Duration::from_secs(15));
+    let first = handle(&env.rt, sqs(&[("m1", body.clone())]), ctx()).await;
+    // Whatever the first delivery answered, SQS may deliver the job again (a lost answer,
+    // a redelivery after a timeout, a duplicate message): it must not create another.
+    let again = handle(&env.rt, sqs(&[("m2", body)]), ctx()).await;
+    let made = follow_ups_of(&env, 2002);
+    assert_eq!(
+        made.len(),
+        1,
+        "follow-ups {made:?}; {first:?} then {again:?}"
+    );
+    let again = again.expect("the redelivery is answered");
+    assert!(failures(&again).is_empty(), "{again}");
+}

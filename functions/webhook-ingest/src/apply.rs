@@ -181,9 +181,15 @@ impl Delivery {
     }
 
     /// Claims the event, queues its jobs, and marks it COMPLETED, in that order. Events
-    /// that ask for no job skip the store: there is nothing to do twice. `deadline_ms` is
-    /// the invocation's deadline (epoch ms, 0 when there is none).
-    pub async fn deliver(&self, plan: &Plan, deadline_ms: u64) -> Result<Delivered, NotDelivered> {
+    /// that ask for no job skip the store: there is nothing to do twice. `request_id` and
+    /// `deadline_ms` are the invocation's (the deadline in epoch ms, 0 when there is none):
+    /// the claim is the invocation's until its deadline.
+    pub async fn deliver(
+        &self,
+        plan: &Plan,
+        request_id: &str,
+        deadline_ms: u64,
+    ) -> Result<Delivered, NotDelivered> {
         bump(&self.stats.events, 1);
         let done = |duplicate: bool, jobs: usize| Delivered {
             event_id: plan.event_id.clone(),
@@ -197,7 +203,8 @@ impl Delivery {
             return Ok(done(false, 0));
         }
         let key = idempotency::key(&plan.org_id, &plan.event_id);
-        match self.claim(plan, &key, deadline_ms).await? {
+        let owner = idempotency::owner(request_id);
+        match self.claim(plan, &key, &owner, deadline_ms).await? {
             Claim::Duplicate(RecordStatus::Completed) => {
                 bump(&self.stats.duplicates, 1);
                 tracing::info!(org_id = %plan.org_id, event_id = %plan.event_id, topic = %plan.routed.what, "duplicate event dropped");
@@ -210,16 +217,26 @@ impl Delivery {
                 })
             }
             Claim::Acquired => {
-                self.queue_claimed(plan, &key).await?;
+                self.queue_claimed(plan, &key, &owner).await?;
                 Ok(done(false, plan.jobs.len()))
             }
         }
     }
 
     /// Powertools semantics: the claim lasts until the invocation's deadline; after that, a
-    /// retry may take over from an invocation that died.
-    async fn claim(&self, plan: &Plan, key: &str, deadline_ms: u64) -> Result<Claim, NotDelivered> {
-        self.claim_key(&plan.org_id, &plan.event_id, key, deadline_ms)
+    /// retry may take over from an invocation that died. The invocation's own claim, seen
+    /// again (its put was applied but the answer lost, and the SDK sent it again), is its.
+    /// A claim that failed may still have been made (applied, answer lost, retries failed):
+    /// it is released, so that the sender's retry is not told "in progress" for an event
+    /// nobody is processing.
+    async fn claim(
+        &self,
+        plan: &Plan,
+        key: &str,
+        owner: &str,
+        deadline_ms: u64,
+    ) -> Result<Claim, NotDelivered> {
+        self.claim_key(&plan.org_id, &plan.event_id, key, owner, deadline_ms)
             .await
     }
 
@@ -228,6 +245,7 @@ impl Delivery {
         org_id: &str,
         event_id: &str,
         key: &str,
+        owner: &str,
         deadline_ms: u64,
     ) -> Result<Claim, NotDelivered> {
         let now = self.clock.now_ms();
@@ -236,35 +254,50 @@ impl Delivery {
         } else {
             now + self.claim_without_deadline.as_millis() as u64
         };
-        self.idempotency.begin(key, until, now).await.map_err(|e| {
-            tracing::error!(org_id, event_id, error = %e, "could not claim the event");
-            NotDelivered::Failed(e.or_org(org_id))
-        })
+        match self.idempotency.begin(key, owner, until, now).await {
+            Ok(claim) => Ok(claim),
+            Err(e) => {
+                tracing::error!(org_id, event_id, error = %e, "could not claim the event; releasing whatever claim was made");
+                self.release(org_id, event_id, key, owner).await;
+                Err(NotDelivered::Failed(e.or_org(org_id)))
+            }
+        }
+    }
+
+    /// Releases `owner`'s claim; if that fails too, the claim expires at the deadline and a
+    /// retry after it succeeds.
+    async fn release(&self, org_id: &str, event_id: &str, key: &str, owner: &str) {
+        if let Err(e) = self.idempotency.release(key, owner).await {
+            tracing::error!(org_id, event_id, error = %e, "could not release the idempotency record");
+        }
     }
 
     /// Claims `event_id` of `org_id` for an effect made at once (a user's write), with the
-    /// same semantics as a queued event's claim. After the effect, [`Delivery::finish`].
+    /// same semantics as a queued event's claim, for `owner` (the invocation's
+    /// [`idempotency::owner`], made once and passed to [`Delivery::finish`] after the effect).
     pub async fn claim_event(
         &self,
         org_id: &str,
         event_id: &str,
+        owner: &str,
         deadline_ms: u64,
     ) -> Result<Claim, NotDelivered> {
         let key = idempotency::key(org_id, event_id);
-        self.claim_key(org_id, event_id, &key, deadline_ms).await
+        self.claim_key(org_id, event_id, &key, owner, deadline_ms)
+            .await
     }
 
-    /// Marks a claimed event COMPLETED when its effect was made, or releases it so that a
-    /// retry can run (a failure of either is logged: the claim then expires at the deadline).
-    pub async fn finish(&self, org_id: &str, event_id: &str, done: bool) {
+    /// Marks a claimed event COMPLETED when its effect was made, or releases `owner`'s
+    /// claim so that a retry can run (a failure of either is logged: the claim then expires
+    /// at the deadline).
+    pub async fn finish(&self, org_id: &str, event_id: &str, owner: &str, done: bool) {
         let key = idempotency::key(org_id, event_id);
-        let result = if done {
-            self.idempotency.complete(&key, self.clock.now_ms()).await
+        if done {
+            if let Err(e) = self.idempotency.complete(&key, self.clock.now_ms()).await {
+                tracing::error!(org_id, event_id, done, error = %e, "could not update the idempotency record");
+            }
         } else {
-            self.idempotency.release(&key).await
-        };
-        if let Err(e) = result {
-            tracing::error!(org_id, event_id, done, error = %e, "could not update the idempotency record");
+            self.release(org_id, event_id, &key, owner).await;
         }
         bump(&self.stats.events, 1);
     }
@@ -276,14 +309,11 @@ impl Delivery {
 
     /// Queues the jobs of a claimed event, then marks it COMPLETED; if queueing fails, the
     /// claim is released so that the sender's retry can succeed.
-    async fn queue_claimed(&self, plan: &Plan, key: &str) -> Result<(), NotDelivered> {
+    async fn queue_claimed(&self, plan: &Plan, key: &str, owner: &str) -> Result<(), NotDelivered> {
         if let Err(e) = self.queue.send(&plan.jobs).await {
             let e = e.or_org(&plan.org_id);
             tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %e, "jobs not queued; releasing the event for a retry");
-            if let Err(re) = self.idempotency.release(key).await {
-                // The claim then expires at the deadline, and a retry after it succeeds.
-                tracing::error!(org_id = %plan.org_id, event_id = %plan.event_id, error = %re, "could not release the idempotency record");
-            }
+            self.release(&plan.org_id, &plan.event_id, key, owner).await;
             return Err(NotDelivered::Failed(e));
         }
         if let Err(e) = self.idempotency.complete(key, self.clock.now_ms()).await {

@@ -136,7 +136,10 @@ async fn https(
         Reject::BadRequest(e)
     })?;
     Ok(Answer::Queued(
-        ingest.delivery.deliver(&plan, ctx.deadline).await?,
+        ingest
+            .delivery
+            .deliver(&plan, &ctx.request_id, ctx.deadline)
+            .await?,
     ))
 }
 
@@ -150,6 +153,9 @@ async fn eventbridge(
     // where an operator sees it (a new tenant not onboarded yet, or a wrong event bus).
     let org = apply::org(&ingest.rt, &ev.org_id).await?;
     let plan = plan::partner_event(&org, &ev, now).map_err(|e| e.with_org(&org.org_id))?;
-    let delivered = ingest.delivery.deliver(&plan, ctx.deadline).await;
+    let delivered = ingest
+        .delivery
+        .deliver(&plan, &ctx.request_id, ctx.deadline)
+        .await;
     delivered.map_err(|n| n.into_error(&plan.org_id))
 }

@@ -7,7 +7,7 @@
 //! the request's event id (namespaced by user) is claimed right before the conversation
 //! read and the write, marked COMPLETED after the write, and released on any refusal.
 
-use bridge::idempotency::{Claim, RecordStatus};
+use bridge::idempotency::{self, Claim, RecordStatus};
 use bridge::{Deadline, Runtime};
 
 use crate::apply::{self, Delivery, NotDelivered};
@@ -52,7 +52,13 @@ pub async fn serve(
         }
     })?;
     let (org_id, event_id) = (w.org_id.as_str(), w.event_id.as_str());
-    match delivery.claim_event(org_id, event_id, ctx.deadline).await? {
+    // One owner for the claim and its release (a context without a request id gets a
+    // fresh one from each call of `owner`).
+    let owner = idempotency::owner(&ctx.request_id);
+    match delivery
+        .claim_event(org_id, event_id, &owner, ctx.deadline)
+        .await?
+    {
         Claim::Duplicate(RecordStatus::Completed) => {
             delivery.duplicate();
             tracing::info!(org_id, event_id, user_id = %w.user_id, "duplicate user write dropped");
@@ -72,7 +78,9 @@ pub async fn serve(
         Claim::Acquired => {}
     }
     let result = write(rt, &user, &w, deadline).await;
-    delivery.finish(org_id, event_id, result.is_ok()).await;
+    delivery
+        .finish(org_id, event_id, &owner, result.is_ok())
+        .await;
     result
 }
 

@@ -293,7 +293,10 @@ async fn the_same_event_twice_queues_one_job() {
 async fn an_event_being_processed_elsewhere_is_not_acked() {
     let h = harness().await;
     let key = idempotency::key(ORG_A, "8f6e2d3c-1b4a-4c5d-9e8f-0a1b2c3d4e02");
-    h.store.begin(&key, NOW_MS + 10_000, NOW_MS).await.unwrap();
+    h.store
+        .begin(&key, "another-invocation", NOW_MS + 10_000, NOW_MS)
+        .await
+        .unwrap();
     let err = h.call(fixture("eventbridge-acw.json")).await.unwrap_err();
     assert_eq!(err.error_type, "Bridge.Conflict", "{err:?}");
     let (status, body) = h
