@@ -35,12 +35,16 @@ impl HttpClient {
     }
 
     pub fn with_policy(policy: RetryPolicy) -> Result<HttpClient> {
+        let built = |e: &dyn std::fmt::Display| {
+            BridgeError::internal(format!("could not build the HTTP client: {e}"))
+        };
         let inner = reqwest::Client::builder()
             .user_agent(concat!("genesys-bridge/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(50))
+            .tls_backend_preconfigured(tls_config().map_err(|e| built(&e))?)
             .build()
-            .map_err(|e| BridgeError::internal(format!("could not build the HTTP client: {e}")))?;
+            .map_err(|e| built(&e))?;
         Ok(HttpClient {
             inner,
             policy,
@@ -54,6 +58,29 @@ impl HttpClient {
         self.request_timeout = timeout;
         self
     }
+
+    /// The underlying client, for the AWS SDK's transport ([`crate::aws::sdk_config_with`]).
+    #[cfg(feature = "aws")]
+    pub(crate) fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+}
+
+/// The TLS settings of every HTTPS call of the process (Genesys, Zendesk and, through
+/// [`crate::aws`], AWS): TLS 1.2 or 1.3 over ring, HTTP/1.1, and the Mozilla root
+/// certificates compiled into the binary. The system's certificate files are not read:
+/// reading and parsing them (once for reqwest, once more for the AWS SDK) was most of a
+/// cold start, and Lambda's own store holds the same Mozilla set.
+fn tls_config() -> std::result::Result<rustls::ClientConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// A body to send.

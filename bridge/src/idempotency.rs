@@ -15,15 +15,21 @@
 //! on `expiration`); `MemoryIdempotency` the local one (`bridge dev`, handler tests), with the
 //! same semantics, compiled with the `local` feature.
 
+#[cfg(feature = "dynamodb")]
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::error::{BridgeError, ErrorKind, Result, Upstream};
+use crate::error::Result;
+#[cfg(feature = "dynamodb")]
+use crate::error::{BridgeError, ErrorKind, Upstream};
 
 /// Genesys retries EventBridge delivery for up to 4 days; a record must outlive that, plus
 /// a margin for clock skew and DynamoDB's lazy TTL deletion (which never matters for
@@ -59,6 +65,7 @@ impl RecordStatus {
         }
     }
 
+    #[cfg(feature = "dynamodb")]
     fn parse(s: &str) -> Option<RecordStatus> {
         match s {
             "INPROGRESS" => Some(RecordStatus::InProgress),
@@ -117,6 +124,7 @@ pub trait IdempotencyStore: Send + Sync {
     async fn record(&self, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
 
+#[cfg(any(test, feature = "local", feature = "dynamodb"))]
 fn expiration(now_ms: u64, ttl: Duration) -> u64 {
     now_ms / 1000 + ttl.as_secs()
 }
@@ -254,6 +262,7 @@ mod memory {
 }
 
 /// The AWS adapter.
+#[cfg(feature = "dynamodb")]
 #[derive(Clone, Debug)]
 pub struct DynamoIdempotency {
     client: aws_sdk_dynamodb::Client,
@@ -261,8 +270,10 @@ pub struct DynamoIdempotency {
     ttl: Duration,
 }
 
+#[cfg(feature = "dynamodb")]
 const OP_BEGIN: &str = "claim an idempotency record in DynamoDB";
 
+#[cfg(feature = "dynamodb")]
 impl DynamoIdempotency {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoIdempotency {
         DynamoIdempotency {
@@ -374,6 +385,7 @@ impl DynamoIdempotency {
     }
 }
 
+#[cfg(feature = "dynamodb")]
 fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRecord> {
     let bad = |what: &str| {
         BridgeError::upstream(
@@ -407,6 +419,7 @@ fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRec
     })
 }
 
+#[cfg(feature = "dynamodb")]
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotency {
     async fn begin(

@@ -14,13 +14,19 @@
 //! and retries the whole event, so the batches that did go out are sent again. Job ids are
 //! deterministic (`<eventId>:<n>`), which is what lets a consumer recognise the repeat.
 
+#[cfg(feature = "sqs")]
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "sqs")]
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchRequestEntry};
 
-use crate::error::{BridgeError, ErrorKind, Result, Upstream};
-use crate::jobs::{Consumer, JobEnvelope};
+use crate::error::Result;
+#[cfg(feature = "sqs")]
+use crate::error::{BridgeError, ErrorKind, Upstream};
+#[cfg(feature = "sqs")]
+use crate::jobs::Consumer;
+use crate::jobs::JobEnvelope;
 
 /// SQS message attribute of a job its worker dead-lettered itself: what became of it.
 pub const OUTCOME_ATTRIBUTE: &str = "bridge-outcome";
@@ -47,6 +53,7 @@ pub trait JobQueue: Send + Sync {
 }
 
 /// Splits jobs by consumer, keeping their order within each consumer.
+#[cfg(feature = "sqs")]
 fn by_consumer(jobs: &[JobEnvelope]) -> Vec<(Consumer, Vec<&JobEnvelope>)> {
     let mut out: Vec<(Consumer, Vec<&JobEnvelope>)> = Vec::new();
     for job in jobs {
@@ -60,6 +67,7 @@ fn by_consumer(jobs: &[JobEnvelope]) -> Vec<(Consumer, Vec<&JobEnvelope>)> {
 }
 
 /// Chunks serialized messages into batches SQS accepts (count and total size).
+#[cfg(feature = "sqs")]
 fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String)>> {
     let mut out: Vec<Vec<(&JobEnvelope, String)>> = Vec::new();
     let mut size = 0;
@@ -78,6 +86,7 @@ fn batches(bodies: Vec<(&JobEnvelope, String)>) -> Vec<Vec<(&JobEnvelope, String
 }
 
 /// The AWS adapter: one standard or FIFO queue per consumer.
+#[cfg(feature = "sqs")]
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
@@ -89,9 +98,12 @@ pub struct SqsQueue {
 
 /// Attempts per batch for entries SQS reports as failed (not sender faults), and the pause
 /// between them (times the attempt number).
+#[cfg(feature = "sqs")]
 const MAX_ATTEMPTS: usize = 3;
+#[cfg(feature = "sqs")]
 const BACKOFF: Duration = Duration::from_millis(50);
 
+#[cfg(feature = "sqs")]
 impl SqsQueue {
     pub fn new(
         client: aws_sdk_sqs::Client,
@@ -200,6 +212,7 @@ impl SqsQueue {
 
 /// The error for entries SQS still refused: how many, which jobs, and SQS's reasons. A
 /// sender fault (the message itself is invalid) is not retryable; anything else is.
+#[cfg(feature = "sqs")]
 fn failed_entries_error(
     url: &str,
     batch: &[(&JobEnvelope, String)],
@@ -246,6 +259,7 @@ fn failed_entries_error(
 /// job) never share one (a cut or filtered job id did: the same key in two orgs, `order 1`
 /// and `order1`), and a redelivery of the same event keeps it, so SQS still drops repeats
 /// for 5 minutes.
+#[cfg(feature = "sqs")]
 fn dedup_id(job: &JobEnvelope) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -256,6 +270,7 @@ fn dedup_id(job: &JobEnvelope) -> String {
     hex::encode(h.finalize())
 }
 
+#[cfg(feature = "sqs")]
 #[async_trait]
 impl JobQueue for SqsQueue {
     async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {

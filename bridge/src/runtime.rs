@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::aws::AwsConfig;
 use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::genesys::Genesys;
@@ -40,14 +41,16 @@ impl Runtime {
         }
     }
 
-    /// Builds the runtime the settings describe (Secrets Manager or a directory).
-    pub async fn from_settings(settings: &Settings) -> Result<Runtime> {
-        let source = crate::secrets::open(
-            &settings.secret_source,
-            settings.aws_endpoint_url.as_deref(),
-        )
-        .await;
-        let mut rt = Runtime::new(source.clone(), settings.secret_ttl, HttpClient::new()?);
+    /// Builds the runtime the settings describe (Secrets Manager or a directory) around the
+    /// process's one HTTP client. `aws` is the process's SDK config, loaded once in `main`
+    /// over that same client ([`crate::aws::sdk_config_with`]); Secrets Manager needs it.
+    pub fn from_settings(
+        settings: &Settings,
+        http: HttpClient,
+        aws: Option<&AwsConfig>,
+    ) -> Result<Runtime> {
+        let source = crate::secrets::open(&settings.secret_source, aws)?;
+        let mut rt = Runtime::new(source.clone(), settings.secret_ttl, http);
         rt.orgs =
             OrgStore::with_max_entries(source, settings.secret_ttl, settings.org_cache_entries);
         rt.deadline_margin = settings.deadline_margin;
@@ -119,8 +122,28 @@ impl Runtime {
             .org_for(&ctx.invoked_function_arn, payload_org)
     }
 
-    /// The deadline of a Lambda invocation, minus the margin.
+    /// The deadline of a Lambda invocation, minus the margin. The raw context value is read
+    /// by [`crate::deadline::effective_epoch_ms`], so an emulator's duration is not "no time
+    /// left".
     pub fn deadline(&self, ctx: &lambda_runtime::Context) -> Deadline {
         Deadline::from_epoch_ms(ctx.deadline, self.deadline_margin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn an_emulator_context_leaves_time_for_the_call() {
+        // What `cargo lambda watch` 1.9.2 sends as the deadline: the timeout, a duration.
+        let source = std::sync::Arc::new(crate::secrets::DirSource::new("/nonexistent"));
+        let http = crate::http::HttpClient::new().expect("client");
+        let rt = super::Runtime::new(source, Duration::from_secs(300), http);
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.deadline = 600_000;
+        let d = rt.deadline(&ctx);
+        assert!(!d.is_expired());
+        assert!(d.remaining().unwrap() > Duration::from_secs(590));
     }
 }

@@ -14,10 +14,17 @@ pub fn aws_test_endpoint() -> String {
     }
 }
 
-/// SDK config for the emulator, with fixed fake credentials and region.
+/// SDK config for the emulator, with fixed fake credentials and region. Its transport is
+/// the functions' own HTTP client (`bridge::aws`): the workspace builds the SDK without one.
+/// Not the functions' attempt timeouts, though: a test's set-up call (a `CreateTable`) that
+/// the emulator applies slowly on a loaded machine must not be retried into "already
+/// exists".
 pub async fn aws_test_config() -> aws_config::SdkConfig {
     let endpoint = aws_test_endpoint();
-    fake_account().endpoint_url(endpoint).load().await
+    bridge::aws::configure(fake_account(), Some(&endpoint))
+        .timeout_config(aws_config::timeout::TimeoutConfig::disabled())
+        .load()
+        .await
 }
 
 /// The SDK config a function builds (`bridge::aws::sdk_config`: its timeouts and retries),

@@ -17,6 +17,12 @@ use crate::jobs::{Job, ParticipantAttributes};
 
 const ORG: &str = "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11";
 
+/// The tests that run the runner take turns. `tracing` caches each log callsite's interest
+/// for the whole process: when another test registers the runner's callsites at the moment
+/// the log test installs its subscriber, the callsites can stay cached as "never" and the
+/// log test sees no lines at all (it failed about one run in five that way).
+static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A job whose conversation id names its unit; its attributes steer the fake:
 /// `prepare: invalid | skip`, `apply: fail | forget | twice`, `delay_ms: <n>`.
 fn job(message_id: &str, unit: &str, steer: &[(&str, &str)]) -> Value {
@@ -199,6 +205,7 @@ impl Worker for Fake {
 
 #[tokio::test]
 async fn partial_and_total_failure() {
+    let _turn = TURNS.lock().await;
     let w = Fake::default();
     let resp = run(
         &w,
@@ -236,6 +243,7 @@ async fn partial_and_total_failure() {
 
 #[tokio::test]
 async fn a_failed_unit_fails_every_message_it_holds() {
+    let _turn = TURNS.lock().await;
     let w = Fake::default();
     let resp = run(
         &w,
@@ -257,6 +265,7 @@ async fn a_failed_unit_fails_every_message_it_holds() {
 
 #[tokio::test]
 async fn every_failure_is_reported_so_it_reaches_the_dlq() {
+    let _turn = TURNS.lock().await;
     let w = Fake::default();
     let mut v2: Value = serde_json::from_str(job("x", "u", &[])["body"].as_str().unwrap()).unwrap();
     v2["v"] = json!(2);
@@ -322,6 +331,7 @@ async fn every_failure_is_reported_so_it_reaches_the_dlq() {
 
 #[tokio::test]
 async fn a_batch_where_every_job_failed_is_an_invocation_error_with_the_reason() {
+    let _turn = TURNS.lock().await;
     let w = Fake::default();
     let e = run(
         &w,
@@ -352,6 +362,7 @@ async fn a_batch_where_every_job_failed_is_an_invocation_error_with_the_reason()
 
 #[tokio::test(start_paused = true)]
 async fn items_reach_merge_in_batch_order_and_units_run_at_most_concurrency_at_once() {
+    let _turn = TURNS.lock().await;
     let w = Fake::default();
     // The first jobs take longest to prepare: merge must still see them first.
     let records = (0..6)
@@ -392,6 +403,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 
 #[tokio::test]
 async fn one_log_line_per_message_with_its_ids_and_outcome() {
+    let _turn = TURNS.lock().await;
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -526,6 +538,7 @@ impl Worker for Sender {
 
 #[tokio::test]
 async fn a_worker_can_claim_each_message_before_its_effect() {
+    let _turn = TURNS.lock().await;
     let w = Sender {
         store: MemoryIdempotency::default(),
         effects: AtomicUsize::new(0),

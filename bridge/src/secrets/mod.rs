@@ -10,6 +10,7 @@
 mod dir;
 #[cfg(feature = "local")]
 mod memory;
+#[cfg(feature = "secretsmanager")]
 mod secrets_manager;
 
 use std::collections::HashMap;
@@ -22,29 +23,53 @@ use secrecy::{ExposeSecret, SecretString};
 pub use dir::DirSource;
 #[cfg(feature = "local")]
 pub use memory::MemorySource;
-pub use secrets_manager::{SecretsManagerSource, DEFAULT_PREFIX};
+#[cfg(feature = "secretsmanager")]
+pub use secrets_manager::SecretsManagerSource;
 
 use crate::config::OrgConfig;
 use crate::error::{BridgeError, ErrorKind, Result};
+
+/// The default secret name prefix; the IAM policy in infra/template.yaml grants exactly
+/// `secret:<prefix>*`.
+pub const DEFAULT_PREFIX: &str = "genesys-bridge/orgs/";
 
 /// Default cache TTL. Powertools uses 5 s; ours is longer because a warm invocation must make
 /// no secret call, and rotation is handled by [`OrgStore::refresh`] on an auth failure.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 
 /// Opens the source a setting names: one place for the functions (`Runtime::from_settings`)
-/// and the CLI.
-pub async fn open(
+/// and the CLI. Secrets Manager needs the process's AWS SDK config, which the caller loads
+/// once ([`crate::aws::sdk_config`]) and shares with its other AWS clients.
+pub fn open(
     setting: &crate::settings::SecretSourceSetting,
-    aws_endpoint_url: Option<&str>,
-) -> Arc<dyn SecretSource> {
+    aws: Option<&crate::aws::AwsConfig>,
+) -> Result<Arc<dyn SecretSource>> {
     use crate::settings::SecretSourceSetting;
     match setting {
-        SecretSourceSetting::SecretsManager { prefix } => {
-            let conf = crate::aws::sdk_config(aws_endpoint_url).await;
-            Arc::new(SecretsManagerSource::from_conf(&conf, prefix.clone()))
-        }
-        SecretSourceSetting::Dir { path } => Arc::new(DirSource::new(path.clone())),
+        SecretSourceSetting::SecretsManager { prefix } => open_secrets_manager(prefix, aws),
+        SecretSourceSetting::Dir { path } => Ok(Arc::new(DirSource::new(path.clone()))),
     }
+}
+
+#[cfg(feature = "secretsmanager")]
+fn open_secrets_manager(
+    prefix: &str,
+    aws: Option<&crate::aws::AwsConfig>,
+) -> Result<Arc<dyn SecretSource>> {
+    let conf =
+        aws.ok_or_else(|| BridgeError::internal("Secrets Manager needs the AWS SDK config"))?;
+    Ok(Arc::new(SecretsManagerSource::from_conf(conf, prefix)))
+}
+
+#[cfg(not(feature = "secretsmanager"))]
+fn open_secrets_manager(
+    _prefix: &str,
+    _aws: Option<&crate::aws::AwsConfig>,
+) -> Result<Arc<dyn SecretSource>> {
+    Err(BridgeError::config(
+        "BRIDGE_SECRET_SOURCE",
+        "this build has no Secrets Manager client (the `secretsmanager` feature of bridge); use \"dir\" or build with the feature",
+    ))
 }
 
 /// A store of org config documents, keyed by org id.

@@ -14,10 +14,6 @@ pub struct SecretsManagerSource {
     prefix: String,
 }
 
-/// The default secret name prefix; the IAM policy in infra/template.yaml grants exactly
-/// `secret:<prefix>*`.
-pub const DEFAULT_PREFIX: &str = "genesys-bridge/orgs/";
-
 impl SecretsManagerSource {
     pub fn new(client: Client, prefix: impl Into<String>) -> SecretsManagerSource {
         SecretsManagerSource {

@@ -51,7 +51,13 @@ impl Emulator {
             .await
             .map_err(|e| CliError::usage(format!("--aws-endpoint: {e}")))?;
         proxy.set_chaos(Some((seed, rate)));
-        let direct = fake_account().endpoint_url(endpoint).load().await;
+        // The run's own calls (set-up, reading the final state) go straight to the emulator,
+        // over the functions' transport (the workspace builds the SDK without one of its
+        // own), without their attempt timeouts.
+        let direct = bridge::aws::configure(fake_account(), Some(endpoint))
+            .timeout_config(aws_config::timeout::TimeoutConfig::disabled())
+            .load()
+            .await;
         let ddb = aws_sdk_dynamodb::Client::new(&direct);
         let sqs = aws_sdk_sqs::Client::new(&direct);
         let table = format!("{run}-idempotency");

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use agentless_messages::{handle, Messenger, CLAIM_TTL};
+use bridge::http::HttpClient;
 use bridge::idempotency::DynamoIdempotency;
 use bridge::queue::SqsDeadLetters;
 use bridge::settings::Settings;
@@ -16,9 +17,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_lookup(|k| std::env::var(k).ok())?;
     let table = Settings::require(&settings.idempotency_table, "BRIDGE_IDEMPOTENCY_TABLE")?;
     let dlq = Settings::require(&settings.message_dlq_url, "BRIDGE_MESSAGE_DLQ_URL")?;
-    let aws = bridge::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+    // One HTTP client and one SDK config for every upstream: Genesys, Secrets Manager,
+    // DynamoDB and SQS.
+    let http = HttpClient::new()?;
+    let aws = bridge::aws::sdk_config_with(settings.aws_endpoint_url.as_deref(), &http).await;
     let messenger = Messenger::new(
-        Arc::new(Runtime::from_settings(&settings).await?),
+        Arc::new(Runtime::from_settings(&settings, http, Some(&aws))?),
         Arc::new(DynamoIdempotency::from_conf(&aws, table).with_ttl(CLAIM_TTL)),
         Arc::new(SqsDeadLetters::from_conf(&aws, dlq)),
     );

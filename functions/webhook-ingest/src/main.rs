@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bridge::http::HttpClient;
 use bridge::idempotency::DynamoIdempotency;
 use bridge::queue::SqsQueue;
 use bridge::settings::Settings;
@@ -17,9 +18,12 @@ async fn main() -> Result<(), Error> {
         Settings::require(&settings.attribute_queue_url, "BRIDGE_ATTRIBUTE_QUEUE_URL")?;
     let ticket_queue = Settings::require(&settings.ticket_queue_url, "BRIDGE_TICKET_QUEUE_URL")?;
     let table = Settings::require(&settings.idempotency_table, "BRIDGE_IDEMPOTENCY_TABLE")?;
-    let aws = bridge::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+    // One HTTP client and one SDK config for every upstream: Genesys, Secrets Manager, SQS
+    // and DynamoDB.
+    let http = HttpClient::new()?;
+    let aws = bridge::aws::sdk_config_with(settings.aws_endpoint_url.as_deref(), &http).await;
     let ingest = Ingest::with(
-        Arc::new(Runtime::from_settings(&settings).await?),
+        Arc::new(Runtime::from_settings(&settings, http, Some(&aws))?),
         Arc::new(
             SqsQueue::from_conf(&aws, attribute_queue, ticket_queue)
                 .with_message_queue_url(settings.message_queue_url.clone()),
