@@ -67,7 +67,7 @@ def load_template(path: str | Path) -> dict:
 # round trip and a cold start.
 DATA_ACTION_LIMIT_SECONDS = 20
 DATA_ACTION_MAX_TIMEOUT = 15
-DATA_ACTION_BINARIES = {"attribute-writer", "ticket-status"}
+DATA_ACTION_BINARIES = {"attribute-writer", "ticket-status", "agentless-messages"}
 
 # AWS guidance for SQS event sources: queue visibility >= 6 x function timeout.
 VISIBILITY_FACTOR = 6
@@ -94,13 +94,15 @@ SECRET_PREFIX_ARN = (
 COMMON_ENV = {"BRIDGE_SECRET_SOURCE", "BRIDGE_SECRET_PREFIX", "BRIDGE_SECRET_TTL_SECONDS", "RUST_LOG"}
 BINARY_ENV = {
     "webhook-ingest": {
-        "BRIDGE_ATTRIBUTE_QUEUE_URL", "BRIDGE_TICKET_QUEUE_URL",
+        "BRIDGE_ATTRIBUTE_QUEUE_URL", "BRIDGE_TICKET_QUEUE_URL", "BRIDGE_MESSAGE_QUEUE_URL",
         "BRIDGE_IDEMPOTENCY_TABLE", "BRIDGE_MAX_BODY_BYTES",
     },
     # Data-action functions refuse invocations that do not come through an org alias
     # unless this names the one org a single-org deployment serves.
     "attribute-writer": {"BRIDGE_SINGLE_ORG_ID"},
     "ticket-status": {"BRIDGE_SINGLE_ORG_ID"},
+    # Its claims, and the DLQ it puts messages that may have been sent into.
+    "agentless-messages": {"BRIDGE_SINGLE_ORG_ID", "BRIDGE_IDEMPOTENCY_TABLE", "BRIDGE_MESSAGE_DLQ_URL"},
 }
 
 # The one shared-stack parameter that may name an org: empty in the multi-org
@@ -380,6 +382,40 @@ def check_queue_visibility(t: dict) -> list[str]:
                 f"queue {qname}: VisibilityTimeout {vis:g}s < {VISIBILITY_FACTOR} x {fname} Timeout {timeout:g}s "
                 f"(consumer of {where}); messages would be redelivered while still in flight"
             )
+    return out
+
+
+def check_consumers_send_only_to_their_dlq(t: dict) -> list[str]:
+    """A queue consumer may sqs:SendMessage to the DLQ of the queue it consumes and to
+    nothing else: a job it must not retry (a message that may have been sent) goes there,
+    never back onto a job queue, and never to another function's queue."""
+    out: list[str] = []
+    queues = dict(_of_type(t, "AWS::SQS::Queue"))
+    consumed: dict[str, set[str]] = {}
+    for _, fname, _, qname in _sqs_event_sources(t):
+        consumed.setdefault(fname, set()).add(qname or "?")
+    roles = {_ref_target(_props(res).get("Role")): name for name, res, _ in _functions(t)}
+    for role, res in _of_type(t, "AWS::IAM::Role"):
+        fname = roles.get(role)
+        if fname not in consumed:
+            continue
+        own_dlqs = {
+            _ref_target((_props(queues[q]).get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
+            for q in consumed[fname] if q in queues
+        }
+        for pol in _as_list(_props(res).get("Policies")):
+            doc = pol.get("PolicyDocument") if isinstance(pol, dict) else None
+            for i, st in enumerate(_statements(doc)):
+                actions = [a for a in _as_list(st.get("Action")) if isinstance(a, str)]
+                if st.get("Effect") != "Allow" or not any(a.lower().startswith("sqs:send") for a in actions):
+                    continue
+                for r in _as_list(st.get("Resource")):
+                    target = _ref_target(r)
+                    if target not in own_dlqs:
+                        out.append(
+                            f"{role}[{st.get('Sid', i)}]: {fname} consumes {sorted(consumed[fname])} and may only "
+                            f"send to its DLQ {sorted(x for x in own_dlqs if x)}, not {r!r}"
+                        )
     return out
 
 
@@ -914,6 +950,7 @@ CHECKS = (
     check_job_queues_have_dlq,
     check_sqs_sources_report_batch_failures,
     check_queue_visibility,
+    check_consumers_send_only_to_their_dlq,
     check_no_wildcard_resources,
     check_no_org_specifics,
     check_single_org_opt_out,

@@ -46,6 +46,16 @@ pub struct Expect {
     /// Metric totals over the fixture's EMF lines: `Name` (all orgs) or `<orgId>/Name`.
     #[serde(default)]
     pub metrics: Option<BTreeMap<String, f64>>,
+    /// Checked by the replay only (`bridge dev --replay`): messages the sandbox took, dead
+    /// letters marked may-have-been-sent, an error text, and the fault rules a fixture needs.
+    #[serde(default)]
+    pub messages_sent: Option<usize>,
+    #[serde(default)]
+    pub may_have_been_sent: Option<usize>,
+    #[serde(default)]
+    pub error_contains: Option<String>,
+    #[serde(default)]
+    pub faults: Option<serde_json::Value>,
 }
 
 /// What one invocation did, seen from outside.

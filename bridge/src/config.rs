@@ -14,6 +14,14 @@ use serde_json::{json, Value};
 use crate::error::{BridgeError, Result};
 use crate::region::Region;
 
+mod messaging;
+
+pub use messaging::{
+    e164_expectation, fill, is_e164, pieces, FillError, MessageRule, Messaging, MessengerType,
+    Piece, RuleTrigger, Sender, Template, TemplateBody, CONVERSATION_PLACEHOLDERS,
+    OTHER_TEXT_LIMIT, RULE_TOPICS, SMS_TEXT_LIMIT,
+};
+
 /// Zendesk ticket statuses (custom statuses are out of scope for now).
 pub const TICKET_STATUSES: [&str; 6] = ["new", "open", "pending", "hold", "solved", "closed"];
 
@@ -27,6 +35,8 @@ pub struct OrgConfig {
     pub zendesk: Option<ZendeskConfig>,
     pub webhook: WebhookConfig,
     pub rules: Rules,
+    /// Agentless messages (senders, templates, rules); empty when the org has none.
+    pub messaging: Messaging,
 }
 
 #[derive(Debug)]
@@ -252,6 +262,8 @@ struct RawOrg {
     webhook: RawWebhook,
     #[serde(default)]
     rules: Option<RawRules>,
+    #[serde(default)]
+    messaging: Option<messaging::RawMessaging>,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +398,7 @@ impl OrgConfig {
             .map_err(org_err)?;
         let webhook = validate_webhook(raw.webhook).map_err(org_err)?;
         let rules = validate_rules(raw.rules.unwrap_or_default()).map_err(org_err)?;
+        let messaging = messaging::validate(raw.messaging.unwrap_or_default()).map_err(org_err)?;
         Ok(OrgConfig {
             org_id,
             name: raw.name,
@@ -393,6 +406,7 @@ impl OrgConfig {
             zendesk,
             webhook,
             rules,
+            messaging,
         })
     }
 
@@ -461,6 +475,7 @@ impl OrgConfig {
                     "maxValueChars": r.attribute_limits.max_value_chars,
                 },
             },
+            "messaging": self.messaging.to_json(),
         })
     }
 }
@@ -764,6 +779,7 @@ mod tests {
         let again = OrgConfig::from_json(&c.to_json(true).to_string()).unwrap();
         assert_eq!(again.org_id, c.org_id);
         assert_eq!(again.rules, c.rules);
+        assert_eq!(again.messaging, c.messaging);
         assert_eq!(again.genesys.api_base_url, c.genesys.api_base_url);
     }
 
@@ -804,6 +820,13 @@ mod tests {
             }),
             ("clientId", |v| {
                 v["genesys"].as_object_mut().unwrap().remove("clientId");
+            }),
+            ("messaging.senders.sms.address", |v| {
+                v["messaging"] =
+                    json!({"senders": {"sms": {"type": "sms", "address": "0800 123"}}});
+            }),
+            ("sendrs", |v| {
+                v["messaging"] = json!({"sendrs": {}});
             }),
         ];
         for (field, mutate) in rows {
@@ -871,6 +894,61 @@ mod tests {
         let err = parse(&v).unwrap_err();
         assert!(err.to_string().len() < 600, "{}", err.to_string().len());
         assert!(err.field.as_deref().unwrap().starts_with("webhook.LEAKME"));
+    }
+
+    #[test]
+    fn messaging_config_errors_name_the_field_never_a_value() {
+        type Mutation = fn(&mut Value);
+        let sms = |address: &str| json!({"type": "sms", "address": address});
+        let rows: Vec<(&str, &str, Mutation)> = vec![
+            ("messaging.senders.sms.address", "E.164", |v| {
+                v["messaging"] =
+                    json!({"senders": {"sms": {"type": "sms", "address": "LEAKME-secret"}}})
+            }),
+            (
+                "messaging.senders.sms.type",
+                "sms",
+                |v| {
+                    v["messaging"] =
+                        json!({"senders": {"sms": {"type": "LEAKME", "address": "+15550000100"}}})
+                },
+            ),
+            ("messaging.templates.t.sender", "messaging.senders", |v| {
+                v["messaging"] = json!({"templates": {"t": {"sender": "LEAKME", "text": "hi"}}})
+            }),
+            ("messaging.templates.t.text", "placeholder", |v| {
+                v["messaging"] = json!({"senders": {"s": {"type": "sms", "address": "+15550000100"}},
+                                        "templates": {"t": {"sender": "s", "text": "hi {{LEAKME secret}}"}}})
+            }),
+            ("messaging.rules[0].template", "messaging.templates", |v| {
+                v["messaging"] = json!({"rules": [{"topic": "acw", "template": "LEAKME"}]})
+            }),
+            ("messaging.rules[0].topic", "customer.start", |v| {
+                v["messaging"] = json!({"senders": {"s": {"type": "sms", "address": "+15550000100"}},
+                                        "templates": {"t": {"sender": "s", "text": "hi"}},
+                                        "rules": [{"topic": "LEAKME", "template": "t"}]})
+            }),
+        ];
+        for (field, expected, mutate) in rows {
+            let mut v = sample();
+            mutate(&mut v);
+            let err = parse(&v).expect_err(field);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("LEAKME"), "{field}: {text}");
+            assert_eq!(err.field.as_deref(), Some(field), "{text}");
+            assert!(err.message.contains(expected), "{field}: {text}");
+            assert_eq!(err.error_type(), "Config.InvalidConfig");
+        }
+        // A sender name is a key: named in the path, cut to a preview.
+        let mut v = sample();
+        v["messaging"] = json!({"senders": {"LEAKME".repeat(100): sms("+15550000100")}});
+        let err = parse(&v).unwrap_err();
+        assert!(err.to_string().len() < 600, "{}", err.to_string().len());
+        assert!(err
+            .field
+            .as_deref()
+            .unwrap()
+            .starts_with("messaging.senders.LEAKME"));
     }
 
     #[test]

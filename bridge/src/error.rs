@@ -85,6 +85,9 @@ pub enum ErrorKind {
     UnexpectedResponse,
     /// A bug or an invariant broken inside the bridge.
     Internal,
+    /// A request that must not be repeated reached the upstream, and whether it took effect
+    /// is unknown (a timeout after sending, a lost connection, a 5xx). Never retried blindly.
+    MayHaveBeenSent,
 }
 
 impl ErrorKind {
@@ -108,6 +111,7 @@ impl ErrorKind {
             ErrorKind::Validation => "InvalidInput",
             ErrorKind::UnexpectedResponse => "UnexpectedResponse",
             ErrorKind::Internal => "Internal",
+            ErrorKind::MayHaveBeenSent => "MayHaveBeenSent",
         }
     }
 }
@@ -145,6 +149,11 @@ pub struct ErrorDetails {
     #[serde(skip)]
     pub retry_after: Option<Duration>,
     pub hint: Option<String>,
+    /// The request reached the upstream and may have taken effect: no answer came back
+    /// after it was sent (timeout, lost connection), or the answer was a 5xx. False when the
+    /// upstream refused it (4xx, 429) or it never left (connect error, deadline).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_been_sent: bool,
 }
 
 pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
@@ -178,6 +187,7 @@ impl BridgeError {
             credential: None,
             retry_after: None,
             hint: None,
+            may_have_been_sent: false,
         }))
     }
 
@@ -342,6 +352,7 @@ impl fmt::Debug for BridgeError {
             .field("correlation_id", &self.correlation_id)
             .field("retry_after", &self.retry_after)
             .field("hint", &self.hint)
+            .field("may_have_been_sent", &self.may_have_been_sent)
             .finish()
     }
 }

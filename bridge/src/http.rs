@@ -236,7 +236,12 @@ pub async fn execute(
         if deadline.is_expired() {
             return Err(annotate(deadline_error(reader.upstream(), attempt)));
         }
-        let credential = auth.authorization(deadline).await.map_err(annotate)?;
+        // A failure to get the credential (the token endpoint, tokens/me) never sent this
+        // call: its own `may_have_been_sent` says nothing about this one.
+        let credential = auth.authorization(deadline).await.map_err(|mut e| {
+            e.may_have_been_sent = false;
+            annotate(e)
+        })?;
         let req = request
             .build(http, credential.as_ref(), deadline)
             .map_err(annotate)?;
@@ -443,6 +448,12 @@ fn failure_error(
     request: &Encoded<'_>,
 ) -> BridgeError {
     let upstream = reader.upstream();
+    // Whether the request may have taken effect: it reached the upstream and no refusal
+    // came back. What a caller that must not repeat it (a message to a customer) decides on.
+    let may_have_been_sent = match &failure {
+        Failure::Http(raw) => raw.status >= 500 && raw.status != 501,
+        Failure::Transport(t) => !t.is_connect(),
+    };
     let mut e = match failure {
         Failure::Http(raw) => reader.read_error(&raw),
         Failure::Transport(t) => {
@@ -487,6 +498,7 @@ fn failure_error(
         }
         _ => {}
     }
+    e.may_have_been_sent = may_have_been_sent;
     e
 }
 

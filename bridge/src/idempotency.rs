@@ -92,6 +92,9 @@ pub struct IdempotencyRecord {
     pub expiration: u64,
     /// Epoch milliseconds after which an `INPROGRESS` record may be taken over.
     pub in_progress_expiration: Option<u64>,
+    /// What the work came to, as its owner recorded it ([`IdempotencyStore::complete_with`]),
+    /// so that a duplicate can answer what the first one did.
+    pub outcome: Option<String>,
     /// Who claimed it (records written before owners were stored have none).
     pub owner: Option<String>,
 }
@@ -110,6 +113,9 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<Claim>;
     /// Marks the work done; duplicates from now on are dropped until the record expires.
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()>;
+    /// [`IdempotencyStore::complete`], keeping `outcome` (a short JSON document, no
+    /// secrets) in the record for the duplicates to read.
+    async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()>;
     /// Forgets `owner`'s claim (the work failed, or the claim failed in a way that may
     /// have made it) so that a retry can proceed. A record of another owner, or one already
     /// `COMPLETED`, stays as it is.
@@ -183,6 +189,21 @@ mod memory {
         pub fn is_empty(&self) -> bool {
             self.len() == 0
         }
+
+        fn store_completed(&self, key: &str, now_ms: u64, outcome: Option<String>) {
+            let mut map = self.records.lock().expect("poisoned");
+            let owner = map.get(key).and_then(|r| r.owner.clone());
+            map.insert(
+                key.to_string(),
+                IdempotencyRecord {
+                    status: RecordStatus::Completed,
+                    expiration: expiration(now_ms, self.ttl),
+                    in_progress_expiration: None,
+                    outcome,
+                    owner,
+                },
+            );
+        }
     }
 
     #[async_trait]
@@ -206,6 +227,7 @@ mod memory {
                     status: RecordStatus::InProgress,
                     expiration: expiration(now_ms, self.ttl),
                     in_progress_expiration: Some(in_progress_until_ms),
+                    outcome: None,
                     owner: Some(owner.to_string()),
                 },
             );
@@ -213,17 +235,12 @@ mod memory {
         }
 
         async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-            let mut map = self.records.lock().expect("poisoned");
-            let owner = map.get(key).and_then(|r| r.owner.clone());
-            map.insert(
-                key.to_string(),
-                IdempotencyRecord {
-                    status: RecordStatus::Completed,
-                    expiration: expiration(now_ms, self.ttl),
-                    in_progress_expiration: None,
-                    owner,
-                },
-            );
+            self.store_completed(key, now_ms, None);
+            Ok(())
+        }
+
+        async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()> {
+            self.store_completed(key, now_ms, Some(outcome.to_string()));
             Ok(())
         }
 
@@ -274,6 +291,40 @@ impl DynamoIdempotency {
     pub fn with_ttl(mut self, ttl: Duration) -> DynamoIdempotency {
         self.ttl = ttl;
         self
+    }
+
+    async fn mark_completed(&self, key: &str, now_ms: u64, outcome: Option<&str>) -> Result<()> {
+        let set = match outcome {
+            Some(_) => "SET #status = :completed, expiration = :exp, outcome = :outcome REMOVE in_progress_expiration",
+            None => "SET #status = :completed, expiration = :exp REMOVE in_progress_expiration",
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_string()))
+            .update_expression(set)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":completed",
+                AttributeValue::S(RecordStatus::Completed.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N(expiration(now_ms, self.ttl).to_string()),
+            );
+        if let Some(o) = outcome {
+            update = update.expression_attribute_values(":outcome", AttributeValue::S(o.into()));
+        }
+        update.send().await.map_err(|e| {
+            crate::aws::sdk_error(
+                Upstream::DynamoDb,
+                "mark an idempotency record COMPLETED",
+                e,
+            )
+            .with_hint(self.hint())
+        })?;
+        Ok(())
     }
 
     fn hint(&self) -> String {
@@ -357,6 +408,10 @@ fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRec
         status,
         expiration: num("expiration").ok_or_else(|| bad("expiration"))?,
         in_progress_expiration: num("in_progress_expiration"),
+        outcome: match item.get("outcome") {
+            Some(AttributeValue::S(o)) => Some(o.clone()),
+            _ => None,
+        },
         owner: match item.get("owner") {
             Some(AttributeValue::S(s)) => Some(s.clone()),
             _ => None,
@@ -393,33 +448,11 @@ impl IdempotencyStore for DynamoIdempotency {
     }
 
     async fn complete(&self, key: &str, now_ms: u64) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(key.to_string()))
-            .update_expression(
-                "SET #status = :completed, expiration = :exp REMOVE in_progress_expiration",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":completed",
-                AttributeValue::S(RecordStatus::Completed.as_str().into()),
-            )
-            .expression_attribute_values(
-                ":exp",
-                AttributeValue::N(expiration(now_ms, self.ttl).to_string()),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                crate::aws::sdk_error(
-                    Upstream::DynamoDb,
-                    "mark an idempotency record COMPLETED",
-                    e,
-                )
-                .with_hint(self.hint())
-            })?;
-        Ok(())
+        self.mark_completed(key, now_ms, None).await
+    }
+
+    async fn complete_with(&self, key: &str, now_ms: u64, outcome: &str) -> Result<()> {
+        self.mark_completed(key, now_ms, Some(outcome)).await
     }
 
     async fn release(&self, key: &str, owner: &str) -> Result<()> {
@@ -525,6 +558,28 @@ mod tests {
                 .await
                 .unwrap(),
             Claim::Acquired
+        );
+    }
+
+    #[tokio::test]
+    async fn a_completed_record_keeps_its_outcome_and_owner() {
+        let s = MemoryIdempotency::new(Duration::from_secs(60));
+        let k = key("org", "evt-o");
+        assert_eq!(
+            s.begin(&k, "inv-1", NOW + 5_000, NOW).await.unwrap(),
+            Claim::Acquired
+        );
+        s.complete_with(&k, NOW + 10, "{\"sent\":true}")
+            .await
+            .unwrap();
+        let r = s.record(&k).await.unwrap().unwrap();
+        assert_eq!(
+            (r.status, r.outcome.as_deref(), r.owner.as_deref()),
+            (
+                RecordStatus::Completed,
+                Some("{\"sent\":true}"),
+                Some("inv-1")
+            )
         );
     }
 

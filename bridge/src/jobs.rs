@@ -48,6 +48,9 @@ pub enum Job {
     /// An agent wrapped up: move the Zendesk ticket to the mapped status.
     #[serde(rename = "ticket.wrapup")]
     TicketWrapup(TicketWrapup),
+    /// Send an agentless outbound message (SMS, WhatsApp) to a customer, at most once.
+    #[serde(rename = "message.agentless")]
+    MessageAgentless(AgentlessMessageJob),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,11 +97,52 @@ pub struct TicketWrapup {
     pub ticket_id: Option<u64>,
 }
 
+/// A message to send: a template of the org's `messaging` config, or a sender with text;
+/// the recipient given, or the customer of `conversationId`. Checked by the worker against
+/// the org's config before anything is sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentlessMessageJob {
+    /// A template name of `messaging.templates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// A sender name of `messaging.senders` (with `text`, instead of a template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The recipient; when absent, the customer's address in `conversationId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_address: Option<String>,
+    /// The conversation the message is about (where a rule fired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// Values for the template's `{{placeholders}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_existing_active_conversation: Option<bool>,
+    /// What the at-most-once claim is keyed on; the job id when absent. A rule sets
+    /// `rule:<template>:<conversationId>`, so that the ACW and the wrap-up event of one
+    /// conversation (or two agents' wrap-ups) send one message, not two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// How often an operator deliberately sent this message again after an ambiguous
+    /// outcome (`bridge dlq replay --resend-ambiguous`); each resend is a new claim.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resend: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Which worker consumes a job (one queue each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Consumer {
     AttributeWriter,
     TicketStatus,
+    AgentlessMessages,
 }
 
 impl Job {
@@ -108,12 +152,14 @@ impl Job {
             Job::ContactFields(_) => "contact.fields",
             Job::ParticipantEnrich(_) => "participant.enrich",
             Job::TicketWrapup(_) => "ticket.wrapup",
+            Job::MessageAgentless(_) => "message.agentless",
         }
     }
 
     pub fn consumer(&self) -> Consumer {
         match self {
             Job::TicketWrapup(_) => Consumer::TicketStatus,
+            Job::MessageAgentless(_) => Consumer::AgentlessMessages,
             _ => Consumer::AttributeWriter,
         }
     }
@@ -179,11 +225,12 @@ impl JobEnvelope {
 }
 
 /// Every job kind, as the wire names it.
-pub const KINDS: [&str; 4] = [
+pub const KINDS: [&str; 5] = [
     "participant.attributes",
     "contact.fields",
     "participant.enrich",
     "ticket.wrapup",
+    "message.agentless",
 ];
 
 #[cfg(test)]
@@ -218,6 +265,24 @@ mod tests {
         );
         assert_eq!(JobEnvelope::from_json(&job.to_json()).unwrap(), job);
         assert_eq!(job.job.consumer(), Consumer::TicketStatus);
+    }
+
+    #[test]
+    fn message_jobs_go_to_their_own_queue() {
+        let v = json!({"v": 1, "jobId": "evt-2:1", "orgId": "o", "eventId": "evt-2",
+                       "createdAt": "2026-11-21T10:00:00Z", "kind": "message.agentless",
+                       "payload": {"template": "missed-call", "conversationId": "c",
+                                   "idempotencyKey": "rule:missed-call:c"}});
+        let job = JobEnvelope::from_json(&v.to_string()).unwrap();
+        assert_eq!(job.job.consumer(), Consumer::AgentlessMessages);
+        assert_eq!(job.job.kind(), "message.agentless");
+        let Job::MessageAgentless(m) = &job.job else {
+            panic!("{job:?}")
+        };
+        assert_eq!(m.resend, 0);
+        assert!(m.parameters.is_empty());
+        // Defaults are left out, so the message reads as it was written.
+        assert_eq!(serde_json::to_value(&job).unwrap(), v);
     }
 
     #[test]

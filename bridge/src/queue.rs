@@ -1,8 +1,14 @@
-//! Where webhook-ingest puts jobs: one queue per consumer function.
+//! Where webhook-ingest puts jobs: one queue per consumer function; and where a worker
+//! sets a job aside itself ([`DeadLetters`]).
 //!
 //! [`JobQueue`] is the seam; [`SqsQueue`] is the AWS adapter (`SendMessageBatch`, at most
 //! 10 entries and 256 KiB per call, failed entries retried a bounded number of times) and
 //! `MemoryQueue` the local one (`bridge dev`, handler tests), with the `local` feature.
+//!
+//! A job whose effect may already have happened (a message to a customer whose send timed
+//! out) must not go back to SQS for a retry: its worker puts it into the queue's DLQ itself,
+//! with message attributes that say why ([`MAY_HAVE_BEEN_SENT`]), and reports it done.
+//! `bridge dlq replay` reads those attributes.
 //!
 //! Delivery is at least once: if one batch of a multi-batch send fails, the caller fails
 //! and retries the whole event, so the batches that did go out are sent again. Job ids are
@@ -21,6 +27,18 @@ use crate::error::{BridgeError, ErrorKind, Upstream};
 #[cfg(feature = "sqs")]
 use crate::jobs::Consumer;
 use crate::jobs::JobEnvelope;
+
+/// SQS message attribute of a job its worker dead-lettered itself: what became of it.
+pub const OUTCOME_ATTRIBUTE: &str = "bridge-outcome";
+/// [`OUTCOME_ATTRIBUTE`] of a job whose effect may have happened: never sent again unless
+/// an operator says so (`bridge dlq replay --resend-ambiguous`).
+pub const MAY_HAVE_BEEN_SENT: &str = "may-have-been-sent";
+/// SQS message attribute: why the worker dead-lettered the job (no customer data).
+pub const REASON_ATTRIBUTE: &str = "bridge-reason";
+/// SQS message attribute: the stable error type behind it.
+pub const ERROR_TYPE_ATTRIBUTE: &str = "bridge-error-type";
+/// SQS message attribute: the Genesys conversation the job was about, when known.
+pub const CONVERSATION_ATTRIBUTE: &str = "bridge-conversation-id";
 
 /// SQS limits per `SendMessageBatch` call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -74,6 +92,8 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     attribute_queue_url: String,
     ticket_queue_url: String,
+    /// `""` until [`SqsQueue::with_message_queue_url`] sets it.
+    message_queue_url: String,
 }
 
 /// Attempts per batch for entries SQS reports as failed (not sender faults), and the pause
@@ -94,7 +114,15 @@ impl SqsQueue {
             client,
             attribute_queue_url: attribute_queue_url.into(),
             ticket_queue_url: ticket_queue_url.into(),
+            message_queue_url: String::new(),
         }
+    }
+
+    /// The queue of `message.agentless` jobs (`BRIDGE_MESSAGE_QUEUE_URL`). Without it, an
+    /// event that makes a message job fails to queue, naming the variable.
+    pub fn with_message_queue_url(mut self, url: Option<String>) -> SqsQueue {
+        self.message_queue_url = url.unwrap_or_default();
+        self
     }
 
     pub fn from_conf(
@@ -109,10 +137,12 @@ impl SqsQueue {
         )
     }
 
+    /// The queue of `consumer`'s jobs; `""` when none was configured.
     pub fn queue_url(&self, consumer: Consumer) -> &str {
         match consumer {
             Consumer::AttributeWriter => &self.attribute_queue_url,
             Consumer::TicketStatus => &self.ticket_queue_url,
+            Consumer::AgentlessMessages => &self.message_queue_url,
         }
     }
 
@@ -246,6 +276,12 @@ impl JobQueue for SqsQueue {
     async fn send(&self, jobs: &[JobEnvelope]) -> Result<()> {
         for (consumer, group) in by_consumer(jobs) {
             let url = self.queue_url(consumer).to_string();
+            if url.is_empty() {
+                return Err(BridgeError::config(
+                    "BRIDGE_MESSAGE_QUEUE_URL",
+                    "expected the queue URL of message.agentless jobs (infra/template.yaml sets it); nothing was queued",
+                ));
+            }
             let bodies = group.into_iter().map(|j| (j, j.to_json())).collect();
             for batch in batches(bodies) {
                 self.send_batch(&url, &batch).await?;
@@ -255,12 +291,72 @@ impl JobQueue for SqsQueue {
     }
 }
 
+/// Where a worker dead-letters a job itself, with attributes that say why (module docs).
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Puts `job` into the DLQ with `attributes` (name, value); fails if it could not.
+    async fn put(&self, job: &JobEnvelope, attributes: &[(&str, String)]) -> Result<()>;
+}
+
+/// The AWS adapter: `SendMessage` to the worker's own DLQ.
+#[derive(Clone, Debug)]
+pub struct SqsDeadLetters {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsDeadLetters {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> SqsDeadLetters {
+        SqsDeadLetters {
+            client,
+            url: url.into(),
+        }
+    }
+
+    pub fn from_conf(conf: &aws_config::SdkConfig, url: impl Into<String>) -> SqsDeadLetters {
+        SqsDeadLetters::new(aws_sdk_sqs::Client::new(conf), url)
+    }
+}
+
+#[async_trait]
+impl DeadLetters for SqsDeadLetters {
+    async fn put(&self, job: &JobEnvelope, attributes: &[(&str, String)]) -> Result<()> {
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(job.to_json());
+        for (name, value) in attributes.iter().filter(|(_, v)| !v.is_empty()) {
+            let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value.clone())
+                .build()
+                .map_err(|e| {
+                    BridgeError::internal(format!("could not build an SQS message attribute: {e}"))
+                })?;
+            send = send.message_attributes(*name, value);
+        }
+        if self.url.ends_with(".fifo") {
+            send = send
+                .message_group_id(job.org_id.clone())
+                .message_deduplication_id(dedup_id(job));
+        }
+        send.send().await.map_err(|e| {
+            crate::aws::sdk_error(Upstream::Sqs, "dead-letter a job", e).with_hint(format!(
+                "check that queue {} exists and the function may sqs:SendMessage to it",
+                self.url
+            ))
+        })?;
+        Ok(())
+    }
+}
+
 #[cfg(feature = "local")]
-pub use memory::MemoryQueue;
+pub use memory::{MemoryDeadLetters, MemoryQueue};
 
 #[cfg(feature = "local")]
 mod memory {
-    use std::collections::HashMap;
+    use std::collections::{BTreeMap, HashMap};
     use std::sync::Mutex;
 
     use async_trait::async_trait;
@@ -316,6 +412,42 @@ mod memory {
             for job in jobs {
                 map.entry(job.job.consumer()).or_default().push(job.clone());
             }
+            Ok(())
+        }
+    }
+
+    /// A job a worker dead-lettered itself, with its attributes.
+    pub type DeadLetter = (JobEnvelope, BTreeMap<String, String>);
+
+    /// The local DLQ of workers that dead-letter jobs themselves: kept in memory, in order.
+    #[derive(Default)]
+    pub struct MemoryDeadLetters {
+        jobs: Mutex<Vec<DeadLetter>>,
+    }
+
+    impl MemoryDeadLetters {
+        pub fn new() -> MemoryDeadLetters {
+            MemoryDeadLetters::default()
+        }
+
+        /// Every job put so far, oldest first.
+        pub fn snapshot(&self) -> Vec<DeadLetter> {
+            self.jobs.lock().expect("poisoned").clone()
+        }
+    }
+
+    #[async_trait]
+    impl super::DeadLetters for MemoryDeadLetters {
+        async fn put(&self, job: &JobEnvelope, attributes: &[(&str, String)]) -> Result<()> {
+            let attributes = attributes
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            self.jobs
+                .lock()
+                .expect("poisoned")
+                .push((job.clone(), attributes));
             Ok(())
         }
     }

@@ -33,7 +33,12 @@ pub struct Settings {
     pub attribute_queue_url: Option<String>,
     /// `BRIDGE_TICKET_QUEUE_URL` (webhook-ingest).
     pub ticket_queue_url: Option<String>,
-    /// `BRIDGE_IDEMPOTENCY_TABLE` (webhook-ingest).
+    /// `BRIDGE_MESSAGE_QUEUE_URL` (webhook-ingest): the queue of `message.agentless` jobs.
+    pub message_queue_url: Option<String>,
+    /// `BRIDGE_MESSAGE_DLQ_URL` (agentless-messages): where it dead-letters a message that
+    /// may have been sent.
+    pub message_dlq_url: Option<String>,
+    /// `BRIDGE_IDEMPOTENCY_TABLE` (webhook-ingest, agentless-messages).
     pub idempotency_table: Option<String>,
     /// `BRIDGE_MAX_BODY_BYTES` (webhook-ingest, default 262144).
     pub max_body_bytes: usize,
@@ -100,6 +105,8 @@ impl Settings {
             deadline_margin: Duration::from_millis(num("BRIDGE_DEADLINE_MARGIN_MS", 500)?),
             attribute_queue_url: get("BRIDGE_ATTRIBUTE_QUEUE_URL"),
             ticket_queue_url: get("BRIDGE_TICKET_QUEUE_URL"),
+            message_queue_url: get("BRIDGE_MESSAGE_QUEUE_URL"),
+            message_dlq_url: get("BRIDGE_MESSAGE_DLQ_URL"),
             idempotency_table: get("BRIDGE_IDEMPOTENCY_TABLE"),
             max_body_bytes: num("BRIDGE_MAX_BODY_BYTES", 262_144)? as usize,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),

@@ -155,6 +155,11 @@ pub struct ReplayArgs {
     /// Move at most N messages
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
+    /// Also move messages marked "may have been sent" (an agentless message whose send
+    /// reached Genesys with an unknown outcome), so that they are sent again, deliberately;
+    /// without it they are refused and stay in the DLQ
+    #[arg(long)]
+    pub resend_ambiguous: bool,
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,12 @@
 //! `bridge dlq replay`: moves dead-lettered jobs back to a queue.
 //!
+//! A message its worker dead-lettered as "may have been sent" (message attribute
+//! `bridge-outcome` = `may-have-been-sent`: an agentless message whose send reached Genesys
+//! with an unknown outcome) is refused and left in the DLQ: sending it again could message a
+//! customer twice. `--resend-ambiguous` sends it again deliberately: the job is moved with
+//! its `resend` count raised, which gives it a new claim, so the worker sends it once more
+//! (and its own dead-letter marks are dropped).
+//!
 //! Order per message: send to the target, and only when that succeeded delete it from the
 //! DLQ. A message whose send fails stays in the DLQ (it becomes visible again after the
 //! visibility timeout), so nothing is ever lost; a delete that fails after a successful send
@@ -10,10 +17,18 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use std::collections::HashMap;
+
+use aws_sdk_sqs::types::{
+    Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+};
 use aws_sdk_sqs::Client;
 use bridge::aws::sdk_error;
-use bridge::jobs::JobEnvelope;
+use bridge::jobs::{Job, JobEnvelope};
+use bridge::queue::{
+    CONVERSATION_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, MAY_HAVE_BEEN_SENT, OUTCOME_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+};
 use bridge::{BridgeError, ErrorKind, Upstream};
 use serde::Serialize;
 
@@ -29,6 +44,8 @@ pub struct ReplayOptions {
     pub to: Option<String>,
     pub dry_run: bool,
     pub max: Option<usize>,
+    /// Send messages marked "may have been sent" again, deliberately (module docs).
+    pub resend_ambiguous: bool,
 }
 
 /// One message seen in the DLQ.
@@ -46,7 +63,13 @@ pub struct MessageLine {
     /// How often SQS delivered it before it was dead-lettered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_count: Option<u32>,
-    /// "moved", "would move", "send failed", "sent, delete failed".
+    /// Its worker dead-lettered it as "may have been sent".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_been_sent: bool,
+    /// The conversation the message was about, when its worker named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// "moved", "would move", "send failed", "sent, delete failed", "refused: ...".
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -61,24 +84,31 @@ pub struct ReplaySummary {
     pub moved: usize,
     pub failed: usize,
     pub would_move: usize,
+    /// Messages marked "may have been sent", left in the DLQ (no `--resend-ambiguous`).
+    pub refused: usize,
     pub messages: Vec<MessageLine>,
 }
 
 impl ReplaySummary {
+    /// Every message moved (or, in a dry run, movable): none failed, none refused.
     pub fn passed(&self) -> bool {
-        self.failed == 0
+        self.failed == 0 && self.refused == 0
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (i, m) in self.messages.iter().enumerate() {
             out.push_str(&format!(
-                "  {:>3}  {}  {}  org {}  job {}{}  -> {}{}\n",
+                "  {:>3}  {}  {}  org {}  job {}{}{}  -> {}{}\n",
                 i + 1,
                 m.message_id,
                 m.kind.as_deref().unwrap_or("(not a job envelope)"),
                 m.org_id.as_deref().unwrap_or("-"),
                 m.job_id.as_deref().unwrap_or("-"),
+                m.conversation_id
+                    .as_deref()
+                    .map(|c| format!("  conversation {c}"))
+                    .unwrap_or_default(),
                 m.receive_count
                     .map(|n| format!("  received {n}x"))
                     .unwrap_or_default(),
@@ -87,6 +117,12 @@ impl ReplaySummary {
                     .as_deref()
                     .map(|e| format!(": {e}"))
                     .unwrap_or_default(),
+            ));
+        }
+        if self.refused > 0 {
+            out.push_str(&format!(
+                "{} message(s) may have been sent already (their send reached Genesys with an unknown outcome) and stay in the DLQ: check with the customer's conversations in Genesys, then rerun with --resend-ambiguous to send them again deliberately\n",
+                self.refused
             ));
         }
         if self.dry_run {
@@ -217,14 +253,28 @@ impl Queues {
         Ok(received.messages().to_vec())
     }
 
-    /// Sends `m` to the target and, only when that succeeded, deletes it from the DLQ.
-    async fn move_message(&self, client: &Client, m: &Message, receipt: &str) -> Move {
+    /// Sends `m` (as `resend` rewrites it, if given) to the target and, only when that
+    /// succeeded, deletes it from the DLQ.
+    async fn move_message(
+        &self,
+        client: &Client,
+        m: &Message,
+        receipt: &str,
+        resend: Option<Resend>,
+    ) -> Move {
         let sys = |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned();
+        let (body, attributes) = match resend {
+            Some(r) => (r.body, r.attributes),
+            None => (
+                m.body().unwrap_or_default().to_string(),
+                m.message_attributes().cloned(),
+            ),
+        };
         let mut send = client
             .send_message()
             .queue_url(&self.target)
-            .message_body(m.body().unwrap_or_default())
-            .set_message_attributes(m.message_attributes().cloned());
+            .message_body(body)
+            .set_message_attributes(attributes);
         if self.fifo {
             send = send
                 .message_group_id(
@@ -266,6 +316,49 @@ impl Queues {
     }
 }
 
+/// A message marked "may have been sent", rewritten to be sent again deliberately.
+struct Resend {
+    body: String,
+    attributes: Option<HashMap<String, MessageAttributeValue>>,
+}
+
+/// The worker's marks, dropped from a message that is sent again.
+const MARKS: [&str; 4] = [
+    OUTCOME_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+    ERROR_TYPE_ATTRIBUTE,
+    CONVERSATION_ATTRIBUTE,
+];
+
+/// A string message attribute of `m`.
+fn attribute<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
+    m.message_attributes()?.get(name)?.string_value()
+}
+
+/// `m`, a message marked "may have been sent", as a deliberate resend: an agentless
+/// message job gets its `resend` count raised (a new claim, so the worker sends it once
+/// more); the worker's marks are dropped.
+fn resend_of(m: &Message) -> Resend {
+    let raw = m.body().unwrap_or_default();
+    let body = match JobEnvelope::from_json(raw) {
+        Ok(mut job) => {
+            if let Job::MessageAgentless(msg) = &mut job.job {
+                msg.resend += 1;
+            }
+            job.to_json()
+        }
+        // Not a job this build reads: moved as it is; its worker will say what is wrong.
+        Err(_) => raw.to_string(),
+    };
+    let attributes = m.message_attributes().map(|a| {
+        a.iter()
+            .filter(|(k, _)| !MARKS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+    Resend { body, attributes }
+}
+
 /// What happened to one message that was to be moved.
 enum Move {
     Moved,
@@ -288,6 +381,8 @@ impl MessageLine {
                 .attributes()
                 .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                 .and_then(|v| v.parse().ok()),
+            may_have_been_sent: attribute(m, OUTCOME_ATTRIBUTE) == Some(MAY_HAVE_BEEN_SENT),
+            conversation_id: attribute(m, CONVERSATION_ATTRIBUTE).map(str::to_string),
             outcome: String::new(),
             error: None,
         }
@@ -298,6 +393,10 @@ impl ReplaySummary {
     /// Counts `line`, whose outcome is `outcome`, and keeps it.
     fn record(&mut self, mut line: MessageLine, outcome: Move) {
         match outcome {
+            Move::Moved if line.may_have_been_sent => {
+                line.outcome = "moved to be sent again (it may have been sent before)".into();
+                self.moved += 1;
+            }
             Move::Moved => {
                 line.outcome = "moved".into();
                 self.moved += 1;
@@ -335,6 +434,7 @@ pub async fn replay(
         moved: 0,
         failed: 0,
         would_move: 0,
+        refused: 0,
         messages: Vec::new(),
     };
     let mut seen: HashSet<String> = HashSet::new();
@@ -358,7 +458,15 @@ pub async fn replay(
             if !seen.insert(line.message_id.clone()) {
                 continue;
             }
-            if opts.dry_run {
+            if line.may_have_been_sent && !opts.resend_ambiguous {
+                // Left in the DLQ, visible again at the end.
+                held.push(receipt.to_string());
+                summary.refused += 1;
+                summary.messages.push(MessageLine {
+                    outcome: "refused: may have been sent; left in the DLQ (--resend-ambiguous sends it again)".into(),
+                    ..line
+                });
+            } else if opts.dry_run {
                 held.push(receipt.to_string());
                 summary.would_move += 1;
                 summary.messages.push(MessageLine {
@@ -366,7 +474,8 @@ pub async fn replay(
                     ..line
                 });
             } else {
-                let outcome = queues.move_message(client, m, receipt).await;
+                let resend = line.may_have_been_sent.then(|| resend_of(m));
+                let outcome = queues.move_message(client, m, receipt, resend).await;
                 summary.record(line, outcome);
             }
             progress(summary.messages.len(), total);

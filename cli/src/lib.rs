@@ -201,6 +201,7 @@ async fn dlq_replay_command(a: ReplayArgs, env: &Env) -> Result<Exit, CliError> 
         to: a.to,
         dry_run: a.dry_run,
         max: a.max,
+        resend_ambiguous: a.resend_ambiguous,
     };
     let label = if opts.dry_run { "listing" } else { "moving" };
     let mut progress = Bar::new(label, "message(s)");

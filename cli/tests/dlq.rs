@@ -248,3 +248,92 @@ async fn usage_errors_exit_2() {
     .await;
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_message_that_may_have_been_sent_is_only_resent_when_asked() {
+    use bridge::jobs::{Job, JobEnvelope};
+    use bridge::queue::{
+        DeadLetters, SqsDeadLetters, CONVERSATION_ATTRIBUTE, MAY_HAVE_BEEN_SENT, OUTCOME_ATTRIBUTE,
+        REASON_ATTRIBUTE,
+    };
+    let c = client().await;
+    let dlq = queue(&c, &bridge_testkit::unique_name("cli-msg-dlq"), &[]).await;
+    let target = queue(&c, &bridge_testkit::unique_name("cli-msg"), &[]).await;
+    let conv = "c0a00001-0000-4000-8000-000000000000";
+    let message = JobEnvelope::from_json(
+        &json!({"v": 1, "jobId": "evt-m:0", "orgId": ORG_A, "eventId": "evt-m",
+                "createdAt": "2025-03-03T09:20:00Z", "kind": "message.agentless",
+                "payload": {"template": "missed-call", "conversationId": conv}})
+        .to_string(),
+    )
+    .unwrap();
+    // As the worker dead-letters it.
+    SqsDeadLetters::new(c.clone(), &dlq)
+        .put(
+            &message,
+            &[
+                (OUTCOME_ATTRIBUTE, MAY_HAVE_BEEN_SENT.to_string()),
+                (REASON_ATTRIBUTE, "Genesys answered 504".to_string()),
+                (CONVERSATION_ATTRIBUTE, conv.to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    c.send_message()
+        .queue_url(&dlq)
+        .message_body(job(8))
+        .send()
+        .await
+        .unwrap();
+
+    // Without the flag: the ordinary job moves, the message stays, and the run says why.
+    let o = run(args(&["dlq", "replay", "--queue", &dlq, "--to", &target])).await;
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("refused: may have been sent") && text.contains("--resend-ambiguous"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("conversation {conv}")), "{text}");
+    assert_eq!(drain(&c, &target).await, BTreeSet::from([job(8)]));
+    assert_eq!(depth(&c, &dlq).await, 1, "the message stays in the DLQ");
+
+    // With it: moved, as a deliberate resend (a new claim), without the worker's marks.
+    let o = run(args(&[
+        "dlq",
+        "replay",
+        "--queue",
+        &dlq,
+        "--to",
+        &target,
+        "--resend-ambiguous",
+        "--json",
+    ]))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("--json summary");
+    assert_eq!(
+        (summary["moved"].as_u64(), summary["refused"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(summary["messages"][0]["mayHaveBeenSent"], true);
+    let got = c
+        .receive_message()
+        .queue_url(&target)
+        .message_attribute_names("All")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let m = &got.messages()[0];
+    let resent = JobEnvelope::from_json(m.body().unwrap()).unwrap();
+    let Job::MessageAgentless(p) = &resent.job else {
+        panic!("{resent:?}")
+    };
+    assert_eq!(p.resend, 1);
+    assert_eq!(resent.job_id, "evt-m:0");
+    assert!(m
+        .message_attributes()
+        .is_none_or(|a| !a.contains_key(OUTCOME_ATTRIBUTE)));
+    assert_eq!(depth(&c, &dlq).await, 0);
+}

@@ -61,6 +61,14 @@ Resources:
       Handler: bootstrap
       Role: !GetAtt FunctionRole.Arn
       Code: {ZipFile: "stand-in"}
+  AgentlessMessagesFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: !Sub "${AWS::StackName}-agentless-messages"
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: !GetAtt FunctionRole.Arn
+      Code: {ZipFile: "stand-in"}
   EventDeliveryDlq:
     Type: AWS::SQS::Queue
 Outputs:
@@ -70,6 +78,8 @@ Outputs:
     Value: !GetAtt AttributeWriterFunction.Arn
   TicketStatusFunctionArn:
     Value: !GetAtt TicketStatusFunction.Arn
+  AgentlessMessagesFunctionArn:
+    Value: !GetAtt AgentlessMessagesFunction.Arn
   EventDeliveryDlqArn:
     Value: !GetAtt EventDeliveryDlq.Arn
   OrgSecretPrefix:
@@ -253,6 +263,13 @@ async fn onboard_twice_then_offboard_twice() {
     let role_arn = output(&stack, "DataActionRoleArn");
     let aw_alias = output(&stack, "AttributeWriterAliasArn");
     let ts_alias = output(&stack, "TicketStatusAliasArn");
+    let am_alias = output(&stack, "AgentlessMessagesAliasArn");
+    assert_eq!(
+        am_alias,
+        format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{shared}-agentless-messages:org-{org}"
+        )
+    );
     assert_eq!(
         aw_alias,
         format!(
@@ -286,19 +303,20 @@ async fn onboard_twice_then_offboard_twice() {
     ])
     .await;
     assert!(
-        policy.contains(&aw_alias) && policy.contains(&ts_alias),
+        policy.contains(&aw_alias) && policy.contains(&ts_alias) && policy.contains(&am_alias),
         "{policy}"
     );
     assert_eq!(
         policy.matches("arn:aws:lambda:").count(),
-        2,
-        "only the two aliases: {policy}"
+        3,
+        "only the three aliases: {policy}"
     );
 
     // The Genesys files point at the aliases and name the org.
     for (file_name, alias) in [
         ("attribute-writer.action.json", &aw_alias),
         ("ticket-status.action.json", &ts_alias),
+        ("agentless-messages.action.json", &am_alias),
     ] {
         let doc: Value =
             serde_json::from_str(&std::fs::read_to_string(out_dir.join(file_name)).unwrap())
@@ -576,6 +594,7 @@ fn the_stand_in_has_the_outputs_org_stacks_read_from_the_real_shared_stack() {
         "WebhookIngestFunctionArn",
         "AttributeWriterFunctionArn",
         "TicketStatusFunctionArn",
+        "AgentlessMessagesFunctionArn",
         "EventDeliveryDlqArn",
         "OrgSecretPrefix",
     ] {

@@ -83,6 +83,35 @@ async fn ticket_status_output_matches_its_data_action() {
     }
 }
 
+#[tokio::test]
+async fn agentless_messages_output_matches_its_data_action() {
+    use std::sync::Arc;
+
+    use bridge::http::HttpClient;
+    use bridge::idempotency::MemoryIdempotency;
+    use bridge::queue::MemoryDeadLetters;
+    use bridge::secrets::DEFAULT_TTL;
+
+    let h = OrgHarness::start().await;
+    let rt = bridge::Runtime::new(h.source.clone(), DEFAULT_TTL, HttpClient::new().unwrap());
+    let m = agentless_messages::Messenger::new(
+        Arc::new(rt),
+        Arc::new(MemoryIdempotency::default()),
+        Arc::new(MemoryDeadLetters::new()),
+    );
+    for fixture in [
+        "events/agentless-messages/data-action-sms-template.json",
+        "events/agentless-messages/data-action-whatsapp-template.json",
+    ] {
+        let event = read(fixture);
+        let ctx = data_action_ctx(agentless_messages::FUNCTION, &event);
+        let out = agentless_messages::handle(&m, event, ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{fixture}: {}", e.error_message));
+        assert_matches_contract("infra/genesys/agentless-messages.action.json", &out);
+    }
+}
+
 #[test]
 fn data_action_inputs_cover_the_fixtures() {
     // Every key a fixture sends (except orgId, which the request template supplies) is an
@@ -95,6 +124,10 @@ fn data_action_inputs_cover_the_fixtures() {
         (
             "infra/genesys/ticket-status.action.json",
             "events/ticket-status",
+        ),
+        (
+            "infra/genesys/agentless-messages.action.json",
+            "events/agentless-messages",
         ),
     ] {
         let action = read(action_file);

@@ -1,5 +1,5 @@
 //! End to end: every fixture under events/ goes through the whole local pipeline (sandbox,
-//! example org files, in-memory queue and idempotency, the real handlers of all three
+//! example org files, in-memory queue and idempotency, the real handlers of all four
 //! functions), exactly as `bridge dev --replay events/` runs it, and every outcome must be
 //! the one its expectation file states.
 
@@ -22,6 +22,7 @@ async fn every_fixture_replays_as_expected() {
         "events/webhook-ingest/",
         "events/attribute-writer/",
         "events/ticket-status/",
+        "events/agentless-messages/",
         "events/replay/",
     ] {
         assert!(

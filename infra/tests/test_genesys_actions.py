@@ -82,7 +82,7 @@ def templates() -> dict:
 
 
 def test_every_definition_is_one_the_renderer_knows():
-    assert DEFINITIONS == ["attribute-writer.action.json", "ticket-status.action.json"]
+    assert DEFINITIONS == ["agentless-messages.action.json", "attribute-writer.action.json", "ticket-status.action.json"]
     renderer = RENDERER.read_text(encoding="utf-8")
     for name in DEFINITIONS:
         assert f'file: "{name}"' in renderer, f"{name} has no row in {RENDERER}"
@@ -125,6 +125,39 @@ def test_ticket_status_contract():
         "ok": "boolean", "ticketId": "string", "status": "string", "previousStatus": "string", "changed": "boolean",
         "followUpTicketId": "string",
     }
+
+
+def test_agentless_messages_contract():
+    action = load("agentless-messages.action.json")
+    schema = action["contract"]["input"]["inputSchema"]
+    # The key is what keeps a Genesys retry of the action from texting the customer twice.
+    assert schema["required"] == ["idempotencyKey"]
+    assert schema["properties"]["useExistingActiveConversation"]["type"] == "boolean"
+    assert set(schema["properties"]) == {
+        "idempotencyKey", "template", "sender", "text", "toAddress", "conversationId", "parametersJson",
+        "useExistingActiveConversation",
+    }
+    out = action["contract"]["output"]["successSchema"]["properties"]
+    assert {k: v["type"] for k, v in out.items()} == {
+        "ok": "boolean", "messageId": "string", "conversationId": "string", "messengerType": "string",
+        "duplicate": "boolean", "correlationId": "string",
+    }
+
+
+def test_message_request_is_valid_json_with_only_what_is_set(templates):
+    template = templates["agentless-messages"]
+    body = json.loads(velocity(template, {"idempotencyKey": "c-1-missed", "template": "missed-call", "conversationId": "c-1"}))
+    assert body == {"orgId": ORG_PLACEHOLDER, "idempotencyKey": "c-1-missed", "template": "missed-call", "conversationId": "c-1"}
+    text = 'Your "order" ships\ntoday: 50% off \\ no'
+    inputs = {"idempotencyKey": "k", "sender": "acme-sms", "text": text, "toAddress": "+15551230001",
+              "parametersJson": json.dumps({"date": "Monday"}), "useExistingActiveConversation": True}
+    body = json.loads(velocity(template, inputs))
+    assert body == {"orgId": ORG_PLACEHOLDER, "idempotencyKey": "k", "sender": "acme-sms", "text": text,
+                    "toAddress": "+15551230001", "parametersJson": '{"date": "Monday"}',
+                    "useExistingActiveConversation": True}
+    # Architect's empty strings are left out, as unset.
+    body = json.loads(velocity(template, {"idempotencyKey": "k", "template": "t", "toAddress": "", "text": ""}))
+    assert body == {"orgId": ORG_PLACEHOLDER, "idempotencyKey": "k", "template": "t"}
 
 
 def test_attribute_request_is_valid_json_even_with_hostile_input(templates):

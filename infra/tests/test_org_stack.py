@@ -92,6 +92,7 @@ def test_rendered_for_one_org_with_an_event_source(real):
     assert role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] == [
         f"arn:aws:lambda:eu-west-1:123456789012:function:gb-attributewriter:org-{ORG_A}",
         f"arn:aws:lambda:eu-west-1:123456789012:function:gb-ticketstatus:org-{ORG_A}",
+        f"arn:aws:lambda:eu-west-1:123456789012:function:gb-agentlessmessages:org-{ORG_A}",
     ]
     bus = res_["GenesysEventBus"]["Properties"]
     assert bus == {"Name": source, "EventSourceName": source}
@@ -130,6 +131,7 @@ def test_every_data_action_function_of_the_shared_stack_has_its_block(real, shar
     assert invariants.data_action_parameters(shared) == {
         "AttributeWriterFunctionArn": "attribute-writer",
         "TicketStatusFunctionArn": "ticket-status",
+        "AgentlessMessagesFunctionArn": "agentless-messages",
     }
     for p in invariants.data_action_parameters(shared):
         assert p in shared["Outputs"], f"the shared stack must output {p} for org stacks"
@@ -254,7 +256,8 @@ def _output_names_another_org(t):
 
 
 def _parameter_the_shared_stack_does_not_output(t):
-    t["Parameters"]["AgentlessMessagesFunctionArn"] = copy.deepcopy(t["Parameters"]["TicketStatusFunctionArn"])
+    # A function the shared stack does not have (yet).
+    t["Parameters"]["SurveySenderFunctionArn"] = copy.deepcopy(t["Parameters"]["TicketStatusFunctionArn"])
 
 
 BREAKAGES = {
@@ -279,7 +282,7 @@ BREAKAGES = {
     "rule: data action target": (_rule_targets_a_data_action, "only webhook-ingest"),
     "rule: extra topic": (_rule_with_every_topic, "is not the topics webhook-ingest acts on"),
     "names: another org in an output": (_output_names_another_org, "UUID literal"),
-    "contract: parameter without shared output": (_parameter_the_shared_stack_does_not_output, "AgentlessMessagesFunctionArn has no shared stack output"),
+    "contract: parameter without shared output": (_parameter_the_shared_stack_does_not_output, "SurveySenderFunctionArn has no shared stack output"),
 }
 
 
@@ -309,17 +312,18 @@ def test_isolation_check_catches_a_stack_that_names_the_other_org(t):
 
 
 def test_a_new_data_action_function_needs_its_org_block(t, shared):
-    # The shared stack grows a fourth data-action function: the org stack must grow its
-    # parameter, alias and role line, or the checker says what is missing.
+    # The shared stack grows another data-action function (a hypothetical fifth one): the
+    # org stack must grow its parameter, alias and role line, or the checker says what is
+    # missing.
     shared = copy.deepcopy(shared)
-    fourth = copy.deepcopy(shared["Resources"]["TicketStatusFunction"])
-    fourth["Metadata"]["BuildProperties"]["Binary"] = "agentless-messages"
-    shared["Resources"]["AgentlessMessagesFunction"] = fourth
-    invariants.DATA_ACTION_BINARIES.add("agentless-messages")
+    fifth = copy.deepcopy(shared["Resources"]["TicketStatusFunction"])
+    fifth["Metadata"]["BuildProperties"]["Binary"] = "survey-sender"
+    shared["Resources"]["SurveySenderFunction"] = fifth
+    invariants.DATA_ACTION_BINARIES.add("survey-sender")
     try:
         found = check_org(t, shared)
     finally:
-        invariants.DATA_ACTION_BINARIES.discard("agentless-messages")
-    assert any("no parameter AgentlessMessagesFunctionArn" in v for v in found), found
-    assert any("no alias of agentless-messages" in v for v in found), found
-    assert any("cannot invoke the org alias of ['agentless-messages']" in v for v in found), found
+        invariants.DATA_ACTION_BINARIES.discard("survey-sender")
+    assert any("no parameter SurveySenderFunctionArn" in v for v in found), found
+    assert any("no alias of survey-sender" in v for v in found), found
+    assert any("cannot invoke the org alias of ['survey-sender']" in v for v in found), found

@@ -92,7 +92,7 @@ def test_functions_build_with_cargo_lambda_from_the_workspace_root(real):
         assert r["Properties"]["CodeUri"] == "..", "CodeUri must be the directory holding the workspace Cargo.toml"
         assert r["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
         binaries[name] = binary
-    assert sorted(binaries.values()) == ["attribute-writer", "ticket-status", "webhook-ingest"]
+    assert sorted(binaries.values()) == ["agentless-messages", "attribute-writer", "ticket-status", "webhook-ingest"]
     glob = real["Globals"]["Function"]
     assert glob["Runtime"] == "provided.al2023" and glob["Handler"] == "bootstrap"
     assert glob["Architectures"] == [{"Ref": "Architecture"}]
@@ -105,7 +105,7 @@ def test_every_dlq_and_function_has_an_alarm(real):
         for _, a in invariants._of_type(real, "AWS::CloudWatch::Alarm")
         for d in a["Properties"].get("Dimensions", [])
     }
-    dlqs = {"AttributeJobDlq", "TicketJobDlq", "EventDeliveryDlq", "IngestFailureDlq"}
+    dlqs = {"AttributeJobDlq", "TicketJobDlq", "MessageJobDlq", "EventDeliveryDlq", "IngestFailureDlq"}
     functions = {name for name, _, _ in invariants._functions(real)}
     assert dlqs | functions <= alarmed
     for _, a in invariants._of_type(real, "AWS::CloudWatch::Alarm"):
@@ -122,7 +122,7 @@ def test_idempotency_table_shape(real):
 
 
 def test_data_action_functions_get_the_single_org_setting_empty_by_default(real):
-    for name in ("AttributeWriterFunction", "TicketStatusFunction"):
+    for name in ("AttributeWriterFunction", "TicketStatusFunction", "AgentlessMessagesFunction"):
         env = props(real, name)["Environment"]["Variables"]
         assert env["BRIDGE_SINGLE_ORG_ID"] == {"Ref": "SingleOrgId"}
     assert "BRIDGE_SINGLE_ORG_ID" not in props(real, "WebhookIngestFunction")["Environment"]["Variables"]
@@ -279,6 +279,29 @@ def _missing_env(t):
     del props(t, "WebhookIngestFunction")["Environment"]["Variables"]["BRIDGE_IDEMPOTENCY_TABLE"]
 
 
+def _messages_without_their_dlq_setting(t):
+    del props(t, "AgentlessMessagesFunction")["Environment"]["Variables"]["BRIDGE_MESSAGE_DLQ_URL"]
+
+
+def _worker_sends_back_to_its_queue(t):
+    # A message that may have been sent would be retried: exactly what must not happen.
+    statement(t, "AgentlessMessagesRole", "DeadLetterOwnMessages")["Resource"] = [
+        {"Fn::GetAtt": ["MessageJobDlq", "Arn"]}, {"Fn::GetAtt": ["MessageJobQueue", "Arn"]},
+    ]
+
+
+def _worker_sends_to_another_dlq(t):
+    statement(t, "AgentlessMessagesRole", "DeadLetterOwnMessages")["Resource"] = {"Fn::GetAtt": ["TicketJobDlq", "Arn"]}
+
+
+def _consumer_enqueues_jobs(t):
+    statements = props(t, "TicketStatusRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Sid": "Enqueue", "Effect": "Allow", "Action": "sqs:SendMessage",
+                       "Resource": {"Fn::GetAtt": ["AttributeJobQueue", "Arn"]}})
+
+
+def _messages_without_a_queue(t):
+    del props(t, "AgentlessMessagesFunction")["Events"]["MessageJobs"]["Properties"]["FunctionResponseTypes"]
 def _no_metrics_namespace(t):
     del t["Globals"]["Function"]["Environment"]["Variables"]["BRIDGE_METRICS_NAMESPACE"]
 
@@ -372,6 +395,11 @@ BREAKAGES = {
     "secrets: any secret": (_secret_any_name, "is not the org prefix"),
     "secrets: write access": (_secret_write_access, "secretsmanager:PutSecretValue"),
     "contract: env var missing": (_missing_env, "BRIDGE_IDEMPOTENCY_TABLE"),
+    "contract: messages without their DLQ": (_messages_without_their_dlq_setting, "BRIDGE_MESSAGE_DLQ_URL"),
+    "send: worker back to its job queue": (_worker_sends_back_to_its_queue, "may only send to its DLQ ['MessageJobDlq'], not {'Fn::GetAtt': ['MessageJobQueue', 'Arn']}"),
+    "send: worker to another DLQ": (_worker_sends_to_another_dlq, "AgentlessMessagesFunction consumes ['MessageJobQueue'] and may only send to its DLQ"),
+    "send: consumer enqueues jobs": (_consumer_enqueues_jobs, "TicketStatusRole[Enqueue]"),
+    "sqs: messages without ReportBatchItemFailures": (_messages_without_a_queue, "AgentlessMessagesFunction.Events.MessageJobs"),
     "metrics: no namespace": (_no_metrics_namespace, "BRIDGE_METRICS_NAMESPACE is None"),
     "metrics: a literal namespace": (_literal_metrics_namespace, "TicketStatusFunction: BRIDGE_METRICS_NAMESPACE is 'GenesysBridge'"),
     "metrics: off": (_metrics_off, "AttributeWriterFunction: BRIDGE_METRICS is off"),
@@ -494,7 +522,7 @@ def test_dashboard_body_is_json_with_per_org_search_widgets(real):
     assert all('{"GenesysBridge",' in e for e in per_org), "the namespace parameter's default is substituted"
 
 
-def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_both_workers(real):
+def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_every_worker(real):
     for name in ("OrgDeadLetteredAlarm", "OrgFailuresAlarm"):
         (query,) = [q for q in props(real, name)["Metrics"] if q.get("ReturnData")]
         text = invariants._sub_string(query["Expression"])
@@ -504,9 +532,13 @@ def test_per_org_alarms_group_by_org_and_all_orgs_alarm_adds_both_workers(real):
     functions = {
         d["Value"] for q in queries if "MetricStat" in q for d in q["MetricStat"]["Metric"]["Dimensions"]
     }
-    assert functions == {"attribute-writer", "ticket-status"}
+    # Every SQS consumer counts DeadLettered, so every one is in the sum.
+    binaries = {name: binary for name, _, binary in invariants._functions(real)}
+    workers = {binaries[f] for _, f, _, _ in invariants._sqs_event_sources(real)}
+    assert workers == {"attribute-writer", "ticket-status", "agentless-messages"}
+    assert functions == workers
     (total,) = [q for q in queries if q.get("ReturnData")]
-    assert total["Expression"] == "FILL(writer, 0) + FILL(tickets, 0)"
+    assert total["Expression"] == "FILL(writer, 0) + FILL(tickets, 0) + FILL(messages, 0)"
 
 
 def test_metrics_namespace_pattern_matches_what_the_functions_accept(real):

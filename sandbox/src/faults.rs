@@ -20,6 +20,9 @@ use crate::pattern::{method_matches, path_matches};
 ///   The rule is gone when both are used up.
 /// * When several rules match, all their latencies add up, and only the first rule (in
 ///   insertion order) that still has statuses consumes one.
+/// * `applied` makes a matching request take effect first (the upstream acted), and only
+///   then the latency and the injected answer follow: "applied, but the answer was lost",
+///   the case a client must not repeat blindly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
@@ -35,6 +38,8 @@ pub struct Fault {
     body: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text_body: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    applied: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     lose_answers: u32,
 }
@@ -54,8 +59,15 @@ impl Fault {
             latency_ms: 0,
             body: None,
             text_body: None,
+            applied: false,
             lose_answers: 0,
         }
+    }
+
+    /// The request takes effect before the latency and the injected answer (see the type).
+    pub fn applied(mut self) -> Fault {
+        self.applied = true;
+        self
     }
 
     /// The token endpoint's own throttling as Genesys really reports it: 400
@@ -107,7 +119,9 @@ impl Fault {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Whether the rule is one [`crate::Sandbox::inject`] takes: statuses 0 or 100..=599, a
+    /// path with a leading `/`, at most one body.
+    pub fn validate(&self) -> Result<(), String> {
         if let Some(bad) = self
             .statuses
             .iter()
@@ -132,6 +146,8 @@ impl Fault {
 pub(crate) struct Decision {
     pub(crate) latency: Duration,
     pub(crate) inject: Option<Injection>,
+    /// Handle the request (change state) before the latency and the injected answer.
+    pub(crate) applied: bool,
     /// Handle the request, then drop the connection.
     pub(crate) lose_answer: bool,
 }
@@ -201,6 +217,7 @@ impl Faults {
                 continue;
             }
             decision.latency += Duration::from_millis(rule.fault.latency_ms);
+            decision.applied |= rule.fault.applied;
             if consumed || !rule.has_left() {
                 continue;
             }
@@ -275,6 +292,22 @@ mod tests {
             Some(503)
         );
         assert!(faults.decide("GET", "/x").inject.is_none());
+    }
+
+    #[test]
+    fn applied_rules_say_so() {
+        let faults = Faults::default();
+        faults.add(Fault::new("POST", "/m").applied().statuses([504]));
+        let d = faults.decide("POST", "/m");
+        assert!(d.applied);
+        assert_eq!(d.inject.map(|i| i.status), Some(504));
+        let d = faults.decide("POST", "/m");
+        assert!(!d.applied, "the rule is used up");
+        let json: Fault = serde_json::from_str(
+            r#"{"method": "POST", "path": "/m", "statuses": [504], "applied": true}"#,
+        )
+        .unwrap();
+        assert_eq!(json, Fault::new("POST", "/m").applied().statuses([504]));
     }
 
     #[test]

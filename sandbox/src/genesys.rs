@@ -11,8 +11,11 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::journal::Upstream;
+use crate::seed::{SMS_NUMBERS_PERMISSION, WHATSAPP_INTEGRATIONS_PERMISSION};
 use crate::server::{basic_credentials, bearer_token, empty, json, not_implemented, Req};
-use crate::state::{genesys_time, Contact, Org, Principal, State, HOME_DIVISION_ID};
+use crate::state::{
+    address_digits, genesys_time, Contact, Org, Principal, SentMessage, State, HOME_DIVISION_ID,
+};
 use axum::response::Response;
 
 #[derive(Clone, Copy)]
@@ -26,6 +29,8 @@ enum Endpoint {
     GetContact,
     PatchContact,
     AgentlessMessage,
+    SmsPhoneNumbers,
+    WhatsAppIntegrations,
 }
 
 #[derive(Clone, Copy)]
@@ -102,6 +107,18 @@ const ROUTES: &[Route] = &[
         pattern: "/api/v2/conversations/messages/agentless",
         endpoint: Endpoint::AgentlessMessage,
         permission: Permission::Required("conversation:message:create"),
+    },
+    Route {
+        method: "GET",
+        pattern: "/api/v2/routing/sms/phonenumbers",
+        endpoint: Endpoint::SmsPhoneNumbers,
+        permission: Permission::Required(SMS_NUMBERS_PERMISSION),
+    },
+    Route {
+        method: "GET",
+        pattern: "/api/v2/conversations/messaging/integrations/whatsapp",
+        endpoint: Endpoint::WhatsAppIntegrations,
+        permission: Permission::Required(WHATSAPP_INTEGRATIONS_PERMISSION),
     },
 ];
 
@@ -372,8 +389,40 @@ pub(crate) fn api(state: &mut State, req: &Req) -> Response {
         Endpoint::PatchContact => with_contact(org, req, &param("contactId"), |contact, req| {
             patch_contact(contact, req)
         }),
-        Endpoint::AgentlessMessage => agentless(req),
+        Endpoint::AgentlessMessage => agentless(org, req),
+        Endpoint::SmsPhoneNumbers => listing(sms_numbers(org)),
+        Endpoint::WhatsAppIntegrations => listing(whatsapp_integrations(org)),
     }
+}
+
+fn sms_numbers(org: &Org) -> Vec<Value> {
+    org.sms_numbers
+        .iter()
+        .map(|n| {
+            json!({"id": n.id, "name": n.phone_number, "phoneNumber": n.phone_number,
+                   "phoneNumberType": "local", "phoneNumberStatus": n.phone_number_status,
+                   "countryCode": "US", "selfUri": format!("/api/v2/routing/sms/phonenumbers/{}", n.id)})
+        })
+        .collect()
+}
+
+fn whatsapp_integrations(org: &Org) -> Vec<Value> {
+    org.whatsapp_integrations
+        .iter()
+        .map(|w| {
+            json!({"id": w.id, "name": w.name, "phoneNumber": w.phone_number, "status": w.status,
+                   "version": 1, "selfUri": format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", w.id)})
+        })
+        .collect()
+}
+
+/// A Genesys entity listing; the sandbox answers every entity on one page.
+fn listing(entities: Vec<Value>) -> Response {
+    json(
+        200,
+        &json!({"entities": entities, "pageSize": entities.len().max(25), "pageNumber": 1,
+                "total": entities.len(), "pageCount": 1}),
+    )
 }
 
 fn tokens_me(org: &Org, principal: &Principal) -> Response {
@@ -706,7 +755,9 @@ fn patch_contact(contact: &mut Contact, req: &Req) -> Response {
     json(200, &contact.to_json())
 }
 
-fn agentless(req: &Req) -> Response {
+/// `POST /api/v2/conversations/messages/agentless`: the refusals upstream-facts describes,
+/// with codes and texts the sandbox chose [U: Genesys' own are not in upstream-facts].
+fn agentless(org: &mut Org, req: &Req) -> Response {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(body) => body,
         Err(e) => return bad_request(req, &format!("The request body is not valid JSON: {e}")),
@@ -716,19 +767,158 @@ fn agentless(req: &Req) -> Response {
             return bad_request(req, &format!("{field} is required"));
         }
     }
-    if body.get("textBody").is_none() && body.get("messagingTemplate").is_none() {
+    let text = body.get("textBody").and_then(Value::as_str);
+    if text.is_none() && body.get("messagingTemplate").is_none() {
         return bad_request(req, "one of textBody or messagingTemplate is required");
     }
-    json(
-        202,
-        &json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "conversationId": uuid::Uuid::new_v4().to_string(),
-            "fromAddress": body["fromAddress"],
-            "toAddress": body["toAddress"],
-            "messengerType": body["toAddressMessengerType"],
-            "textBody": body.get("textBody"),
-            "timestamp": genesys_time(OffsetDateTime::now_utc()),
-        }),
-    )
+    let from = body["fromAddress"].as_str().unwrap_or_default();
+    let to = body["toAddress"].as_str().unwrap_or_default();
+    let kind = body["toAddressMessengerType"].as_str().unwrap_or_default();
+    let refused = match kind {
+        "sms" => check_sms(org, req, from, to, text),
+        "whatsapp" => check_whatsapp(org, req, &body, from, to, text),
+        other => {
+            return error(
+                req,
+                501,
+                "sandbox.not.implemented",
+                &format!("bridge-sandbox does not model agentless messages of type {other:?}"),
+            )
+        }
+    };
+    if let Err(response) = refused {
+        return response;
+    }
+    let use_existing = body
+        .get("useExistingActiveConversation")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let active = org
+        .messaging_conversations
+        .iter()
+        .find(|c| c.messenger_type == kind && address_digits(&c.address) == address_digits(to));
+    let conversation_id = match (active, use_existing) {
+        (Some(c), true) => c.id.clone(),
+        (Some(_), false) => {
+            return error(
+                req,
+                400,
+                "conversation.active",
+                "The recipient already has an active conversation. Set useExistingActiveConversation to true to send the message into it.",
+            )
+        }
+        (None, _) => uuid::Uuid::new_v4().to_string(),
+    };
+    let sent = SentMessage {
+        id: uuid::Uuid::new_v4().to_string(),
+        conversation_id,
+        request: body.clone(),
+    };
+    let response = json!({
+        "id": sent.id,
+        "conversationId": sent.conversation_id,
+        "fromAddress": body["fromAddress"],
+        "toAddress": body["toAddress"],
+        "messengerType": body["toAddressMessengerType"],
+        "textBody": body.get("textBody"),
+        "messagingTemplate": body.get("messagingTemplate"),
+        "useExistingActiveConversation": use_existing,
+        "timestamp": genesys_time(OffsetDateTime::now_utc()),
+        "selfUri": format!("/api/v2/conversations/messages/{}", sent.id),
+    });
+    org.sent_messages.push(sent);
+    json(202, &response)
+}
+
+fn check_sms(
+    org: &Org,
+    req: &Req,
+    from: &str,
+    to: &str,
+    text: Option<&str>,
+) -> Result<(), Response> {
+    if !org
+        .sms_numbers
+        .iter()
+        .any(|n| n.phone_number == from && n.phone_number_status.eq_ignore_ascii_case("active"))
+    {
+        return Err(error(
+            req,
+            400,
+            "messaging.fromaddress.invalid",
+            &format!("fromAddress {from} is not a provisioned SMS number of this organization."),
+        ));
+    }
+    let e164 = to.strip_prefix('+').is_some_and(|d| {
+        (2..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    });
+    if !e164 {
+        return Err(bad_request(
+            req,
+            "toAddress must be a phone number in E.164 format for the sms messenger type.",
+        ));
+    }
+    match text {
+        None => Err(bad_request(
+            req,
+            "textBody is required for the sms messenger type.",
+        )),
+        Some(t) if t.chars().count() > 765 => Err(bad_request(
+            req,
+            "textBody exceeds the maximum of 765 characters for SMS.",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn check_whatsapp(
+    org: &Org,
+    req: &Req,
+    body: &Value,
+    from: &str,
+    to: &str,
+    text: Option<&str>,
+) -> Result<(), Response> {
+    match org.whatsapp_integrations.iter().find(|w| w.id == from) {
+        None => {
+            return Err(error(
+                req,
+                400,
+                "messaging.fromaddress.invalid",
+                &format!("fromAddress {from} is not a WhatsApp integration of this organization."),
+            ))
+        }
+        Some(w) if !w.status.eq_ignore_ascii_case("active") => {
+            return Err(error(
+                req,
+                400,
+                "messaging.integration.inactive",
+                &format!("The WhatsApp integration {from} is not active."),
+            ))
+        }
+        Some(_) => {}
+    }
+    if to.is_empty() || !to.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_request(
+            req,
+            "toAddress must be the E.164 number without the leading + for the whatsapp messenger type.",
+        ));
+    }
+    if !body
+        .get("messagingTemplate")
+        .and_then(|t| t.get("responseId"))
+        .is_some_and(Value::is_string)
+    {
+        return Err(bad_request(
+            req,
+            "messagingTemplate with a responseId is required for the whatsapp messenger type.",
+        ));
+    }
+    if text.is_some_and(|t| t.chars().count() > 2000) {
+        return Err(bad_request(
+            req,
+            "textBody exceeds the maximum of 2000 characters.",
+        ));
+    }
+    Ok(())
 }

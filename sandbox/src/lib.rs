@@ -33,9 +33,10 @@ pub use org_config::point_org_config;
 pub use pattern::{method_matches, path_matches};
 pub use seed::{
     default_seed, ApiTokenSeed, ConversationSeed, ExternalContactSeed, GenesysSeed,
-    OAuthClientSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed, PhoneSeed, RoleSeed, SchemaRefSeed,
-    Seed, TicketSeed, UserSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
-    ATTRIBUTES_PERMISSION,
+    MessagingConversationSeed, OAuthClientSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed,
+    PhoneSeed, RoleSeed, SchemaRefSeed, Seed, SmsNumberSeed, TicketSeed, UserSeed,
+    WhatsAppIntegrationSeed, ZendeskAccountSeed, ZendeskSeed, ZendeskUserSeed,
+    ATTRIBUTES_PERMISSION, SMS_NUMBERS_PERMISSION, WHATSAPP_INTEGRATIONS_PERMISSION,
 };
 pub use state::{StateHandle, DEFAULT_TICKET_UPDATE_LIMIT, DEFAULT_TICKET_UPDATE_WINDOW};
 

@@ -59,6 +59,12 @@ pub struct GenesysSeed {
 // [U] upstream-facts does not state which permission this route needs; configurable per seed via OrgSeed.attributePermission (optional)
 pub const ATTRIBUTES_PERMISSION: &str = "conversation:communication:update";
 
+/// [U] The permission the sandbox asks for listing SMS numbers; not in upstream-facts.
+pub const SMS_NUMBERS_PERMISSION: &str = "sms:phoneNumber:view";
+/// [U] The permission the sandbox asks for listing WhatsApp integrations; not in
+/// upstream-facts.
+pub const WHATSAPP_INTEGRATIONS_PERMISSION: &str = "messaging:integration:view";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrgSeed {
@@ -82,6 +88,55 @@ pub struct OrgSeed {
     pub conversations: Vec<ConversationSeed>,
     #[serde(default)]
     pub external_contacts: Vec<ExternalContactSeed>,
+    /// SMS numbers provisioned in the org (`GET /api/v2/routing/sms/phonenumbers`); an
+    /// agentless SMS must come from a usable one.
+    #[serde(default)]
+    pub sms_phone_numbers: Vec<SmsNumberSeed>,
+    /// The org's WhatsApp integrations; an agentless WhatsApp message must come from an
+    /// active one.
+    #[serde(default)]
+    pub whatsapp_integrations: Vec<WhatsAppIntegrationSeed>,
+    /// Messaging conversations in progress (a customer in a bot flow, a queue or with an
+    /// agent): an agentless message to their address is refused unless
+    /// `useExistingActiveConversation` is set.
+    #[serde(default)]
+    pub messaging_conversations: Vec<MessagingConversationSeed>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmsNumberSeed {
+    pub id: String,
+    /// E.164.
+    pub phone_number: String,
+    /// [U] the values are not in upstream-facts; `active` is usable, anything else is not.
+    #[serde(default = "active")]
+    pub phone_number_status: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WhatsAppIntegrationSeed {
+    pub id: String,
+    pub name: String,
+    pub phone_number: String,
+    /// [U] the values are not in upstream-facts; `Active` sends, anything else is refused.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessagingConversationSeed {
+    pub id: String,
+    /// The customer's address as the agentless request names it (E.164 for SMS, digits for
+    /// WhatsApp); compared digits-only.
+    pub address: String,
+    /// `sms` or `whatsapp`.
+    pub messenger_type: String,
+}
+
+fn active() -> String {
+    "active".to_owned()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -95,6 +95,11 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     } = identify(&shared.state, upstream, &req);
 
     let decision = shared.faults.decide(req.method.as_str(), &req.path);
+    // An `applied` rule: the upstream acts before the client waits, then the latency and
+    // the injected answer follow ("applied, but the answer was lost").
+    let applied = decision
+        .applied
+        .then(|| answer(&shared, upstream, &req, None, None, too_large));
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
@@ -102,13 +107,18 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     // A rule's lost answer is a drop after apply, like a chaos one (but not counted).
     let chaos = match (&decision.inject, decision.lose_answer) {
         (Some(_), _) => None,
+        _ if applied.is_some() => None,
         (None, true) => Some(ChaosFault::DroppedAfter),
         (None, false) => shared
             .chaos
             .decide(upstream, req.method.as_str(), &req.path),
     };
 
-    let response = answer(&shared, upstream, &req, decision.inject, chaos, too_large);
+    let response = match (decision.inject, applied) {
+        (Some(injection), _) => answer(&shared, upstream, &req, Some(injection), None, too_large),
+        (None, Some(response)) => response,
+        (None, None) => answer(&shared, upstream, &req, None, chaos, too_large),
+    };
     let response = with_request_id(response, upstream, &req.request_id);
 
     // A request that was never handled has no status; one whose answer is lost has the

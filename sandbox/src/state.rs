@@ -11,8 +11,9 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::seed::{
-    ApiTokenSeed, ConversationSeed, ExternalContactSeed, OAuthTokenSeed, OrgSeed, ParticipantSeed,
-    RoleSeed, Seed, TicketSeed, ZendeskAccountSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
+    ApiTokenSeed, ConversationSeed, ExternalContactSeed, MessagingConversationSeed, OAuthTokenSeed,
+    OrgSeed, ParticipantSeed, RoleSeed, Seed, SmsNumberSeed, TicketSeed, WhatsAppIntegrationSeed,
+    ZendeskAccountSeed, ZendeskUserSeed, ATTRIBUTES_PERMISSION,
 };
 
 /// Zendesk's Update Ticket budget: 30 updates per 10 minutes per user and ticket.
@@ -68,6 +69,24 @@ pub(crate) struct Org {
     pub(crate) users: Vec<User>,
     pub(crate) conversations: Vec<Conversation>,
     pub(crate) contacts: Vec<Contact>,
+    pub(crate) sms_numbers: Vec<SmsNumberSeed>,
+    pub(crate) whatsapp_integrations: Vec<WhatsAppIntegrationSeed>,
+    pub(crate) messaging_conversations: Vec<MessagingConversationSeed>,
+    /// Agentless messages Genesys took, oldest first.
+    pub(crate) sent_messages: Vec<SentMessage>,
+}
+
+/// An agentless message the sandbox took: the request body, the ids it answered with.
+#[derive(Clone, Debug)]
+pub(crate) struct SentMessage {
+    pub(crate) id: String,
+    pub(crate) conversation_id: String,
+    pub(crate) request: Value,
+}
+
+/// Digits only: how the sandbox compares messaging addresses (`+1555…`, `1555…`).
+pub(crate) fn address_digits(address: &str) -> String {
+    address.chars().filter(char::is_ascii_digit).collect()
 }
 
 pub(crate) struct Client {
@@ -160,6 +179,15 @@ fn participant_json(p: &ParticipantSeed) -> Value {
         }
     }
     out
+}
+
+impl SentMessage {
+    pub(crate) fn to_json(&self) -> Value {
+        let mut out = self.request.clone();
+        out["id"] = json!(self.id);
+        out["conversationId"] = json!(self.conversation_id);
+        out
+    }
 }
 
 pub(crate) struct Contact {
@@ -380,6 +408,10 @@ impl State {
                 .collect(),
             conversations: Vec::new(),
             contacts: Vec::new(),
+            sms_numbers: seed.sms_phone_numbers.clone(),
+            whatsapp_integrations: seed.whatsapp_integrations.clone(),
+            messaging_conversations: seed.messaging_conversations.clone(),
+            sent_messages: Vec::new(),
         });
         let seeded = seed
             .oauth_clients
@@ -761,6 +793,57 @@ impl StateHandle {
             .iter()
             .find(|c| c.id == contact_id)
             .map(Contact::to_json)
+    }
+
+    // --- Genesys messaging ---
+
+    /// The agentless messages org `org_id` took, oldest first: each the request body with
+    /// the `id` and `conversationId` the sandbox answered.
+    pub fn sent_messages(&self, org_id: &str) -> Vec<Value> {
+        let state = self.lock();
+        state
+            .org(org_id)
+            .map(|o| o.sent_messages.iter().map(SentMessage::to_json).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many agentless messages every org took together.
+    pub fn messages_sent(&self) -> usize {
+        self.lock().orgs.iter().map(|o| o.sent_messages.len()).sum()
+    }
+
+    /// Starts a messaging conversation with `address` (a customer in a flow, a queue or
+    /// with an agent); returns its id.
+    pub fn add_messaging_conversation(
+        &self,
+        org_id: &str,
+        address: &str,
+        messenger_type: &str,
+    ) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.lock()
+            .org_mut(org_id)
+            .unwrap_or_else(|| panic!("bridge-sandbox: no org {org_id:?}"))
+            .messaging_conversations
+            .push(MessagingConversationSeed {
+                id: id.clone(),
+                address: address.to_owned(),
+                messenger_type: messenger_type.to_owned(),
+            });
+        id
+    }
+
+    /// Sets the status of WhatsApp integration `id` (`Active`, `Inactive`, ...).
+    pub fn set_whatsapp_integration_status(&self, org_id: &str, id: &str, status: &str) {
+        let mut state = self.lock();
+        let integration = state
+            .org_mut(org_id)
+            .unwrap_or_else(|| panic!("bridge-sandbox: no org {org_id:?}"))
+            .whatsapp_integrations
+            .iter_mut()
+            .find(|w| w.id == id)
+            .unwrap_or_else(|| panic!("bridge-sandbox: no WhatsApp integration {id:?}"));
+        integration.status = status.to_owned();
     }
 
     // --- Zendesk ---

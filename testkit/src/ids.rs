@@ -65,6 +65,24 @@ pub const ZENDESK_TOKEN_A: (&str, &str) = ("bridge@acme.example", "acme-zendesk-
 /// The API token (email, token) of Zendesk account `globex`'s admin.
 pub const ZENDESK_TOKEN_B: (&str, &str) = ("bridge@globex.example", "globex-zendesk-token-local");
 
+/// Org A's provisioned SMS number (status `active`): its messaging sender.
+pub const SMS_A: &str = "+15550000100";
+/// An SMS number of org A that is seeded as `porting`: not usable yet.
+pub const SMS_A_PORTING: &str = "+15550000101";
+/// Org A's active WhatsApp integration.
+pub const WHATSAPP_A: &str = "3a0a0001-0000-4000-8000-000000000000";
+/// An inactive WhatsApp integration of org A.
+pub const WHATSAPP_A_INACTIVE: &str = "3a0a0002-0000-4000-8000-000000000000";
+/// Org B's provisioned SMS number.
+pub const SMS_B: &str = "+15550000300";
+/// Org B's active WhatsApp integration.
+pub const WHATSAPP_B: &str = "3a0b0001-0000-4000-8000-000000000000";
+/// Sam Lee (the customer of `CONV_A2`) is in an active SMS conversation of org A: an
+/// agentless message to this number is refused unless `useExistingActiveConversation`.
+pub const ACTIVE_SMS_CUSTOMER_A: &str = "+15551230003";
+/// That active SMS conversation.
+pub const MESSAGING_CONV_A: &str = "c0a00004-0000-4000-8000-000000000000";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +176,28 @@ mod tests {
                 find(&org["externalContacts"], "id", contact);
             }
         }
+        let a = org(&seed, ORG_A);
+        assert_eq!(
+            find(&a["smsPhoneNumbers"], "phoneNumber", SMS_A)["phoneNumberStatus"],
+            "active"
+        );
+        assert_eq!(
+            find(&a["smsPhoneNumbers"], "phoneNumber", SMS_A_PORTING)["phoneNumberStatus"],
+            "porting"
+        );
+        assert_eq!(
+            find(&a["whatsappIntegrations"], "id", WHATSAPP_A)["status"],
+            "Active"
+        );
+        assert_eq!(
+            find(&a["whatsappIntegrations"], "id", WHATSAPP_A_INACTIVE)["status"],
+            "Inactive"
+        );
+        let active = find(&a["messagingConversations"], "id", MESSAGING_CONV_A);
+        assert_eq!(active["address"], ACTIVE_SMS_CUSTOMER_A);
+        let b = org(&seed, ORG_B);
+        find(&b["smsPhoneNumbers"], "phoneNumber", SMS_B);
+        find(&b["whatsappIntegrations"], "id", WHATSAPP_B);
         for (org_id, user, token) in [
             (ORG_A, AGENT_USER_A, USER_TOKEN_A),
             (ORG_A, OTHER_USER_A, OTHER_USER_TOKEN_A),

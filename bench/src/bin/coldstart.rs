@@ -52,7 +52,11 @@ struct Args {
 /// function needs one, and calls its upstream. Every `functions/<name>` must have a line
 /// here (the bench refuses to run without one); its AWS resources, if any, go in
 /// [`Bench::own_env`].
-const EVENTS: [(&str, &str); 3] = [
+const EVENTS: [(&str, &str); 4] = [
+    (
+        "agentless-messages",
+        "agentless-messages/data-action-sms-text.json",
+    ),
     (
         "attribute-writer",
         "attribute-writer/data-action-attributes-json.json",
@@ -233,6 +237,17 @@ impl Bench {
                 self.ingest.ticket_queue_url.clone(),
             ));
             env.push(("BRIDGE_IDEMPOTENCY_TABLE".into(), self.ingest.table.clone()));
+        }
+        if function == "agentless-messages" {
+            // Its message claims go to the same table. Its DLQ is written only for a message
+            // that may have been sent, which the sandbox's plain answers never cause here, so
+            // the run's ticket queue stands in for it. The warm invocations repeat the
+            // event's idempotencyKey: after the first, each is a claim read and no POST.
+            env.push(("BRIDGE_IDEMPOTENCY_TABLE".into(), self.ingest.table.clone()));
+            env.push((
+                "BRIDGE_MESSAGE_DLQ_URL".into(),
+                self.ingest.ticket_queue_url.clone(),
+            ));
         }
         env
     }

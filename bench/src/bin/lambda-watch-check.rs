@@ -16,6 +16,13 @@ use bridge_sandbox::Sandbox;
 use clap::Parser;
 use serde_json::{json, Value};
 
+/// Functions this check does not start yet, and why (printed on every run). Their fixtures
+/// run in the replay (`e2e/tests/replay.rs`) instead.
+const NOT_UNDER_WATCH: [(&str, &str); 1] = [(
+    "agentless-messages",
+    "it needs its own DLQ setting, and several of its fixtures need the sandbox's fault rules, which this check does not inject",
+)];
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lambda-watch-check",
@@ -178,11 +185,20 @@ impl Check {
         Ok(child)
     }
 
-    /// Every fixture of every function (each `functions/<name>`, its fixtures in
+    /// Every fixture of every function (each `functions/<name>` but [`NOT_UNDER_WATCH`], its fixtures in
     /// `events/<name>/`), one watch server per deployment setting they need; `true` if all
     /// were as expected.
     async fn all(&self, log: &Path, build_timeout: Duration) -> Result<bool, Error> {
-        let functions = bridge_bench::functions(&self.root)?;
+        let functions: Vec<String> = bridge_bench::functions(&self.root)?
+            .into_iter()
+            .filter(|f| match NOT_UNDER_WATCH.iter().find(|(n, _)| n == f) {
+                Some((_, why)) => {
+                    println!("-- {f}: not run under `cargo lambda watch` here ({why}); `bridge dev --replay events/{f}/` replays its fixtures");
+                    false
+                }
+                None => true,
+            })
+            .collect();
         let mut groups: BTreeMap<Option<String>, Vec<(String, PathBuf)>> = BTreeMap::new();
         for f in &functions {
             for fixture in fixtures(&self.root.join("events").join(f))? {
@@ -379,6 +395,7 @@ impl Check {
             let worker = match consumer {
                 Consumer::AttributeWriter => "attribute-writer",
                 Consumer::TicketStatus => "ticket-status",
+                Consumer::AgentlessMessages => "agentless-messages",
             };
             while !pending.is_empty() {
                 for p in pending.iter_mut() {

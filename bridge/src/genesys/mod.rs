@@ -12,6 +12,7 @@
 //! never cached, never refreshed, never mixed with the org's OAuth client.
 
 mod errors;
+mod messaging;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +28,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub use errors::{extract_permissions, ApiErrorBody, ApiReader, Credential, TokenReader};
+pub use messaging::{
+    explain_refusal, may_have_been_sent, refusal, AgentlessRequest, AgentlessSent,
+    MessagingTemplate, Refusal, SmsPhoneNumber, TemplateParameter, WhatsAppIntegration,
+    MESSAGE_CREATE,
+};
 pub use types::*;
 
 use crate::config::OrgConfig;

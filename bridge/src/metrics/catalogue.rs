@@ -79,7 +79,9 @@ const fn count(
 const INGEST: &str = "webhook-ingest";
 const WRITER: &str = "attribute-writer";
 const TICKETS: &str = "ticket-status";
-const WORKERS: &str = "attribute-writer, ticket-status";
+const MESSAGES: &str = "agentless-messages";
+const WORKERS: &str = "attribute-writer, ticket-status, agentless-messages";
+const ZENDESK_WORKERS: &str = "attribute-writer, ticket-status";
 const ALL: &str = "all";
 
 /// The metric of an invocation's duration.
@@ -92,7 +94,7 @@ pub const FAILED: &str = "failed";
 /// Every metric, in the README's order.
 pub const CATALOGUE: &[MetricInfo] = &[
     count("Accepted", Scope::PerOrg, INGEST, "an event accepted and its jobs queued"),
-    count("Duplicate", Scope::AllOrgs, INGEST, "an event already delivered, dropped (no job)"),
+    count("Duplicate", Scope::AllOrgs, "webhook-ingest, agentless-messages", "an event already delivered, dropped (no job); for agentless-messages, a message sent before under the same claim (nothing sent now)"),
     count("Unrouted", Scope::AllOrgs, INGEST, "an event accepted that asks for no job (other topic, enrichment off)"),
     count("Rejected", Scope::PerOrg, INGEST, "a request or event refused as sent: 4xx (bad credential, bad input, too large, wrong path), an invalid EventBridge event or one of an org with no config"),
     count("InProgress", Scope::AllOrgs, INGEST, "an event another invocation is delivering right now (409, retried by the sender)"),
@@ -108,13 +110,15 @@ pub const CATALOGUE: &[MetricInfo] = &[
     count("Unmapped", Scope::AllOrgs, TICKETS, "a wrap-up code that maps to no status: ticket left alone"),
     count("NoTicket", Scope::AllOrgs, TICKETS, "a wrap-up with no usable ticket id"),
     count("Superseded", Scope::AllOrgs, TICKETS, "a wrap-up job that a later one for the same ticket in the batch replaced"),
+    count("Sent", Scope::PerOrg, MESSAGES, "an agentless message Genesys took (data action or message job)"),
+    count("MayHaveBeenSent", Scope::PerOrg, MESSAGES, "a message whose send reached Genesys without an answer saying whether it took effect: not sent again (a data action's Genesys.MayHaveBeenSent, a job put in the DLQ marked so)"),
     count(DEAD_LETTERED, Scope::PerOrg, WORKERS, "a message that failed its last delivery (ApproximateReceiveCount reached BRIDGE_MAX_RECEIVE_COUNT): SQS moves it to the DLQ"),
     count("GenesysThrottled", Scope::PerOrg, ALL, "a Genesys answer that throttled: 429, or the token endpoint's 400 rate limit"),
     count("Genesys5xx", Scope::PerOrg, ALL, "a Genesys 5xx answer"),
     count("GenesysUnreachable", Scope::AllOrgs, ALL, "a Genesys request with no answer (connect, TLS, timeout, reset)"),
-    count("ZendeskThrottled", Scope::PerOrg, WORKERS, "a Zendesk 429 answer"),
-    count("Zendesk5xx", Scope::PerOrg, WORKERS, "a Zendesk 5xx answer"),
-    count("ZendeskUnreachable", Scope::AllOrgs, WORKERS, "a Zendesk request with no answer (connect, TLS, timeout, reset)"),
+    count("ZendeskThrottled", Scope::PerOrg, ZENDESK_WORKERS, "a Zendesk 429 answer"),
+    count("Zendesk5xx", Scope::PerOrg, ZENDESK_WORKERS, "a Zendesk 5xx answer"),
+    count("ZendeskUnreachable", Scope::AllOrgs, ZENDESK_WORKERS, "a Zendesk request with no answer (connect, TLS, timeout, reset)"),
     MetricInfo {
         name: LATENCY,
         unit: Unit::Milliseconds,

@@ -344,8 +344,9 @@ impl JobQueues for SqsQueues {
     }
 }
 
-/// The two workers, as their Lambda functions: one runtime (one warm container's caches)
-/// each.
+/// The two workers the chaos plan feeds, as their Lambda functions: one runtime (one warm
+/// container's caches) each. Its events make no `message.agentless` jobs, so
+/// agentless-messages is not driven here.
 pub struct Workers {
     pub attribute_writer: Runtime,
     pub ticket_status: Runtime,
@@ -364,6 +365,11 @@ impl Workers {
                 attribute_writer::handle(&self.attribute_writer, event, ctx).await
             }
             Consumer::TicketStatus => ticket_status::handle(&self.ticket_status, event, ctx).await,
+            // The chaos plan makes no customer messages (see `Workers`).
+            Consumer::AgentlessMessages => Err(Diagnostic {
+                error_type: "Bridge.Unsupported".into(),
+                error_message: "the chaos run does not drive agentless-messages".into(),
+            }),
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `bridge dev`: the whole pipeline on one machine with the embedded defaults — the
-//! sandbox for Genesys and Zendesk, org files from a directory, an in-memory queue and
-//! idempotency store — running the real handlers of all three functions.
+//! sandbox for Genesys and Zendesk, org files from a directory, an in-memory queue,
+//! idempotency store and DLQ — running the real handlers of all four functions.
 //!
 //! [`Pipeline`] (module `pipeline`) is the wiring, shared by the HTTP server ([`server`])
 //! and the fixture replay ([`replay`]): invoke a function with a Lambda event, then drain
-//! the queue into the two consumers as SQS batches, the way the event source mappings
+//! the queue into the three consumers as SQS batches, the way the event source mappings
 //! would. This module holds what both need besides: the functions by name, the sandbox
 //! with the org files pointed at it, and one-line descriptions of calls and jobs.
 
@@ -26,19 +26,21 @@ pub use pipeline::{DeadLetter, Pipeline, WorkerRun, MAX_RECEIVES};
 
 use crate::exit::CliError;
 
-/// The three functions.
+/// The four functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Function {
     WebhookIngest,
     AttributeWriter,
     TicketStatus,
+    AgentlessMessages,
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [
+    pub const ALL: [Function; 4] = [
         Function::WebhookIngest,
         Function::AttributeWriter,
         Function::TicketStatus,
+        Function::AgentlessMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,7 +48,13 @@ impl Function {
             Function::WebhookIngest => "webhook-ingest",
             Function::AttributeWriter => "attribute-writer",
             Function::TicketStatus => "ticket-status",
+            Function::AgentlessMessages => "agentless-messages",
         }
+    }
+
+    /// The names of all four, for messages: "webhook-ingest, attribute-writer, ...".
+    pub fn names() -> String {
+        Function::ALL.map(Function::name).join(", ")
     }
 
     pub fn from_name(name: &str) -> Option<Function> {
@@ -57,6 +65,7 @@ impl Function {
         match c {
             Consumer::AttributeWriter => Function::AttributeWriter,
             Consumer::TicketStatus => Function::TicketStatus,
+            Consumer::AgentlessMessages => Function::AgentlessMessages,
         }
     }
 }
@@ -280,6 +289,24 @@ pub fn describe_job(j: &JobEnvelope) -> String {
                 .unwrap_or_default(),
             t.ticket_id
                 .map(|id| format!(" ticket {id}"))
+                .unwrap_or_default()
+        ),
+        // The recipient is not shown: a phone number is customer data.
+        Job::MessageAgentless(m) => format!(
+            "{} to {}{}",
+            match (&m.template, &m.sender) {
+                (Some(t), _) => format!("template {t}"),
+                (None, Some(s)) => format!("text from sender {s}"),
+                (None, None) => "(no template or sender)".to_string(),
+            },
+            match (&m.to_address, &m.conversation_id) {
+                (Some(_), _) => "a given address".to_string(),
+                (None, Some(c)) => format!("the customer of conversation {c}"),
+                (None, None) => "(no recipient)".to_string(),
+            },
+            m.idempotency_key
+                .as_deref()
+                .map(|k| format!(" key {k}"))
                 .unwrap_or_default()
         ),
     };

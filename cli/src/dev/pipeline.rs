@@ -1,7 +1,9 @@
 //! The local pipeline of `bridge dev`: invoke a function's real handler with a Lambda
-//! event, then drain the in-memory queue into the two consumers as SQS batches, redelivering
-//! failed jobs and dead-lettering them the way SQS and the event source mappings would.
-//! The functions' metrics lines are kept ([`Pipeline::metrics`]) instead of printed.
+//! event, then drain the in-memory queue into the three consumers as SQS batches,
+//! redelivering failed jobs and dead-lettering them the way SQS and the event source
+//! mappings would. agentless-messages also dead-letters a message that may have been sent
+//! itself, into its (in-memory) DLQ, as it does in AWS. The functions' metrics lines are
+//! kept ([`Pipeline::metrics`]) instead of printed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -9,10 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bridge::http::HttpClient;
-use bridge::idempotency::{MemoryIdempotency, DEFAULT_RECORD_TTL};
+use bridge::idempotency::{IdempotencyStore, MemoryIdempotency, DEFAULT_RECORD_TTL};
 use bridge::jobs::{Consumer, JobEnvelope};
 use bridge::metrics::{Captured, Metrics};
-use bridge::queue::{JobQueue, MemoryQueue, MAX_BATCH_ENTRIES};
+use bridge::queue::{
+    JobQueue, MemoryDeadLetters, MemoryQueue, MAX_BATCH_ENTRIES, MAY_HAVE_BEEN_SENT,
+    OUTCOME_ATTRIBUTE, REASON_ATTRIBUTE,
+};
 use bridge::secrets::{MemorySource, DEFAULT_TTL};
 use bridge::Runtime;
 use bridge_sandbox::Sandbox;
@@ -43,13 +48,31 @@ pub struct WorkerRun {
     pub dead_lettered: Vec<String>,
 }
 
-/// A job that failed [`MAX_RECEIVES`] deliveries.
+/// A job that failed [`MAX_RECEIVES`] deliveries, or that its worker dead-lettered itself.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
     pub job: JobEnvelope,
     pub function: Function,
     pub reason: String,
+    /// The SQS message attributes the worker set (`bridge-outcome`, ...); empty for a job
+    /// SQS moved after its deliveries.
+    pub attributes: BTreeMap<String, String>,
 }
+
+impl DeadLetter {
+    /// Marked "may have been sent": `bridge dlq replay` refuses it unless told
+    /// `--resend-ambiguous`.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.attributes.get(OUTCOME_ATTRIBUTE).map(String::as_str) == Some(MAY_HAVE_BEEN_SENT)
+    }
+}
+
+/// The consumers, in the order the pipeline drains their queues.
+const CONSUMERS: [Consumer; 3] = [
+    Consumer::AttributeWriter,
+    Consumer::TicketStatus,
+    Consumer::AgentlessMessages,
+];
 
 /// The local pipeline: one sandbox, one runtime (like one warm Lambda container per
 /// function, sharing caches), one queue, one idempotency store.
@@ -60,6 +83,9 @@ pub struct Pipeline {
     pub metrics: Captured,
     pub queue: Arc<MemoryQueue>,
     pub ingest: webhook_ingest::Ingest,
+    pub messenger: agentless_messages::Messenger,
+    /// agentless-messages' own DLQ (messages that may have been sent).
+    pub message_dlq: Arc<MemoryDeadLetters>,
     pub orgs: Vec<LocalOrg>,
     receives: Mutex<HashMap<String, u32>>,
     dead_letters: Mutex<Vec<DeadLetter>>,
@@ -103,18 +129,24 @@ impl Pipeline {
         rt.metrics = metrics.with_max_receive_count(Some(MAX_RECEIVES));
         let rt = Arc::new(rt);
         let queue = Arc::new(MemoryQueue::new());
-        let idempotency = Arc::new(MemoryIdempotency::new(DEFAULT_RECORD_TTL));
+        let idempotency: Arc<dyn IdempotencyStore> =
+            Arc::new(MemoryIdempotency::new(DEFAULT_RECORD_TTL));
         let ingest = webhook_ingest::Ingest::new(
             rt.clone(),
             queue.clone() as Arc<dyn JobQueue>,
-            idempotency,
+            idempotency.clone(),
         );
+        let message_dlq = Arc::new(MemoryDeadLetters::new());
+        let messenger =
+            agentless_messages::Messenger::new(rt.clone(), idempotency, message_dlq.clone());
         Ok(Pipeline {
             sandbox,
             rt,
             metrics: captured,
             queue,
             ingest,
+            messenger,
+            message_dlq,
             orgs,
             receives: Mutex::new(HashMap::new()),
             dead_letters: Mutex::new(Vec::new()),
@@ -148,13 +180,16 @@ impl Pipeline {
             Function::WebhookIngest => webhook_ingest::handle(&self.ingest, event, ctx).await,
             Function::AttributeWriter => attribute_writer::handle(&self.rt, event, ctx).await,
             Function::TicketStatus => ticket_status::handle(&self.rt, event, ctx).await,
+            Function::AgentlessMessages => {
+                agentless_messages::handle(&self.messenger, event, ctx).await
+            }
         }
     }
 
-    /// Takes every queued job: the attribute-writer's, then the ticket-status's, each
-    /// oldest first.
+    /// Takes every queued job: the attribute-writer's, the ticket-status's, then the
+    /// agentless-messages', each oldest first.
     pub fn take_queued(&self) -> Vec<JobEnvelope> {
-        [Consumer::AttributeWriter, Consumer::TicketStatus]
+        CONSUMERS
             .into_iter()
             .flat_map(|c| self.queue.drain(c))
             .collect()
@@ -175,7 +210,7 @@ impl Pipeline {
     /// [`MAX_RECEIVES`] deliveries, then dead-lettered.
     pub async fn drain_once(&self) -> Vec<WorkerRun> {
         let mut runs = Vec::new();
-        for consumer in [Consumer::AttributeWriter, Consumer::TicketStatus] {
+        for consumer in CONSUMERS {
             let jobs = self.queue.drain(consumer);
             for batch in jobs.chunks(MAX_BATCH_ENTRIES) {
                 runs.push(self.deliver(Function::of_consumer(consumer), batch).await);
@@ -230,6 +265,7 @@ impl Pipeline {
                         job: (*job).clone(),
                         function,
                         reason: reason.clone(),
+                        attributes: BTreeMap::new(),
                     });
             } else {
                 again.push((*job).clone());
@@ -282,8 +318,25 @@ impl Pipeline {
         d
     }
 
+    /// Every dead letter so far: jobs that failed every delivery, then the messages
+    /// agentless-messages dead-lettered itself.
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
-        self.dead_letters.lock().expect("poisoned").clone()
+        let mut all = self.dead_letters.lock().expect("poisoned").clone();
+        all.extend(
+            self.message_dlq
+                .snapshot()
+                .into_iter()
+                .map(|(job, attributes)| DeadLetter {
+                    reason: attributes
+                        .get(REASON_ATTRIBUTE)
+                        .cloned()
+                        .unwrap_or_default(),
+                    job,
+                    function: Function::AgentlessMessages,
+                    attributes,
+                }),
+        );
+        all
     }
 }
 

@@ -167,7 +167,7 @@ impl DevServer {
 }
 
 async fn index() -> &'static str {
-    "bridge dev: POST /orgs/{orgId}/events and POST /orgs/{orgId}/user/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer:org-<orgId>|ticket-status:org-<orgId>} (Lambda invoke JSON)\n"
+    "bridge dev: POST /orgs/{orgId}/events and POST /orgs/{orgId}/user/events (ingest, as the Function URL), POST /invoke/{webhook-ingest|attribute-writer:org-<orgId>|ticket-status:org-<orgId>|agentless-messages:org-<orgId>} (Lambda invoke JSON)\n"
 }
 
 async fn fallback(method: Method, uri: Uri) -> Response {
@@ -293,7 +293,7 @@ async fn invoke(
     let Some(invoked) = Invoked::parse(&function) else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no function {function:?}; expected webhook-ingest, attribute-writer or ticket-status, with the alias a data action invokes (attribute-writer:org-<orgId>)\n"),
+            format!("no function {function:?}; expected webhook-ingest, attribute-writer, ticket-status or agentless-messages, with the alias a data action invokes (attribute-writer:org-<orgId>)\n"),
         )
             .into_response();
     };

@@ -12,13 +12,15 @@
 //!
 //! One module per family of checks, each making its rows: `config` (the schema),
 //! `token` (the Genesys token), `org` (tokens/me), `permissions` (roles or probes,
-//! per capability), `zendesk` (the credential); `report` holds the rows and renders
+//! per capability), `senders` (the org's messaging senders, folded into the agentless
+//! messaging row), `zendesk` (the credential); `report` holds the rows and renders
 //! them. This module runs them in order and skips what an earlier failure makes pointless.
 
 mod config;
 mod org;
 mod permissions;
 mod report;
+mod senders;
 mod token;
 mod zendesk;
 

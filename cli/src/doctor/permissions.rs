@@ -49,12 +49,16 @@ pub const CAPABILITIES: [Capability; 4] = [
         ],
     },
     Capability {
-        id: "capability.agentlessMessaging",
+        id: MESSAGING_ID,
         title: "agentless messaging",
-        used_for: "the Premium App creating messaging conversations",
+        used_for: "agentless-messages sending SMS and WhatsApp messages to customers",
         needs: &[("conversation:message:create", false)],
     },
 ];
+
+/// The messaging capability's row, which also checks the org's senders
+/// ([`super::senders`]).
+const MESSAGING_ID: &str = "capability.agentlessMessaging";
 
 /// The roles row, then one row per capability. `info` is tokens/me's answer for the token.
 pub(super) async fn checks(
@@ -66,7 +70,12 @@ pub(super) async fn checks(
     let (roles_row, permissions) = read_permissions(genesys, cfg, info, deadline).await;
     let mut out = vec![roles_row];
     for cap in &CAPABILITIES {
-        out.push(capability_check(cap, &permissions, cfg));
+        let mut row = capability_check(cap, &permissions, cfg);
+        if cap.id == MESSAGING_ID {
+            let found = super::senders::check(&genesys.org(cfg, deadline()), cfg).await;
+            row = super::senders::fold(row, &found);
+        }
+        out.push(row);
     }
     out
 }

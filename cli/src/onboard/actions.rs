@@ -25,8 +25,8 @@ pub struct DataAction {
     pub definition: &'static str,
 }
 
-/// Every data action. Adding a data-action function (e.g. agentless-messages) adds one row
-/// here, its definition in `infra/genesys/`, and its block in `infra/org.yaml`.
+/// Every data action. Adding a data-action function adds one row here, its definition in
+/// `infra/genesys/`, and its block in `infra/org.yaml`.
 pub const ACTIONS: &[DataAction] = &[
     DataAction {
         key: "attribute-writer",
@@ -39,6 +39,12 @@ pub const ACTIONS: &[DataAction] = &[
         file: "ticket-status.action.json",
         alias_output: "TicketStatusAliasArn",
         definition: include_str!("../../../infra/genesys/ticket-status.action.json"),
+    },
+    DataAction {
+        key: "agentless-messages",
+        file: "agentless-messages.action.json",
+        alias_output: "AgentlessMessagesAliasArn",
+        definition: include_str!("../../../infra/genesys/agentless-messages.action.json"),
     },
 ];
 
@@ -103,7 +109,7 @@ pub fn assign_arns(specs: &[String]) -> Result<BTreeMap<&'static str, String>, C
         };
         let parsed = parse_function_arn(arn).ok_or_else(|| {
             CliError::usage(format!(
-                "--function-arn {arn:?} is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<alias>]); use the org stack outputs AttributeWriterAliasArn / TicketStatusAliasArn"
+                "--function-arn {arn:?} is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<alias>]); use the org stack outputs AttributeWriterAliasArn / TicketStatusAliasArn / AgentlessMessagesAliasArn"
             ))
         })?;
         let found = match key {

@@ -160,6 +160,10 @@ mod tests {
                 "arn:aws:lambda:eu-west-1:123456789012:function:gb-ticket-status",
             ),
             (
+                "AgentlessMessagesFunctionArn",
+                "arn:aws:lambda:eu-west-1:123456789012:function:gb-agentless-messages",
+            ),
+            (
                 "EventDeliveryDlqArn",
                 "arn:aws:sqs:eu-west-1:123456789012:gb-EventDeliveryDlq-X",
             ),
@@ -273,6 +277,7 @@ mod tests {
         for (k, f) in [
             ("AttributeWriterAliasArn", "AttributeWriterFunctionArn"),
             ("TicketStatusAliasArn", "TicketStatusFunctionArn"),
+            ("AgentlessMessagesAliasArn", "AgentlessMessagesFunctionArn"),
         ] {
             org_stack
                 .outputs

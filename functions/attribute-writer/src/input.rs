@@ -264,6 +264,10 @@ pub fn parse_job(job: Job) -> Result<JobInput> {
             "kind",
             "ticket.wrapup jobs belong on the ticket-status queue, not the attribute-writer queue; check webhook-ingest's routing",
         )),
+        Job::MessageAgentless(_) => Err(BridgeError::validation(
+            "kind",
+            "message.agentless jobs belong on the agentless-messages queue, not the attribute-writer queue; check webhook-ingest's routing",
+        )),
     }
 }
 

@@ -24,7 +24,10 @@ async fn main() -> Result<(), Error> {
     let aws = bridge::aws::sdk_config_with(settings.aws_endpoint_url.as_deref(), &http).await;
     let ingest = Ingest::with(
         Arc::new(Runtime::from_settings(&settings, http, Some(&aws))?),
-        Arc::new(SqsQueue::from_conf(&aws, attribute_queue, ticket_queue)),
+        Arc::new(
+            SqsQueue::from_conf(&aws, attribute_queue, ticket_queue)
+                .with_message_queue_url(settings.message_queue_url.clone()),
+        ),
         Arc::new(DynamoIdempotency::from_conf(&aws, table)),
         Limits::from_settings(&settings),
         Arc::new(SystemClock),

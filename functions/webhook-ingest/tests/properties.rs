@@ -161,6 +161,7 @@ fn check_accepted(event_id: &str, jobs: &[JobEnvelope], org: &str) {
                 v.extend(t.agent_user_id.as_deref());
                 v
             }
+            Job::MessageAgentless(m) => m.conversation_id.as_deref().into_iter().collect(),
         };
         for id in ids {
             assert_eq!(

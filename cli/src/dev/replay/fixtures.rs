@@ -31,6 +31,9 @@ pub struct Expect {
     /// The stable error type (`Zendesk.ClosedTicket`; for HTTP answers the body's errorType).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// Text the error message contains (for HTTP answers: the body's `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_contains: Option<String>,
     /// Function URL requests: the HTTP status answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
@@ -63,6 +66,16 @@ pub struct Expect {
     /// sandbox: `*` one segment, `**` any number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<BTreeMap<String, usize>>,
+    /// Agentless messages Genesys took (the sandbox), across orgs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_sent: Option<usize>,
+    /// Dead letters marked "may have been sent" (agentless-messages' own DLQ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_have_been_sent: Option<usize>,
+    /// Not a check: sandbox fault rules (its `POST /__sandbox/faults` JSON) added before the
+    /// event runs, e.g. a 504 "applied, but the answer was lost".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<bridge_sandbox::Fault>>,
     /// What the functions' metrics add up to over the whole run: `"Updated": 1` (all
     /// orgs) or `"<orgId>/Updated": 1` (one org); an unstated metric is not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +151,10 @@ pub(super) fn load_expect(path: &Path) -> Result<Expect, String> {
     let ep = expect_path(path);
     read_json(&ep)
         .and_then(|v| serde_json::from_value(v).map_err(|e| format!("{}: {e}", ep.display())))
+        .and_then(|e: Expect| {
+            check_faults(&e).map_err(|why| format!("{}: {why}", ep.display()))?;
+            Ok(e)
+        })
         .map_err(|e| {
             if ep.exists() {
                 e
@@ -148,6 +165,14 @@ pub(super) fn load_expect(path: &Path) -> Result<Expect, String> {
                 )
             }
         })
+}
+
+/// Every fault rule of `e` is one the sandbox takes.
+pub(super) fn check_faults(e: &Expect) -> Result<(), String> {
+    for (i, f) in e.faults.iter().flatten().enumerate() {
+        f.validate().map_err(|why| format!("faults[{i}]: {why}"))?;
+    }
+    Ok(())
 }
 
 fn expect_path(fixture: &Path) -> PathBuf {
@@ -162,15 +187,22 @@ fn expect_path(fixture: &Path) -> PathBuf {
 pub(super) fn load_scenario(doc: Value) -> Result<Scenario, String> {
     let scenario: Scenario =
         serde_json::from_value(doc).map_err(|e| format!("not a valid scenario: {e}"))?;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        if let Some(e) = &step.expect {
+            check_faults(e).map_err(|why| format!("step {}: {why}", i + 1))?;
+        }
+    }
     if let Some(e) = &scenario.expect {
         if e.outcome.is_some()
             || e.error_type.is_some()
+            || e.error_contains.is_some()
+            || e.faults.is_some()
             || e.http_status.is_some()
             || e.output.is_some()
             || e.failed_messages.is_some()
             || e.function.is_some()
         {
-            return Err("a scenario's final \"expect\" checks state (jobs, jobKinds, tickets, attributes, contacts, calls, deadLetters); put outcome, errorType, httpStatus, output and failedMessages in a step's \"expect\"".into());
+            return Err("a scenario's final \"expect\" checks state (jobs, jobKinds, tickets, attributes, contacts, calls, deadLetters, messagesSent, mayHaveBeenSent); put outcome, errorType, errorContains, httpStatus, output, failedMessages and faults in a step's \"expect\"".into());
         }
     }
     Ok(scenario)
@@ -248,7 +280,12 @@ pub(super) fn pick_function(
     named: Option<&str>,
 ) -> Result<Function, String> {
     if let Some(n) = named {
-        return Function::from_name(n).ok_or_else(|| format!("unknown function {n:?}; expected webhook-ingest, attribute-writer or ticket-status"));
+        return Function::from_name(n).ok_or_else(|| {
+            format!(
+                "unknown function {n:?}; expected one of {}",
+                Function::names()
+            )
+        });
     }
     let kind = classify(event);
     match kind {

@@ -100,6 +100,7 @@ async fn run_fixture(
         Err(problem) => return Ok(FixtureReport::problem(path, problem)),
     };
     let pipeline = pipelines.start().await?;
+    inject_faults(&pipeline, &expect);
     let step = run_step(&pipeline, &invoked, event, display_name(path)).await;
     let mut step_report = step.report;
     step_report.verdicts = check_step(&expect, &step_report, &step.kinds, step.entry_failed);
@@ -143,6 +144,9 @@ async fn run_scenario(
                 ))
             }
         };
+        if let Some(e) = &s.expect {
+            inject_faults(&pipeline, e);
+        }
         let step = run_step(&pipeline, &invoked, event, label).await;
         all_kinds.extend(step.kinds.iter().cloned());
         let mut report = step.report;
@@ -161,6 +165,13 @@ async fn run_scenario(
         &pipeline,
         reference,
     ))
+}
+
+/// Adds the expectation's sandbox fault rules (checked when the expectation was read).
+fn inject_faults(p: &Pipeline, e: &Expect) {
+    for fault in e.faults.iter().flatten() {
+        p.sandbox.inject(fault.clone());
+    }
 }
 
 /// The report of a fixture that ran: as expected when something was checked and every
@@ -194,14 +205,20 @@ fn finish(
         dead_letters: p
             .dead_letters()
             .iter()
-            .map(|d| {
-                format!(
+            .map(|d| match d.may_have_been_sent() {
+                true => format!(
+                    "{} ({}) dead-lettered by the worker, marked may-have-been-sent: {}",
+                    d.job.job_id,
+                    d.function.name(),
+                    d.reason
+                ),
+                false => format!(
                     "{} ({}) after {} deliveries: {}",
                     d.job.job_id,
                     d.function.name(),
                     MAX_RECEIVES,
                     d.reason
-                )
+                ),
             })
             .collect(),
         metrics: p.metrics.summary(),

@@ -73,6 +73,19 @@ pub(super) fn check_step(
             || s.error_type.clone().unwrap_or_else(|| "no error".into()),
         ));
     }
+    if let Some(want) = &e.error_contains {
+        let said = s
+            .output
+            .get("errorMessage")
+            .or_else(|| s.output.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        v.push(verdict(
+            format!("error says {want:?}"),
+            s.outcome == "error" && said.contains(want.as_str()),
+            || short(&Value::String(said.to_string()), 200),
+        ));
+    }
     if let Some(want) = e.http_status {
         v.push(verdict(
             format!("HTTP {want}"),
@@ -189,6 +202,7 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
             || got.to_string(),
         ));
     }
+    v.extend(message_verdicts(e, p));
     v.extend(metric_verdicts(e, &p.metrics.lines()));
     let journal = p.sandbox.journal();
     for (call, want) in e.calls.iter().flatten() {
@@ -197,6 +211,32 @@ pub(super) fn check_final(e: &Expect, p: &Pipeline, all_kinds: Option<&[String]>
         v.push(verdict(format!("{want}× {call}"), got == *want, || {
             format!("{got}×")
         }));
+    }
+    v
+}
+
+/// The agentless messages the run sent, and the dead letters marked "may have been sent".
+fn message_verdicts(e: &Expect, p: &Pipeline) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    if let Some(want) = e.messages_sent {
+        let got = p.sandbox.state().messages_sent();
+        v.push(verdict(
+            format!("{want} message(s) sent"),
+            got == want,
+            || got.to_string(),
+        ));
+    }
+    if let Some(want) = e.may_have_been_sent {
+        let got = p
+            .dead_letters()
+            .iter()
+            .filter(|d| d.may_have_been_sent())
+            .count();
+        v.push(verdict(
+            format!("{want} dead letter(s) marked may-have-been-sent"),
+            got == want,
+            || got.to_string(),
+        ));
     }
     v
 }

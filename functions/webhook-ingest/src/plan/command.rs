@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bridge::config::{AttributeViolation, Rules};
+use bridge::config::{AttributeViolation, Messaging, Rules};
 use bridge::genesys::ContactChange;
 use bridge::input::{json_kind, preview, Fields, PREVIEW_CHARS};
 use bridge::jobs::{ContactFields, Job, ParticipantAttributes, ParticipantEnrich, TicketWrapup};
@@ -13,16 +13,22 @@ use serde_json::Value;
 use super::Routed;
 
 /// The commands an HTTPS caller may send.
-pub const COMMANDS: [&str; 4] = [
+pub const COMMANDS: [&str; 5] = [
     "participant.attributes",
     "contact.fields",
     "participant.enrich",
     "ticket.wrapup",
+    "message.agentless",
 ];
 
 /// Routes a command. `now_ms` stands in for a `ticket.wrapup` command's missing
-/// `eventTimeMs`.
-pub fn route(rules: &Rules, v: &Value, now_ms: u64) -> Result<Routed, BridgeError> {
+/// `eventTimeMs`; `messaging` is the org's, for `message.agentless`.
+pub fn route(
+    rules: &Rules,
+    messaging: &Messaging,
+    v: &Value,
+    now_ms: u64,
+) -> Result<Routed, BridgeError> {
     let c = Fields::of(v, "body")?;
     let kind = c.str("command")?;
     // Payload fields are named from `payload`, as the command's contract documents them.
@@ -59,6 +65,7 @@ pub fn route(rules: &Rules, v: &Value, now_ms: u64) -> Result<Routed, BridgeErro
             event_time_ms: p.opt_int("eventTimeMs")?.unwrap_or(now_ms as i64),
             ticket_id: ticket_id(&p, "ticketId")?,
         }),
+        "message.agentless" => super::message::command(messaging, &p)?,
         other => {
             return Err(c.invalid(
                 "command",
@@ -178,11 +185,14 @@ mod tests {
     fn commands() {
         let c = json!({"command": "participant.attributes", "correlationId": "c-1",
                        "payload": {"conversationId": CONV, "participantId": CUST, "attributes": {"tier": "gold"}}});
-        let r = route(&rules(false), &c, 5).unwrap();
+        let r = route(&rules(false), &Messaging::default(), &c, 5).unwrap();
         assert_eq!(r.what, "command:participant.attributes");
         assert_eq!(r.correlation_id.as_deref(), Some("c-1"));
         let c = json!({"command": "ticket.wrapup", "payload": {"conversationId": CONV, "participantId": AGENT, "ticketId": "1001"}});
-        match &route(&rules(false), &c, 5).unwrap().jobs[0] {
+        match &route(&rules(false), &Messaging::default(), &c, 5)
+            .unwrap()
+            .jobs[0]
+        {
             Job::TicketWrapup(t) => {
                 assert_eq!(t.event_time_ms, 5);
                 assert_eq!(t.ticket_id, Some(1001));
@@ -192,12 +202,15 @@ mod tests {
         let c = json!({"command": "contact.fields", "payload": {"contactId": "e0a00001-0000-4000-8000-000000000000",
                        "changes": [{"field": "$.customFields.tier_text", "value": "gold", "action": "Update"}]}});
         assert_eq!(
-            route(&rules(false), &c, 5).unwrap().jobs[0].kind(),
+            route(&rules(false), &Messaging::default(), &c, 5)
+                .unwrap()
+                .jobs[0]
+                .kind(),
             "contact.fields"
         );
 
         let bad = |v: Value, field: &str| {
-            let e = route(&rules(false), &v, 5).expect_err(field);
+            let e = route(&rules(false), &Messaging::default(), &v, 5).expect_err(field);
             assert_eq!(e.field.as_deref(), Some(field), "{v}: {e}");
             e
         };
@@ -214,7 +227,10 @@ mod tests {
         let e = bad(enrich.clone(), "body.command");
         assert!(e.message.contains("rules.enrichment.enabled"), "{e}");
         assert_eq!(
-            route(&rules(true), &enrich, 5).unwrap().jobs[0].kind(),
+            route(&rules(true), &Messaging::default(), &enrich, 5)
+                .unwrap()
+                .jobs[0]
+                .kind(),
             "participant.enrich"
         );
         bad(

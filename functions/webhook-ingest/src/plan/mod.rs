@@ -2,10 +2,12 @@
 //! one versioned job message per job the org's rules ask for. Pure: no I/O, "now" passed
 //! in; every error names the field at fault.
 //!
-//! The routing itself is in [`notification`] (Genesys topics) and [`command`] (direct
-//! commands over HTTPS); what a Genesys user's token may ask for is in [`user`].
+//! The routing itself is in [`notification`] (Genesys topics), [`command`] (direct
+//! commands over HTTPS) and [`message`] (the org's messaging rules, and the
+//! `message.agentless` command); what a Genesys user's token may ask for is in [`user`].
 
 pub mod command;
+pub mod message;
 pub mod notification;
 pub mod user;
 
@@ -42,8 +44,19 @@ pub struct Plan {
 
 /// Plans an EventBridge event of `cfg`'s org (the org its `source` names).
 pub fn partner_event(cfg: &OrgConfig, ev: &PartnerEvent, now_ms: u64) -> Result<Plan, BridgeError> {
-    let routed = notification::route(&cfg.rules, &ev.detail, "detail")?;
+    let routed = notified(cfg, &ev.detail, "detail")?;
     Ok(envelopes(&cfg.org_id, &ev.event_id, routed, now_ms))
+}
+
+/// A notification's jobs: the topic's own, then the ones the org's messaging rules ask for.
+fn notified(cfg: &OrgConfig, v: &Value, at: &str) -> Result<Routed, BridgeError> {
+    let mut routed = notification::route(&cfg.rules, v, at)?;
+    let messages = message::rule_jobs(&cfg.messaging, &bridge::input::Fields::of(v, at)?)?;
+    if !messages.is_empty() {
+        routed.jobs.extend(messages);
+        routed.skipped = None;
+    }
+    Ok(routed)
 }
 
 /// Plans an authenticated HTTPS request of `cfg`'s org: a notification or a command.
@@ -72,9 +85,9 @@ pub fn https(cfg: &OrgConfig, req: &HttpRequest, now_ms: u64) -> Result<Plan, Br
         ));
     }
     let routed = if is_command {
-        command::route(&cfg.rules, &body, now_ms)?
+        command::route(&cfg.rules, &cfg.messaging, &body, now_ms)?
     } else if obj.contains_key("topicName") {
-        notification::route(&cfg.rules, &body, "body")?
+        notified(cfg, &body, "body")?
     } else {
         return Err(BridgeError::validation(
             "body",

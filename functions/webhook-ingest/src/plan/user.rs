@@ -87,7 +87,8 @@ pub fn request(
             .with_field("body.command"),
         ));
     }
-    let routed = command::route(&cfg.rules, &body, now_ms).map_err(Refusal::BadRequest)?;
+    let routed =
+        command::route(&cfg.rules, &cfg.messaging, &body, now_ms).map_err(Refusal::BadRequest)?;
     let Some(Job::ParticipantAttributes(a)) = routed.jobs.into_iter().next() else {
         return Err(Refusal::BadRequest(BridgeError::internal(
             "participant.attributes made no attribute job",
