@@ -65,6 +65,9 @@ pub struct Aws {
 pub struct IngestResources {
     pub attribute_queue_url: String,
     pub ticket_queue_url: String,
+    /// webhook-ingest's queue of `message.agentless` jobs, and agentless-messages' DLQ.
+    pub message_queue_url: String,
+    pub message_dlq_url: String,
     pub table: String,
 }
 
@@ -119,7 +122,7 @@ impl Aws {
     /// Creates two standard queues and the idempotency table, named after `run`.
     pub async fn create_ingest_resources(&self, run: &str) -> Result<IngestResources, Error> {
         let mut urls = Vec::new();
-        for which in ["attributes", "tickets"] {
+        for which in ["attributes", "tickets", "messages", "messages-dlq"] {
             let out = self
                 .sqs
                 .create_queue()
@@ -152,13 +155,20 @@ impl Aws {
         Ok(IngestResources {
             attribute_queue_url: urls[0].clone(),
             ticket_queue_url: urls[1].clone(),
+            message_queue_url: urls[2].clone(),
+            message_dlq_url: urls[3].clone(),
             table,
         })
     }
 
     /// Empties the queues and the table (between fixtures).
     pub async fn reset(&self, r: &IngestResources) -> Result<(), Error> {
-        for url in [&r.attribute_queue_url, &r.ticket_queue_url] {
+        for url in [
+            &r.attribute_queue_url,
+            &r.ticket_queue_url,
+            &r.message_queue_url,
+            &r.message_dlq_url,
+        ] {
             while !self.receive(url).await?.is_empty() {}
         }
         let items = self
