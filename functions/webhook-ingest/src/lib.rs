@@ -8,22 +8,19 @@
 //! mark COMPLETED; release on failure so the sender retries) → [`response`].
 //!
 //! `POST /orgs/{orgId}/user/events` is an agent's own Genesys token: [`user`] runs the same
-//! stages, and writes at once with that token instead of queueing.
+//! stages, and writes at once with that token instead of queueing. [`ingest`] holds what is
+//! built once and the routes.
 
 pub mod apply;
 pub mod auth;
 pub mod clock;
+pub mod ingest;
 pub mod input;
 pub mod limits;
 pub mod plan;
 pub mod response;
 pub mod user;
 
-use std::sync::Arc;
-
-use bridge::idempotency::IdempotencyStore;
-use bridge::queue::JobQueue;
-use bridge::{BridgeError, Runtime};
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
 use tracing::Instrument;
@@ -31,6 +28,7 @@ use tracing::Instrument;
 pub use apply::{Delivered, StatsSnapshot};
 pub use auth::AuthMethod;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use ingest::Ingest;
 pub use input::{HttpRequest, Inbound, PartnerEvent, Route};
 pub use limits::Limits;
 pub use plan::{Plan, Routed};
@@ -39,47 +37,6 @@ pub use user::UserWritten;
 
 /// The function's name in metrics and messages.
 pub const FUNCTION: &str = "webhook-ingest";
-
-/// What the handler needs, built once at cold start.
-pub struct Ingest {
-    rt: Arc<Runtime>,
-    clock: Arc<dyn Clock>,
-    max_body_bytes: usize,
-    auth: auth::Auth,
-    delivery: apply::Delivery,
-}
-
-impl Ingest {
-    pub fn new(
-        rt: Arc<Runtime>,
-        queue: Arc<dyn JobQueue>,
-        idempotency: Arc<dyn IdempotencyStore>,
-    ) -> Ingest {
-        let clock = Arc::new(SystemClock);
-        Ingest::with(rt, queue, idempotency, Limits::default(), clock)
-    }
-
-    pub fn with(
-        rt: Arc<Runtime>,
-        queue: Arc<dyn JobQueue>,
-        idempotency: Arc<dyn IdempotencyStore>,
-        limits: Limits,
-        clock: Arc<dyn Clock>,
-    ) -> Ingest {
-        let claim = limits.in_progress_without_deadline;
-        Ingest {
-            rt,
-            clock: clock.clone(),
-            max_body_bytes: limits.max_body_bytes,
-            auth: auth::Auth::new(limits.hmac_window, limits.token_verdict_ttl),
-            delivery: apply::Delivery::new(queue, idempotency, clock, claim),
-        }
-    }
-
-    pub fn stats(&self) -> StatsSnapshot {
-        self.delivery.stats.snapshot()
-    }
-}
 
 /// The Lambda handler: an EventBridge event answers a summary or fails the invocation (so
 /// it is retried and finally dead-lettered); a Function URL request always answers an HTTP
@@ -95,7 +52,7 @@ async fn measured(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, 
     let out = match input::read(&event, ingest.max_body_bytes) {
         Ok(Inbound::Https(req)) => {
             let span = tracing::info_span!("https", request_id = %ctx.request_id);
-            let out = https(ingest, req, &ctx).instrument(span).await;
+            let out = ingest::https(ingest, req, &ctx).instrument(span).await;
             if out.is_err() {
                 ingest.delivery.stats.rejected();
             }
@@ -104,7 +61,7 @@ async fn measured(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, 
         }
         Ok(Inbound::Partner(ev)) => {
             let span = tracing::info_span!("eventbridge", request_id = %ctx.request_id);
-            eventbridge(ingest, ev, &ctx).instrument(span).await
+            ingest::eventbridge(ingest, ev, &ctx).instrument(span).await
         }
         Err(e) => Err(e),
     };
@@ -117,45 +74,4 @@ async fn measured(ingest: &Ingest, event: Value, ctx: Context) -> Result<Value, 
         tracing::error!(error_type = %e.error_type(), org_id = e.org_id.as_deref(), error = %e, "event not accepted");
         Diagnostic::from(e)
     })
-}
-
-async fn https(
-    ingest: &Ingest,
-    req: Result<HttpRequest, Reject>,
-    ctx: &Context,
-) -> Result<Answer, Reject> {
-    let (req, now) = (req?, ingest.clock.now_ms());
-    if req.route == Route::UserEvents {
-        let (rt, auth, delivery) = (&ingest.rt, &ingest.auth, &ingest.delivery);
-        let written = user::serve(rt, auth, delivery, &req, now, ctx).await?;
-        return Ok(Answer::Written(written));
-    }
-    let org = ingest.auth.authenticate(&ingest.rt, &req, now).await?;
-    let plan = plan::https(&org, &req, now).map_err(|e| {
-        tracing::info!(org_id = %org.org_id, field = e.field.as_deref(), error = %e, "bad request");
-        Reject::BadRequest(e)
-    })?;
-    Ok(Answer::Queued(
-        ingest
-            .delivery
-            .deliver(&plan, &ctx.request_id, ctx.deadline)
-            .await?,
-    ))
-}
-
-async fn eventbridge(
-    ingest: &Ingest,
-    ev: PartnerEvent,
-    ctx: &Context,
-) -> Result<Delivered, BridgeError> {
-    let now = ingest.clock.now_ms();
-    // An unconfigured org is an error, not a quiet drop: it lands in the dead-letter queue
-    // where an operator sees it (a new tenant not onboarded yet, or a wrong event bus).
-    let org = apply::org(&ingest.rt, &ev.org_id).await?;
-    let plan = plan::partner_event(&org, &ev, now).map_err(|e| e.with_org(&org.org_id))?;
-    let delivered = ingest
-        .delivery
-        .deliver(&plan, &ctx.request_id, ctx.deadline)
-        .await;
-    delivered.map_err(|n| n.into_error(&plan.org_id))
 }
