@@ -146,8 +146,10 @@ fn decimal(text: &str) -> Option<(bool, String, i64)> {
 /// when every number survives. One pass over the text; keys in the path are cut with
 /// [`preview`].
 pub fn inexact_number(json: &str) -> Option<String> {
+    // Keys are kept as spans of the text: the path is only written out for a bad number, so
+    // the common case (every number survives) allocates nothing beyond the stack.
     enum Frame {
-        Object(Option<String>),
+        Object(Option<(usize, usize)>),
         Array(usize),
     }
     let bytes = json.as_bytes();
@@ -172,9 +174,8 @@ pub fn inexact_number(json: &str) -> Option<String> {
             b'"' => {
                 let end = string_end(bytes, i);
                 if key_next {
-                    let key = serde_json::from_str::<String>(&json[i..end]).unwrap_or_default();
                     if let Some(Frame::Object(k)) = stack.last_mut() {
-                        *k = Some(preview(&key, PREVIEW_CHARS));
+                        *k = Some((i, end));
                     }
                     key_next = false;
                 }
@@ -190,10 +191,13 @@ pub fn inexact_number(json: &str) -> Option<String> {
                     let mut path = String::new();
                     for f in &stack {
                         match f {
-                            Frame::Object(Some(k)) if path.is_empty() => path.push_str(k),
-                            Frame::Object(Some(k)) => {
-                                path.push('.');
-                                path.push_str(k);
+                            Frame::Object(Some((from, to))) => {
+                                let key = serde_json::from_str::<String>(&json[*from..*to])
+                                    .unwrap_or_default();
+                                if !path.is_empty() {
+                                    path.push('.');
+                                }
+                                path.push_str(&preview(&key, PREVIEW_CHARS));
                             }
                             Frame::Object(None) => {}
                             Frame::Array(n) => path.push_str(&format!("[{n}]")),
