@@ -311,6 +311,7 @@ pub(crate) fn login(state: &mut State, req: &Req) -> Response {
 
 // ---------------------------------------------------------------- API host
 
+// long: the Genesys API route table, one arm per modelled operation.
 pub(crate) fn api(state: &mut State, req: &Req) -> Response {
     let Some((route, params)) = match_route(req.method.as_str(), &req.path) else {
         return not_implemented(Upstream::Genesys, req);
@@ -658,101 +659,128 @@ fn patch_contact(contact: &mut Contact, req: &Req) -> Response {
     // Validate every change before applying any, so a bad change leaves the contact as it was.
     let mut fields = contact.fields.clone();
     for change in changes {
-        let field = change.get("field").and_then(Value::as_str).unwrap_or("");
-        let action = change.get("action").and_then(Value::as_str).unwrap_or("");
-        let value = change.get("value").filter(|v| !v.is_null());
-        let path = if let Some(name) = field.strip_prefix("$.customFields.") {
-            if name.is_empty() || name.contains('.') {
-                return bad_request(req, &format!("Unsupported field path {field:?}"));
-            }
-            FieldPath::Custom(name.to_owned())
-        } else if let Some(name) = field
-            .strip_prefix("$.")
-            .filter(|n| TOP_LEVEL_STRING_FIELDS.contains(n))
-        {
-            FieldPath::TopLevel(name.to_owned())
-        } else {
-            return bad_request(req, &format!("Unsupported field path {field:?}"));
-        };
-        match action {
-            "Update" | "UpdateIfEmpty" | "UpdateIfExists" | "Remove" => {}
-            // Real actions the sandbox does not model: fail loudly rather than pretend.
-            "AppendToCollection" | "RemoveFromCollection" => {
-                return error(
-                    req,
-                    501,
-                    "sandbox.not.implemented",
-                    &format!(
-                    "bridge-sandbox does not implement external contact PATCH action {action:?}"
-                ),
-                )
-            }
-            other => {
-                return bad_request(
-                    req,
-                    &format!("Unknown action {other:?} for field {field:?}"),
-                )
-            }
-        }
-        if action != "Remove" {
-            match (value, &path) {
-                (None, _) => {
-                    return bad_request(
-                        req,
-                        &format!("value is required for action {action:?} on {field:?}"),
-                    )
-                }
-                (Some(v), FieldPath::TopLevel(_)) if !v.is_string() => {
-                    return bad_request(
-                        req,
-                        &format!("{field:?} must be a string, not {}", json_kind(v)),
-                    )
-                }
-                _ => {}
-            }
-        }
-        let slot: &mut Map<String, Value> = match &path {
-            FieldPath::TopLevel(_) => &mut fields,
-            FieldPath::Custom(_) => {
-                let custom = fields
-                    .entry("customFields")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if !custom.is_object() {
-                    *custom = Value::Object(Map::new());
-                }
-                custom.as_object_mut().expect("just made an object")
-            }
-        };
-        let key = match &path {
-            FieldPath::TopLevel(k) | FieldPath::Custom(k) => k.clone(),
-        };
-        let is_empty = match slot.get(&key) {
-            None | Some(Value::Null) => true,
-            Some(Value::String(s)) => s.is_empty(),
-            Some(_) => false,
-        };
-        let exists = !matches!(slot.get(&key), None | Some(Value::Null));
-        let value = value.cloned().unwrap_or(Value::Null);
-        match action {
-            "Update" => {
-                slot.insert(key, value);
-            }
-            "UpdateIfEmpty" if is_empty => {
-                slot.insert(key, value);
-            }
-            "UpdateIfExists" if exists => {
-                slot.insert(key, value);
-            }
-            "Remove" => {
-                slot.remove(&key);
-            }
-            _ => {}
+        match read_change(change, req) {
+            Ok((path, action, value)) => apply_change(&mut fields, path, action, value),
+            Err(response) => return response,
         }
     }
     contact.fields = fields;
     contact.version += 1;
     contact.modify_date = genesys_time(OffsetDateTime::now_utc());
     json(200, &contact.to_json())
+}
+
+/// One change of an external contact PATCH: its field, action and value, or the refusal.
+fn read_change<'a>(
+    change: &'a Value,
+    req: &Req,
+) -> Result<(FieldPath, &'a str, Option<&'a Value>), Response> {
+    let field = change.get("field").and_then(Value::as_str).unwrap_or("");
+    let action = change.get("action").and_then(Value::as_str).unwrap_or("");
+    let value = change.get("value").filter(|v| !v.is_null());
+    let path = if let Some(name) = field.strip_prefix("$.customFields.") {
+        if name.is_empty() || name.contains('.') {
+            return Err(bad_request(
+                req,
+                &format!("Unsupported field path {field:?}"),
+            ));
+        }
+        FieldPath::Custom(name.to_owned())
+    } else if let Some(name) = field
+        .strip_prefix("$.")
+        .filter(|n| TOP_LEVEL_STRING_FIELDS.contains(n))
+    {
+        FieldPath::TopLevel(name.to_owned())
+    } else {
+        return Err(bad_request(
+            req,
+            &format!("Unsupported field path {field:?}"),
+        ));
+    };
+    match action {
+        "Update" | "UpdateIfEmpty" | "UpdateIfExists" | "Remove" => {}
+        // Real actions the sandbox does not model: fail loudly rather than pretend.
+        "AppendToCollection" | "RemoveFromCollection" => {
+            return Err(error(
+                req,
+                501,
+                "sandbox.not.implemented",
+                &format!(
+                    "bridge-sandbox does not implement external contact PATCH action {action:?}"
+                ),
+            ))
+        }
+        other => {
+            return Err(bad_request(
+                req,
+                &format!("Unknown action {other:?} for field {field:?}"),
+            ))
+        }
+    }
+    if action != "Remove" {
+        match (value, &path) {
+            (None, _) => {
+                return Err(bad_request(
+                    req,
+                    &format!("value is required for action {action:?} on {field:?}"),
+                ))
+            }
+            (Some(v), FieldPath::TopLevel(_)) if !v.is_string() => {
+                return Err(bad_request(
+                    req,
+                    &format!("{field:?} must be a string, not {}", json_kind(v)),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok((path, action, value))
+}
+
+/// Applies one checked change to the contact's fields (a copy until every change is read).
+fn apply_change(
+    fields: &mut Map<String, Value>,
+    path: FieldPath,
+    action: &str,
+    value: Option<&Value>,
+) {
+    let slot: &mut Map<String, Value> = match &path {
+        FieldPath::TopLevel(_) => fields,
+        FieldPath::Custom(_) => {
+            let custom = fields
+                .entry("customFields")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !custom.is_object() {
+                *custom = Value::Object(Map::new());
+            }
+            custom.as_object_mut().expect("just made an object")
+        }
+    };
+    let key = match &path {
+        FieldPath::TopLevel(k) | FieldPath::Custom(k) => k.clone(),
+    };
+    let is_empty = match slot.get(&key) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    };
+    let exists = !matches!(slot.get(&key), None | Some(Value::Null));
+    let value = value.cloned().unwrap_or(Value::Null);
+    match action {
+        "Update" => {
+            slot.insert(key, value);
+        }
+        "UpdateIfEmpty" if is_empty => {
+            slot.insert(key, value);
+        }
+        "UpdateIfExists" if exists => {
+            slot.insert(key, value);
+        }
+        "Remove" => {
+            slot.remove(&key);
+        }
+        _ => {}
+    }
 }
 
 /// `POST /api/v2/conversations/messages/agentless`: the refusals upstream-facts describes,

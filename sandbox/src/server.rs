@@ -60,16 +60,9 @@ impl Req {
     }
 }
 
-async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
-    let path = request.uri().path().to_owned();
-    if path == "/__sandbox" || path.starts_with("/__sandbox/") {
-        return admin::handle(&shared, request).await;
-    }
-
-    let started = Instant::now();
-    let upstream = Upstream::classify(&path);
-    let (parts, body) = request.into_parts();
-    let (body, too_large) = match axum::body::to_bytes(body, READ_LIMIT).await {
+/// The request body, and whether it is over the upstream's limit (unreadable counts as over).
+async fn read_body(body: axum::body::Body, upstream: Upstream) -> (Bytes, bool) {
+    match axum::body::to_bytes(body, READ_LIMIT).await {
         Ok(bytes) => {
             let limit = match upstream {
                 Upstream::Genesys | Upstream::GenesysLogin => GENESYS_MAX_BODY,
@@ -79,7 +72,19 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             (bytes, too_large)
         }
         Err(_) => (Bytes::new(), true),
-    };
+    }
+}
+
+async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    if path == "/__sandbox" || path.starts_with("/__sandbox/") {
+        return admin::handle(&shared, request).await;
+    }
+
+    let started = Instant::now();
+    let upstream = Upstream::classify(&path);
+    let (parts, body) = request.into_parts();
+    let (body, too_large) = read_body(body, upstream).await;
     let req = Req {
         method: parts.method,
         path,

@@ -359,60 +359,39 @@ impl State {
         if self.orgs.iter().any(|o| o.id == seed.id) {
             return Err(format!("seed: duplicate org id {}", seed.id));
         }
+        self.check_new_clients(seed)?;
+        self.orgs.push(org_of(seed));
+        self.seed_tokens(seed)?;
+        for user in &seed.users {
+            check_uuid("user", &user.id)?;
+        }
+        for conversation in &seed.conversations {
+            self.insert_conversation(&seed.id, conversation)?;
+        }
+        for contact in &seed.external_contacts {
+            self.insert_contact(&seed.id, contact)?;
+        }
+        Ok(())
+    }
+
+    /// An OAuth client id is unique across every org and within the seed.
+    fn check_new_clients(&self, seed: &OrgSeed) -> Result<(), String> {
         for client in &seed.oauth_clients {
-            if self.client(&client.id).is_some()
-                || seed
-                    .oauth_clients
-                    .iter()
-                    .filter(|c| c.id == client.id)
-                    .count()
-                    > 1
-            {
+            let in_seed = seed
+                .oauth_clients
+                .iter()
+                .filter(|c| c.id == client.id)
+                .count();
+            if self.client(&client.id).is_some() || in_seed > 1 {
                 return Err(format!("seed: duplicate OAuth client id {}", client.id));
             }
         }
-        let third_party = seed.third_party_org_name.clone().unwrap_or_else(|| {
-            seed.name
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect::<String>()
-                .to_lowercase()
-        });
-        self.orgs.push(Org {
-            id: seed.id.clone(),
-            name: seed.name.clone(),
-            domain: seed.domain.clone(),
-            third_party_org_name: third_party,
-            attribute_permission: seed
-                .attribute_permission
-                .clone()
-                .unwrap_or_else(|| ATTRIBUTES_PERMISSION.to_owned()),
-            clients: seed
-                .oauth_clients
-                .iter()
-                .map(|c| Client {
-                    id: c.id.clone(),
-                    secret: c.secret.clone(),
-                    name: c.name.clone(),
-                    grants: Grants::new(&c.roles),
-                })
-                .collect(),
-            users: seed
-                .users
-                .iter()
-                .map(|u| User {
-                    id: u.id.clone(),
-                    name: u.name.clone(),
-                    grants: Grants::new(&u.roles),
-                })
-                .collect(),
-            conversations: Vec::new(),
-            contacts: Vec::new(),
-            sms_numbers: seed.sms_phone_numbers.clone(),
-            whatsapp_integrations: seed.whatsapp_integrations.clone(),
-            messaging_conversations: seed.messaging_conversations.clone(),
-            sent_messages: Vec::new(),
-        });
+        Ok(())
+    }
+
+    /// The tokens a seed hands out already (clients' issued tokens, users' tokens), each
+    /// unique across the sandbox.
+    fn seed_tokens(&mut self, seed: &OrgSeed) -> Result<(), String> {
         let seeded = seed
             .oauth_clients
             .iter()
@@ -438,15 +417,6 @@ impl State {
                     expires_at: None,
                 },
             );
-        }
-        for user in &seed.users {
-            check_uuid("user", &user.id)?;
-        }
-        for conversation in &seed.conversations {
-            self.insert_conversation(&seed.id, conversation)?;
-        }
-        for contact in &seed.external_contacts {
-            self.insert_contact(&seed.id, contact)?;
         }
         Ok(())
     }
@@ -905,5 +875,51 @@ impl StateHandle {
         for account in &mut state.accounts {
             account.update_log.clear();
         }
+    }
+}
+
+/// The org a seed describes, before its tokens, conversations and contacts.
+fn org_of(seed: &OrgSeed) -> Org {
+    let third_party = seed.third_party_org_name.clone().unwrap_or_else(|| {
+        seed.name
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_lowercase()
+    });
+    Org {
+        id: seed.id.clone(),
+        name: seed.name.clone(),
+        domain: seed.domain.clone(),
+        third_party_org_name: third_party,
+        attribute_permission: seed
+            .attribute_permission
+            .clone()
+            .unwrap_or_else(|| ATTRIBUTES_PERMISSION.to_owned()),
+        clients: seed
+            .oauth_clients
+            .iter()
+            .map(|c| Client {
+                id: c.id.clone(),
+                secret: c.secret.clone(),
+                name: c.name.clone(),
+                grants: Grants::new(&c.roles),
+            })
+            .collect(),
+        users: seed
+            .users
+            .iter()
+            .map(|u| User {
+                id: u.id.clone(),
+                name: u.name.clone(),
+                grants: Grants::new(&u.roles),
+            })
+            .collect(),
+        conversations: Vec::new(),
+        contacts: Vec::new(),
+        sms_numbers: seed.sms_phone_numbers.clone(),
+        whatsapp_integrations: seed.whatsapp_integrations.clone(),
+        messaging_conversations: seed.messaging_conversations.clone(),
+        sent_messages: Vec::new(),
     }
 }

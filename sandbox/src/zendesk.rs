@@ -153,6 +153,7 @@ struct Principal {
     scopes: Option<Vec<String>>,
 }
 
+// long: the Zendesk route table, one arm per modelled operation.
 pub(crate) fn handle(state: &mut State, req: &Req) -> Response {
     let Some(subdomain) = subdomain_of(&req.path) else {
         return not_implemented(Upstream::Zendesk, req);
@@ -398,38 +399,39 @@ fn parse_comment(
     Ok(Some((body.to_owned(), public)))
 }
 
-fn update_ticket(account: &mut Account, ctx: &Ctx, req: &Req, id: u64) -> Response {
-    if !account.tickets.contains_key(&id) {
-        return not_found();
-    }
-    // Every attempt on an existing ticket counts, as a rate limiter counts requests.
-    let log = account.update_log.entry((ctx.user_id, id)).or_default();
-    let remaining = match take_update_slot(log, ctx.limit, ctx.window) {
-        Ok(remaining) => remaining,
-        Err(wait) => {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let secs = secs.max(1);
-            let mut response = text_plain(429, TICKET_RATE_LIMITED);
-            let headers = response.headers_mut();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            let (name, value) = budget_header(ctx.limit, 0, secs);
-            headers.insert(name, value);
-            return response;
-        }
-    };
-    let changes = match ticket_body(req) {
-        Ok(changes) => changes,
-        Err(response) => return response,
-    };
-    let ticket = account.tickets.get(&id).expect("checked above");
+/// The 429 of a ticket over its update budget, with when to retry.
+fn ticket_rate_limited(limit: usize, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut response = text_plain(429, TICKET_RATE_LIMITED);
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    let (name, value) = budget_header(limit, 0, secs);
+    headers.insert(name, value);
+    response
+}
+
+/// An update's new status, comment and custom status, or Zendesk's refusal of it (a closed
+/// ticket, an unknown status, a stale safe update, a bad comment).
+type Update = (Option<String>, Option<(String, bool)>, Option<u64>);
+fn read_update(
+    ticket: &Ticket,
+    changes: &serde_json::Map<String, Value>,
+) -> Result<Update, Response> {
     if ticket.status == "closed" {
-        return record_invalid("status", "Status: closed prevents ticket update");
+        return Err(record_invalid(
+            "status",
+            "Status: closed prevents ticket update",
+        ));
     }
     let new_status = match changes.get("status") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => Some(s.clone()),
         Some(other) => {
-            return record_invalid("status", &format!("Status: {other} is not a valid status"))
+            return Err(record_invalid(
+                "status",
+                &format!("Status: {other} is not a valid status"),
+            ))
         }
     };
     // upstream-facts: `safe_update: false` still means safe; only omitting it is unsafe.
@@ -440,14 +442,30 @@ fn update_ticket(account: &mut Account, ctx: &Ctx, req: &Req, id: u64) -> Respon
             .and_then(parse_time);
         // [U] a missing or unparsable stamp is treated as stale: the update must not happen.
         if stamp != Some(ticket.updated_at) {
-            return conflict();
+            return Err(conflict());
         }
     }
-    let comment = match parse_comment(&changes) {
-        Ok(comment) => comment,
-        Err(response) => return response,
-    };
+    let comment = parse_comment(changes)?;
     let custom_status_id = changes.get("custom_status_id").and_then(Value::as_u64);
+    Ok((new_status, comment, custom_status_id))
+}
+
+fn update_ticket(account: &mut Account, ctx: &Ctx, req: &Req, id: u64) -> Response {
+    if !account.tickets.contains_key(&id) {
+        return not_found();
+    }
+    // Every attempt on an existing ticket counts, as a rate limiter counts requests.
+    let log = account.update_log.entry((ctx.user_id, id)).or_default();
+    let remaining = match take_update_slot(log, ctx.limit, ctx.window) {
+        Ok(remaining) => remaining,
+        Err(wait) => return ticket_rate_limited(ctx.limit, wait),
+    };
+    let ticket = account.tickets.get(&id).expect("checked above");
+    let (new_status, comment, custom_status_id) =
+        match ticket_body(req).and_then(|changes| read_update(ticket, &changes)) {
+            Ok(update) => update,
+            Err(response) => return response,
+        };
 
     let audit_id = account.next_id();
     let mut events = Vec::new();
@@ -559,6 +577,48 @@ fn with_lookup(mut response: Response, lookup: &'static str) -> Response {
     response
 }
 
+/// The requester: the caller, or a user of the account.
+fn requester_of(
+    account: &Account,
+    ctx: &Ctx,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<u64, Response> {
+    match fields.get("requester_id") {
+        None | Some(Value::Null) => Ok(ctx.user_id),
+        Some(v) => match v
+            .as_u64()
+            .filter(|id| account.users.iter().any(|u| u.id == *id))
+        {
+            Some(id) => Ok(id),
+            None => Err(record_invalid(
+                "requester_id",
+                &format!("Requester: {v} not found"),
+            )),
+        },
+    }
+}
+
+/// The closed ticket a follow-up names, if any.
+fn followup_of(
+    account: &Account,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Option<u64>, Response> {
+    match fields.get("via_followup_source_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|id| account.tickets.get(&id)) {
+            Some(source) if source.status == "closed" => Ok(Some(source.id)),
+            Some(_) => Err(record_invalid(
+                "via_followup_source_id",
+                "Via followup source: only closed tickets can have follow-ups",
+            )),
+            None => Err(record_invalid(
+                "via_followup_source_id",
+                &format!("Via followup source: ticket {v} not found"),
+            )),
+        },
+    }
+}
+
 /// Creates the ticket: the 201 answer's body, or the refusal.
 fn create_ticket_now(account: &mut Account, ctx: &Ctx, req: &Req) -> Result<Value, Response> {
     let fields = ticket_body(req)?;
@@ -582,39 +642,8 @@ fn create_ticket_now(account: &mut Account, ctx: &Ctx, req: &Req) -> Result<Valu
             ))
         }
     };
-    let requester_id = match fields.get("requester_id") {
-        None | Some(Value::Null) => ctx.user_id,
-        Some(v) => match v
-            .as_u64()
-            .filter(|id| account.users.iter().any(|u| u.id == *id))
-        {
-            Some(id) => id,
-            None => {
-                return Err(record_invalid(
-                    "requester_id",
-                    &format!("Requester: {v} not found"),
-                ))
-            }
-        },
-    };
-    let followup = match fields.get("via_followup_source_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().and_then(|id| account.tickets.get(&id)) {
-            Some(source) if source.status == "closed" => Some(source.id),
-            Some(_) => {
-                return Err(record_invalid(
-                    "via_followup_source_id",
-                    "Via followup source: only closed tickets can have follow-ups",
-                ))
-            }
-            None => {
-                return Err(record_invalid(
-                    "via_followup_source_id",
-                    &format!("Via followup source: ticket {v} not found"),
-                ))
-            }
-        },
-    };
+    let requester_id = requester_of(account, ctx, &fields)?;
+    let followup = followup_of(account, &fields)?;
     let subject = fields
         .get("subject")
         .and_then(Value::as_str)

@@ -97,3 +97,29 @@ pub fn set_path(v: &mut Value, path: &[String], value: Value) {
         .or_insert(Value::Null);
     set_path(child, rest, value);
 }
+
+/// A path of object keys to mutate: mostly the input's own `keys`, sometimes any short name.
+pub fn key_path(keys: Vec<&'static str>) -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => prop::sample::select(keys).prop_map(str::to_string),
+            1 => "[a-z]{1,6}",
+        ],
+        0..3,
+    )
+}
+
+/// A refusal as the house rules want it: the stable type, a field, a short message.
+pub fn named_refusal(e: &bridge::BridgeError) -> Result<(), TestCaseError> {
+    prop_assert_eq!(e.error_type(), "Input.InvalidInput", "{}", e);
+    prop_assert!(e.field.as_deref().is_some_and(|f| !f.is_empty()), "{}", e);
+    prop_assert!(e.to_string().len() < 1024, "{} bytes", e.to_string().len());
+    Ok(())
+}
+
+/// The text of a version-1 job message of org A with this kind and payload.
+pub fn job_text(kind: &str, payload: Value) -> String {
+    serde_json::json!({"v": 1, "jobId": "e:0", "orgId": ORG_A, "eventId": "e",
+           "createdAt": "2026-01-01T00:00:00Z", "kind": kind, "payload": payload})
+    .to_string()
+}

@@ -132,6 +132,7 @@ fn more_than_a_hundred_metrics_make_more_documents() {
 /// A change that breaks a valid document.
 type Mutation = Box<dyn Fn(&mut Value)>;
 
+// long: a table of mutations, one per rule of the EMF specification the checker enforces.
 #[test]
 fn the_checker_refuses_what_the_specification_forbids() {
     let good = json!({

@@ -10,8 +10,9 @@ use std::time::Duration;
 use attribute_writer::input::{parse_action_input, parse_job};
 use attribute_writer::Options;
 use bridge::jobs::JobEnvelope;
-use bridge::BridgeError;
-use bridge_testkit::props::{cases, json_value, org_secrets, secret_in, set_path};
+use bridge_testkit::props::{
+    cases, job_text, json_value, key_path, named_refusal, org_secrets, secret_in, set_path,
+};
 use bridge_testkit::{capture_logs, ctx_with_deadline, OrgHarness};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -45,32 +46,8 @@ fn value() -> impl Strategy<Value = Value> {
     json_value(KEYS.to_vec(), STRINGS.to_vec())
 }
 
-fn key_path() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => prop::sample::select(KEYS.to_vec()).prop_map(str::to_string),
-            1 => "[a-z]{1,6}",
-        ],
-        0..3,
-    )
-}
-
 fn fixture(name: &str) -> Value {
     bridge_testkit::fixture(&format!("attribute-writer/{name}"))
-}
-
-/// A refusal as the house rules want it: the stable type, a field, a short message.
-fn named_refusal(e: &BridgeError) -> Result<(), TestCaseError> {
-    prop_assert_eq!(e.error_type(), "Input.InvalidInput", "{}", e);
-    prop_assert!(e.field.as_deref().is_some_and(|f| !f.is_empty()), "{}", e);
-    prop_assert!(e.to_string().len() < 1024, "{} bytes", e.to_string().len());
-    Ok(())
-}
-
-fn job_text(kind: &str, payload: Value) -> String {
-    json!({"v": 1, "jobId": "e:0", "orgId": "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11", "eventId": "e",
-           "createdAt": "2026-01-01T00:00:00Z", "kind": kind, "payload": payload})
-    .to_string()
 }
 
 /// One warm container for the handler cases: tokio, the sandbox and the example orgs.
@@ -95,7 +72,7 @@ proptest! {
     #[test]
     fn data_action_inputs_parse_or_name_the_field(
         which in prop::sample::select(vec!["data-action-attributes-json.json", "data-action-attributes-object.json", "data-action-verify.json"]),
-        path in key_path(),
+        path in key_path(KEYS.to_vec()),
         v in value(),
         whole in any::<bool>(),
     ) {
@@ -134,7 +111,7 @@ proptest! {
 
     #[test]
     fn the_handler_never_shows_a_secret(
-        path in key_path(),
+        path in key_path(KEYS.to_vec()),
         v in value(),
         batch in any::<bool>(),
         kind in prop::sample::select(vec!["participant.attributes", "contact.fields", "participant.enrich"]),

@@ -8,8 +8,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use bridge::jobs::JobEnvelope;
-use bridge::BridgeError;
-use bridge_testkit::props::{cases, json_value, org_secrets, secret_in, set_path};
+use bridge_testkit::props::{
+    cases, job_text, json_value, key_path, named_refusal, org_secrets, secret_in, set_path,
+};
 use bridge_testkit::{capture_logs, ctx_with_deadline, OrgHarness};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -42,31 +43,8 @@ fn value() -> impl Strategy<Value = Value> {
     json_value(KEYS.to_vec(), STRINGS.to_vec())
 }
 
-fn key_path() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => prop::sample::select(KEYS.to_vec()).prop_map(str::to_string),
-            1 => "[a-z]{1,6}",
-        ],
-        0..3,
-    )
-}
-
 fn fixture(name: &str) -> Value {
     bridge_testkit::fixture(&format!("ticket-status/{name}"))
-}
-
-fn named_refusal(e: &BridgeError) -> Result<(), TestCaseError> {
-    prop_assert_eq!(e.error_type(), "Input.InvalidInput", "{}", e);
-    prop_assert!(e.field.as_deref().is_some_and(|f| !f.is_empty()), "{}", e);
-    prop_assert!(e.to_string().len() < 1024, "{} bytes", e.to_string().len());
-    Ok(())
-}
-
-fn job_text(kind: &str, payload: Value) -> String {
-    json!({"v": 1, "jobId": "e:0", "orgId": "4f2b1c9e-8a31-4d6e-9b7a-2c5d8e1f0a11", "eventId": "e",
-           "createdAt": "2026-01-01T00:00:00Z", "kind": kind, "payload": payload})
-    .to_string()
 }
 
 struct World {
@@ -89,7 +67,7 @@ proptest! {
 
     #[test]
     fn data_action_inputs_parse_or_name_the_field(
-        path in key_path(),
+        path in key_path(KEYS.to_vec()),
         v in value(),
         whole in any::<bool>(),
     ) {
@@ -107,7 +85,7 @@ proptest! {
     #[test]
     fn job_messages_parse_or_name_the_field(
         kind in prop::sample::select(vec!["ticket.wrapup", "participant.attributes", "nope"]),
-        path in key_path(),
+        path in key_path(KEYS.to_vec()),
         v in value(),
         raw in prop::collection::vec(any::<u8>(), 0..200),
         use_raw in prop::bool::weighted(0.2),
@@ -132,7 +110,7 @@ proptest! {
 
     #[test]
     fn the_handler_never_shows_a_secret(
-        path in key_path(),
+        path in key_path(KEYS.to_vec()),
         v in value(),
         batch in any::<bool>(),
     ) {
